@@ -1,0 +1,5 @@
+// One wasm module: every kernel family re-exported from here.
+// Kernels are pure functions over pointers into the shared memory; they know nothing of tensors.
+// Parallel kernels take a half-open range [start, end) of their split dimension as the last two
+// arguments, so the worker pool can hand each thread its own slice.
+export * from "./elementwise";

@@ -1,0 +1,242 @@
+// The kernel runtime: one wasm module on one shared memory, a heap and arena inside it, and a pool
+// of workers that instantiate the same module on the same memory.
+//
+// Jobs are synchronous: the main thread posts a job, runs its own slice, then waits for the
+// workers. Every kernel writes disjoint outputs per slice, so results do not depend on the
+// thread count.
+import { Arena, WasmHeap } from "./memory.js";
+import { ARGS_BYTE_OFFSET, GEN, HEAP_BASE, KERNEL, MAILBOX_PTR, MAX_ARGS, MAX_WORKERS, NARGS, PENDING, RANGES, READY, kernelNames } from "./mailbox.js";
+
+export type KernelFn = (...args: number[]) => void;
+export type Kernels = Record<string, KernelFn>;
+
+export interface RuntimeOptions {
+  /** Total threads including the caller's. Default: 1. */
+  threads?: number;
+  /** The compiled module bytes; in Node they are read from dist/mulfree.wasm when omitted. */
+  wasm?: BufferSource;
+}
+
+interface NodeWorker {
+  terminate(): Promise<number>;
+  unref(): void;
+}
+
+const INITIAL_PAGES = 256;
+const MAX_PAGES = 65536;
+
+export class Runtime {
+  readonly memory: WebAssembly.Memory;
+  readonly kernels: Kernels;
+  readonly heap: WasmHeap;
+  readonly arena: Arena;
+  private readonly names: string[];
+  private readonly ids = new Map<string, number>();
+  private readonly ctl: Int32Array;
+  private readonly args: Float64Array;
+  private workers: NodeWorker[] = [];
+  private readyChecked = false;
+  threads: number;
+
+  constructor(readonly module: WebAssembly.Module, threads: number) {
+    this.memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: MAX_PAGES, shared: true });
+    const instance = new WebAssembly.Instance(module, { env: { memory: this.memory } });
+    this.kernels = instance.exports as unknown as Kernels;
+    this.names = kernelNames(module);
+    this.names.forEach((n, i) => this.ids.set(n, i));
+    this.ctl = new Int32Array(this.memory.buffer, MAILBOX_PTR, 64);
+    this.args = new Float64Array(this.memory.buffer, MAILBOX_PTR + ARGS_BYTE_OFFSET, MAX_ARGS);
+    this.heap = new WasmHeap(this.memory, HEAP_BASE);
+    this.arena = new Arena(this.heap);
+    this.threads = 1;
+    this.setThreads(threads);
+  }
+
+  /** Start or stop workers so that `threads` threads (caller included) share the work. */
+  setThreads(threads: number): void {
+    if (!Number.isInteger(threads) || threads < 1 || threads > MAX_WORKERS + 1) {
+      throw new Error(`threads must be an integer from 1 to ${MAX_WORKERS + 1}, got ${threads}`);
+    }
+    const wanted = threads - 1;
+    if (wanted !== this.workers.length) {
+      this.stopWorkers();
+      const wt = nodeBuiltin<typeof import("node:worker_threads")>("node:worker_threads");
+      if (wanted > 0 && !wt) throw new Error("threads > 1 needs worker_threads (Node) in this build");
+      for (let i = 0; i < wanted; i++) {
+        const w = new wt!.Worker(new URL("./worker.js", import.meta.url), {
+          workerData: { module: this.module, memory: this.memory, index: i },
+        });
+        w.unref();
+        this.workers.push(w);
+      }
+      this.readyChecked = wanted === 0;
+    }
+    this.threads = threads;
+  }
+
+  private scratchBlocks: Array<{ ptr: number; bytes: number }> = [];
+
+  /**
+   * A grow-only scratch buffer owned by the kernel layer (im2col panels, packed operands).
+   * `slot` lets one kernel call hold several at once. Kernels are not reentrant, so a slot's
+   * contents live only until the next kernel call that uses the same slot.
+   */
+  scratch(slot: number, bytes: number): number {
+    const block = this.scratchBlocks[slot];
+    if (block && block.bytes >= bytes) return block.ptr;
+    if (block) this.heap.free(block.ptr);
+    const size = Math.max(bytes, (block?.bytes ?? 0) * 2);
+    const ptr = this.heap.alloc(size);
+    this.scratchBlocks[slot] = { ptr, bytes: size };
+    return ptr;
+  }
+
+  /** Float32 view of `length` elements at byte address `ptr` (valid across memory growth). */
+  f32(ptr: number, length: number): Float32Array {
+    return new Float32Array(this.memory.buffer, ptr, length);
+  }
+  i32(ptr: number, length: number): Int32Array {
+    return new Int32Array(this.memory.buffer, ptr, length);
+  }
+  u8(ptr: number, length: number): Uint8Array {
+    return new Uint8Array(this.memory.buffer, ptr, length);
+  }
+  i8(ptr: number, length: number): Int8Array {
+    return new Int8Array(this.memory.buffer, ptr, length);
+  }
+
+  /**
+   * Run kernel `name(...args, start, end)` over [0, total), split across threads.
+   * `grain` is the smallest slice worth a thread; small jobs run on the caller alone.
+   * `align` keeps slice boundaries on multiples (e.g. a vector width or a block size).
+   */
+  parallel(name: string, args: number[], total: number, grain = 1, align = 1): void {
+    const fn = this.kernels[name];
+    if (!fn) throw new Error(`unknown kernel ${name}`);
+    let threads = Math.min(this.threads, Math.floor(total / Math.max(grain, 1)));
+    if (threads > 1 && !this.workersReady()) threads = 1;
+    if (threads <= 1) {
+      call(fn, args, 0, total);
+      return;
+    }
+    const ctl = this.ctl;
+    const n = args.length;
+    if (n > MAX_ARGS) throw new Error(`kernel ${name}: too many arguments`);
+    for (let i = 0; i < n; i++) this.args[i] = args[i];
+    const bounds = split(total, threads, align);
+    for (let w = 0; w < this.workers.length; w++) {
+      // worker w takes slice w+1; the caller keeps slice 0
+      const t = w + 1;
+      ctl[RANGES + 2 * w] = t < threads ? bounds[t] : 0;
+      ctl[RANGES + 2 * w + 1] = t < threads ? bounds[t + 1] : 0;
+    }
+    ctl[NARGS] = n;
+    Atomics.store(ctl, KERNEL, this.ids.get(name)!);
+    Atomics.store(ctl, PENDING, this.workers.length);
+    Atomics.add(ctl, GEN, 1);
+    Atomics.notify(ctl, GEN);
+    call(fn, args, bounds[0], bounds[1]);
+    this.waitForWorkers();
+  }
+
+  private waitForWorkers(): void {
+    const ctl = this.ctl;
+    for (let spins = 0; Atomics.load(ctl, PENDING) !== 0; spins++) {
+      if (spins > 100000 && canBlock) {
+        const p = Atomics.load(ctl, PENDING);
+        if (p !== 0) Atomics.wait(ctl, PENDING, p, 10);
+      }
+    }
+  }
+
+  private workersReady(): boolean {
+    if (this.readyChecked) return true;
+    const deadline = Date.now() + 10000;
+    while (Atomics.load(this.ctl, READY) < this.workers.length) {
+      if (!canBlock || Date.now() > deadline) return false;
+      Atomics.wait(this.ctl, READY, Atomics.load(this.ctl, READY), 50);
+    }
+    this.readyChecked = true;
+    return true;
+  }
+
+  private stopWorkers(): void {
+    if (this.workers.length === 0) return;
+    if (this.readyChecked || Atomics.load(this.ctl, READY) === this.workers.length) {
+      Atomics.store(this.ctl, KERNEL, -1);
+      Atomics.store(this.ctl, PENDING, this.workers.length);
+      Atomics.add(this.ctl, GEN, 1);
+      Atomics.notify(this.ctl, GEN);
+    }
+    for (const w of this.workers) void w.terminate();
+    this.workers = [];
+    Atomics.store(this.ctl, READY, 0);
+    Atomics.store(this.ctl, PENDING, 0);
+  }
+
+  close(): void {
+    this.stopWorkers();
+    this.threads = 1;
+  }
+}
+
+/** Node's main thread may block on Atomics.wait; a browser main thread may not. */
+const canBlock = typeof (globalThis as { process?: unknown }).process !== "undefined";
+
+function call(fn: KernelFn, args: number[], start: number, end: number): void {
+  switch (args.length) {
+    case 0: return fn(start, end);
+    case 1: return fn(args[0], start, end);
+    case 2: return fn(args[0], args[1], start, end);
+    case 3: return fn(args[0], args[1], args[2], start, end);
+    case 4: return fn(args[0], args[1], args[2], args[3], start, end);
+    case 5: return fn(args[0], args[1], args[2], args[3], args[4], start, end);
+    case 6: return fn(args[0], args[1], args[2], args[3], args[4], args[5], start, end);
+    default: return fn(...args, start, end);
+  }
+}
+
+/** Split [0,total) into `parts` slices whose inner boundaries are multiples of `align`. */
+export function split(total: number, parts: number, align = 1): number[] {
+  const bounds = [0];
+  for (let p = 1; p < parts; p++) {
+    const b = Math.round((total * p) / parts / align) * align;
+    bounds.push(Math.min(Math.max(b, bounds[p - 1]), total));
+  }
+  bounds.push(total);
+  return bounds;
+}
+
+/** A Node builtin without a static import, so browser bundles never see one. */
+export function nodeBuiltin<T>(name: string): T | undefined {
+  const proc = (globalThis as { process?: { getBuiltinModule?: (n: string) => unknown } }).process;
+  return proc?.getBuiltinModule?.(name) as T | undefined;
+}
+
+let current: Runtime | undefined;
+
+/** Create (or reconfigure) the process-wide runtime. */
+export function initRuntime(options: RuntimeOptions = {}): Runtime {
+  const threads = options.threads ?? 1;
+  if (current) {
+    current.setThreads(threads);
+    return current;
+  }
+  const bytes = options.wasm ?? readBundledWasm();
+  current = new Runtime(new WebAssembly.Module(bytes as BufferSource), threads);
+  return current;
+}
+
+/** The runtime, created with one thread on first use in Node. */
+export function runtime(): Runtime {
+  return current ?? initRuntime();
+}
+
+function readBundledWasm(): BufferSource {
+  const fs = nodeBuiltin<typeof import("node:fs")>("node:fs");
+  const url = nodeBuiltin<typeof import("node:url")>("node:url");
+  if (!fs || !url) throw new Error("no wasm bytes given: pass options.wasm outside Node");
+  // dist/src/kernels/runtime.js -> dist/mulfree.wasm
+  const path = url.fileURLToPath(new URL("../../mulfree.wasm", import.meta.url));
+  return new Uint8Array(fs.readFileSync(path));
+}
