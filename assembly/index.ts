@@ -3,3 +3,9 @@
 // Parallel kernels take a half-open range [start, end) of their split dimension as the last two
 // arguments, so the worker pool can hand each thread its own slice.
 export * from "./elementwise";
+export * from "./gemm";
+export * from "./im2col";
+export * from "./depthwise";
+export * from "./pool";
+export * from "./batchnorm";
+export * from "./loss";
