@@ -1,0 +1,33 @@
+// How a model asks for its weight layers without knowing the op kind. Each op kind (conv, adder,
+// shift-q, shift-ps) registers a factory; the zoo builds every architecture through one of them.
+import { Conv2d, type Conv2dConfig } from "../nn/conv.js";
+import { Linear } from "../nn/linear.js";
+import type { Module } from "../nn/module.js";
+
+export interface LayerFactory {
+  /** A weight layer that takes the op kind. */
+  conv(inChannels: number, outChannels: number, kernelSize: number, cfg?: Conv2dConfig): Module;
+  linear(inFeatures: number, outFeatures: number, opts?: { bias?: boolean }): Module;
+}
+
+export const multiplyLayers: LayerFactory = {
+  conv: (i, o, k, cfg) => new Conv2d(i, o, k, cfg),
+  linear: (i, o, opts) => new Linear(i, o, opts),
+};
+
+const factories = new Map<string, (options: Record<string, unknown>) => LayerFactory>([["conv", () => multiplyLayers]]);
+
+/** Op kinds add themselves here (adder, shift-q, shift-ps). */
+export function registerOpKind(name: string, make: (options: Record<string, unknown>) => LayerFactory): void {
+  factories.set(name, make);
+}
+
+export function opKinds(): string[] {
+  return [...factories.keys()];
+}
+
+export function layerFactory(op: string, options: Record<string, unknown> = {}): LayerFactory {
+  const make = factories.get(op);
+  if (!make) throw new Error(`unknown op '${op}'; valid: ${opKinds().join(", ")}`);
+  return make(options);
+}

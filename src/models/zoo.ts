@@ -1,0 +1,66 @@
+// The model zoo: build any architecture by name and op kind. The spec is what a checkpoint stores,
+// so a model can be rebuilt exactly from its file.
+import type { Module } from "../nn/module.js";
+import { DeepShiftConv, DeepShiftFC } from "./deepshift_mnist.js";
+import { layerFactory, multiplyLayers, type LayerFactory } from "./layer_factory.js";
+import { LeNet5 } from "./lenet5.js";
+import { CifarResNet } from "./resnet_cifar.js";
+import { VggSmall } from "./vgg_small.js";
+
+export interface ModelSpec {
+  model: string;
+  op: string;
+  inChannels: number;
+  inputSize: number;
+  numClasses: number;
+  /** Make the first and last layers use the op kind too (default: they stay multiplicative). */
+  allLayers?: boolean;
+  /** Options for the op kind (e.g. weightBits for shift layers). */
+  opOptions?: Record<string, unknown>;
+}
+
+type Builder = (f: LayerFactory, edge: LayerFactory, s: ModelSpec) => Module;
+
+const builders = new Map<string, { build: Builder; input: [number, number] }>([
+  // MNIST models: every layer takes the op kind, as in the papers' MNIST experiments
+  ["lenet5", { input: [1, 28], build: (f, _e, s) => new LeNet5(f, s) }],
+  ["deepshift-fc", { input: [1, 28], build: (f, _e, s) => new DeepShiftFC(f, { inFeatures: s.inChannels * s.inputSize ** 2, numClasses: s.numClasses }) }],
+  ["deepshift-conv", { input: [1, 28], build: (f, _e, s) => new DeepShiftConv(f, s) }],
+  ["resnet20", { input: [3, 32], build: (f, e, s) => new CifarResNet(f, e, 3, s) }],
+  ["resnet32", { input: [3, 32], build: (f, e, s) => new CifarResNet(f, e, 5, s) }],
+  ["vgg-small", { input: [3, 32], build: (f, e, s) => new VggSmall(f, e, s) }],
+]);
+
+export function modelNames(): string[] {
+  return [...builders.keys()];
+}
+
+/** Fill in the defaults of a partial spec and validate the names. */
+export function resolveSpec(partial: Partial<ModelSpec> & { model: string }): ModelSpec {
+  const entry = builders.get(partial.model);
+  if (!entry) throw new Error(`unknown model '${partial.model}'; valid: ${modelNames().join(", ")}`);
+  const op = partial.op ?? "conv";
+  layerFactory(op, partial.opOptions); // validates the op name
+  return {
+    model: partial.model,
+    op,
+    inChannels: partial.inChannels ?? entry.input[0],
+    inputSize: partial.inputSize ?? entry.input[1],
+    numClasses: partial.numClasses ?? 10,
+    ...(partial.allLayers ? { allLayers: true } : {}),
+    ...(partial.opOptions && Object.keys(partial.opOptions).length ? { opOptions: partial.opOptions } : {}),
+  };
+}
+
+export function createModel(spec: ModelSpec): Module {
+  const entry = builders.get(spec.model);
+  if (!entry) throw new Error(`unknown model '${spec.model}'; valid: ${modelNames().join(", ")}`);
+  const f = layerFactory(spec.op, spec.opOptions);
+  const edge = spec.allLayers ? f : multiplyLayers;
+  return entry.build(f, edge, spec);
+}
+
+/** Register another architecture (used by later op kinds' lightweight models and by users). */
+export function registerModel(name: string, input: [number, number], build: Builder): void {
+  builders.set(name, { build, input });
+}

@@ -1,0 +1,121 @@
+// Adam, exactly as torch.optim.Adam (single-tensor path), with AMSGrad and, as in torch >= 2.6,
+// an optional decoupled (AdamW) weight decay:
+//   t += 1
+//   p = p·(1 − lr·wd)                 (decoupled)   or   g = grad + wd·p   (L2, the default)
+//   m = lerp(m, g, 1 − β1)
+//   v = β2·v + (1 − β2)·g·g
+//   v̂ = amsgrad ? (vmax = max(vmax, v)) : v
+//   p = p − (lr / (1 − β1^t)) · m / (√v̂ / √(1 − β2^t) + eps)
+import { Optimizer, checkStateKeys, savedArray, savedCount, type OptimParam, type ParamGroup, type ParamsOrGroups, type StateRecord } from "./optimizer.js";
+import { betas, boolean, nonNegative } from "./validate.js";
+import { lerp } from "./f32.js";
+
+export interface AdamOptions {
+  lr: number;
+  betas: [number, number];
+  eps: number;
+  weightDecay: number;
+  amsgrad: boolean;
+  /** AdamW: shrink the weights by lr·weightDecay instead of adding weightDecay·p to the gradient. */
+  decoupledWeightDecay: boolean;
+}
+
+export interface AdamState {
+  step: number;
+  expAvg: Float32Array;
+  expAvgSq: Float32Array;
+  /** Only with amsgrad. */
+  maxExpAvgSq: Float32Array | null;
+}
+
+const ADAM_DEFAULTS: AdamOptions = {
+  lr: 1e-3,
+  betas: [0.9, 0.999],
+  eps: 1e-8,
+  weightDecay: 0,
+  amsgrad: false,
+  decoupledWeightDecay: false,
+};
+/** The options Adam takes. */
+export const ADAM_OPTION_KEYS: readonly string[] = Object.freeze(Object.keys(ADAM_DEFAULTS));
+const STATE_KEYS = ["step", "expAvg", "expAvgSq", "maxExpAvgSq"];
+const f32 = Math.fround;
+
+export class Adam extends Optimizer<AdamOptions, AdamState> {
+  constructor(params: ParamsOrGroups<AdamOptions>, options: Partial<AdamOptions> = {}) {
+    super("Adam", ADAM_OPTION_KEYS, ADAM_DEFAULTS, params, options);
+  }
+
+  protected check(o: AdamOptions, where: string): void {
+    nonNegative(o.lr, "lr", where);
+    betas(o.betas, "betas", where);
+    nonNegative(o.eps, "eps", where);
+    nonNegative(o.weightDecay, "weightDecay", where);
+    boolean(o.amsgrad, "amsgrad", where);
+    boolean(o.decoupledWeightDecay, "decoupledWeightDecay", where);
+  }
+
+  protected update(group: ParamGroup<AdamOptions>, param: OptimParam, grad: Float32Array, index: number): void {
+    const p = param.data, n = p.length;
+    const st = (this.state[index] ??= {
+      step: 0,
+      expAvg: new Float32Array(n),
+      expAvgSq: new Float32Array(n),
+      maxExpAvgSq: null,
+    });
+    const amsgrad = group.amsgrad;
+    if (amsgrad && st.maxExpAvgSq === null) st.maxExpAvgSq = new Float32Array(n);
+    const step = ++st.step;
+    const lr = group.lr, beta1 = group.betas[0], beta2 = group.betas[1], wd = group.weightDecay;
+    // Scalars are computed in double, as in Python, then used as float32 like PyTorch does.
+    const biasCorrection1 = 1 - beta1 ** step;
+    const biasCorrection2 = 1 - beta2 ** step;
+    const negStepSize = f32(-(lr / biasCorrection1));
+    const bc2Sqrt = f32(Math.sqrt(biasCorrection2));
+    const eps = f32(group.eps);
+    const w = f32(1 - beta1), wComplement = f32(1 - w);
+    const b2 = f32(beta2), oneMinusB2 = f32(1 - beta2);
+    const decoupled = group.decoupledWeightDecay && wd !== 0;
+    const l2 = !group.decoupledWeightDecay && wd !== 0 ? f32(wd) : 0;
+    const decay = decoupled ? f32(1 - lr * wd) : 1;
+    const m = st.expAvg, v = st.expAvgSq, vmax = st.maxExpAvgSq;
+    for (let i = 0; i < n; i++) {
+      const pi = decoupled ? f32(p[i] * decay) : p[i];
+      const g = l2 !== 0 ? f32(grad[i] + f32(l2 * pi)) : grad[i];
+      const mi = lerp(m[i], g, w, wComplement);
+      m[i] = mi;
+      const vi = f32(f32(b2 * v[i]) + f32(f32(oneMinusB2 * g) * g));
+      v[i] = vi;
+      let vHat = vi;
+      if (amsgrad) {
+        vHat = Math.max(vmax![i], vi);
+        vmax![i] = vHat;
+      }
+      const denom = f32(f32(f32(Math.sqrt(vHat)) / bc2Sqrt) + eps);
+      p[i] = f32(pi + f32(f32(negStepSize * mi) / denom));
+    }
+  }
+
+  protected stateSize(s: AdamState): number {
+    return s.expAvg.length;
+  }
+
+  protected stateToRecord(s: AdamState): StateRecord {
+    const rec: StateRecord = { step: s.step, expAvg: Float32Array.from(s.expAvg), expAvgSq: Float32Array.from(s.expAvgSq) };
+    if (s.maxExpAvgSq !== null) rec.maxExpAvgSq = Float32Array.from(s.maxExpAvgSq);
+    return rec;
+  }
+
+  protected stateFromRecord(rec: StateRecord, group: AdamOptions, param: OptimParam, where: string): AdamState | undefined {
+    checkStateKeys(rec, STATE_KEYS, where);
+    if (Object.keys(rec).length === 0) return undefined;
+    const hasMax = rec.maxExpAvgSq !== undefined;
+    if (group.amsgrad && !hasMax) throw new Error(`${where}: 'maxExpAvgSq' is missing but the group uses amsgrad`);
+    return {
+      step: savedCount(rec, "step", where, 1),
+      expAvg: savedArray(rec, "expAvg", param, where),
+      expAvgSq: savedArray(rec, "expAvgSq", param, where),
+      maxExpAvgSq: hasMax ? savedArray(rec, "maxExpAvgSq", param, where) : null,
+    };
+  }
+}

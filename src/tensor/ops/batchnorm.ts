@@ -1,0 +1,48 @@
+// Batch normalisation over dim 1 of [N, C] or [N, C, H, W], PyTorch semantics.
+import { batchNormBackward, batchNormForwardEval, batchNormForwardTrain } from "../../kernels/batchnorm.js";
+import { accumulateGrad, record } from "../autograd.js";
+import { allocF32 } from "../storage.js";
+import { Tensor } from "../tensor.js";
+
+export function batchNorm(
+  x: Tensor,
+  weight: Tensor | null,
+  bias: Tensor | null,
+  runningMean: Tensor,
+  runningVar: Tensor,
+  training: boolean,
+  momentum: number,
+  eps: number,
+): Tensor {
+  const [N, C] = x.shape;
+  const HW = x.size / (N * C);
+  const gamma = weight ? weight.data : allocF32(C).fill(1);
+  const beta = bias ? bias.data : allocF32(C).fill(0);
+  const y = Tensor.empty(x.shape);
+  if (!training) {
+    batchNormForwardEval(x.data, gamma, beta, runningMean.data, runningVar.data, y.data, N, C, HW, eps);
+    return record(y, "batchnorm_eval", weight && bias ? [x, weight, bias] : [x], (dy) => {
+      // eval-mode gradient: a fixed affine map per channel
+      accumulateGrad(x, (dx) => {
+        for (let c = 0; c < C; c++) {
+          const k = gamma[c] / Math.sqrt(runningVar.data[c] + eps);
+          for (let n = 0; n < N; n++) for (let i = (n * C + c) * HW, e = i + HW; i < e; i++) dx[i] = dy[i] * k;
+        }
+      });
+    });
+  }
+  if (N * HW < 2) throw new Error(`BatchNorm: training needs more than one value per channel, got input [${x.shape.join(", ")}]`);
+  const mean = allocF32(C);
+  const invStd = allocF32(C);
+  batchNormForwardTrain(x.data, gamma, beta, y.data, mean, invStd, runningMean.data, runningVar.data, N, C, HW, momentum, eps);
+  const inputs = weight && bias ? [x, weight, bias] : [x];
+  return record(y, "batchnorm", inputs, (dy) => {
+    const dgamma = allocF32(C);
+    const dbeta = allocF32(C);
+    const dx = allocF32(x.size);
+    batchNormBackward(dy, x.data, gamma, mean, invStd, dx, dgamma, dbeta, N, C, HW);
+    accumulateGrad(x, (buf) => buf.set(dx));
+    if (weight) accumulateGrad(weight, (buf) => buf.set(dgamma));
+    if (bias) accumulateGrad(bias, (buf) => buf.set(dbeta));
+  });
+}

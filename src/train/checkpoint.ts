@@ -1,0 +1,97 @@
+// Checkpoints: one safetensors file holding the model's state dict (PyTorch dotted keys), the
+// optimizer's tensors under `optimizer.state.<i>.<key>`, and everything else (model spec, epoch,
+// RNG, loader, scheduler, metrics) as JSON in `__metadata__`. One file, so one atomic rename
+// commits a whole epoch. A weights-only `model.safetensors` beside it is for sharing and eval.
+import { decodeSafetensors, encodeSafetensors, type TensorEntry } from "../io/safetensors.js";
+import { readFileChecked, writeFileAtomic } from "../io/files.js";
+import type { Module } from "../nn/module.js";
+import type { ModelSpec } from "../models/zoo.js";
+
+export const CHECKPOINT_FORMAT = "mulfree-checkpoint/1";
+
+export interface TrainingState {
+  epoch: number;
+  step: number;
+  config: Record<string, unknown>;
+  optimizer: { groups: unknown; scalars: Array<Record<string, number>> } | null;
+  scheduler: unknown;
+  loader: unknown;
+  history: unknown[];
+}
+
+export interface Checkpoint {
+  spec: ModelSpec;
+  weights: Map<string, { shape: number[]; data: Float32Array }>;
+  optimizerTensors: Map<number, Record<string, Float32Array>>;
+  training: TrainingState | null;
+}
+
+export class CheckpointError extends Error {}
+
+export function modelTensors(model: Module): Record<string, TensorEntry> {
+  const out: Record<string, TensorEntry> = {};
+  for (const [k, t] of model.stateDict()) out[k] = { dtype: "F32", shape: [...t.shape], data: t.data };
+  return out;
+}
+
+export function encodeCheckpoint(spec: ModelSpec, model: Module, training: TrainingState | null, optimizerTensors?: Array<Record<string, Float32Array | number>>): Uint8Array {
+  const tensors = modelTensors(model);
+  const scalars: Array<Record<string, number>> = [];
+  optimizerTensors?.forEach((state, i) => {
+    const s: Record<string, number> = {};
+    for (const [key, v] of Object.entries(state)) {
+      if (typeof v === "number") s[key] = v;
+      else tensors[`optimizer.state.${i}.${key}`] = { dtype: "F32", shape: [v.length], data: v };
+    }
+    scalars.push(s);
+  });
+  const meta: Record<string, string> = { format: CHECKPOINT_FORMAT, spec: JSON.stringify(spec) };
+  if (training) meta.training = JSON.stringify({ ...training, optimizer: training.optimizer ? { ...training.optimizer, scalars } : null });
+  return encodeSafetensors(tensors, meta);
+}
+
+export function decodeCheckpoint(bytes: Uint8Array, path: string): Checkpoint {
+  const file = decodeSafetensors(bytes, path);
+  const meta = file.metadata ?? {};
+  if (meta.format !== CHECKPOINT_FORMAT || !meta.spec) {
+    throw new CheckpointError(`${path}: not a mulfree checkpoint (no '${CHECKPOINT_FORMAT}' metadata)`);
+  }
+  let spec: ModelSpec;
+  let training: TrainingState | null = null;
+  try {
+    spec = JSON.parse(meta.spec) as ModelSpec;
+    if (meta.training) training = JSON.parse(meta.training) as TrainingState;
+  } catch {
+    throw new CheckpointError(`${path}: corrupt checkpoint metadata`);
+  }
+  const weights = new Map<string, { shape: number[]; data: Float32Array }>();
+  const optimizerTensors = new Map<number, Record<string, Float32Array>>();
+  for (const [name, t] of Object.entries(file.tensors)) {
+    if (!(t.data instanceof Float32Array)) throw new CheckpointError(`${path}: tensor ${name} is ${t.dtype}, expected F32`);
+    const m = /^optimizer\.state\.(\d+)\.(.+)$/.exec(name);
+    if (m) {
+      const i = Number(m[1]);
+      const entry = optimizerTensors.get(i) ?? {};
+      entry[m[2]] = t.data;
+      optimizerTensors.set(i, entry);
+    } else weights.set(name, { shape: [...t.shape], data: t.data });
+  }
+  return { spec, weights, optimizerTensors, training };
+}
+
+export function saveCheckpoint(path: string, bytes: Uint8Array): void {
+  writeFileAtomic(path, bytes);
+}
+
+export function loadCheckpoint(path: string): Checkpoint {
+  return decodeCheckpoint(readFileChecked(path, "checkpoint"), path);
+}
+
+/** Load weights into a model built from the same spec, with a clear error when they differ. */
+export function loadWeights(model: Module, ckpt: Checkpoint, path: string): void {
+  try {
+    model.loadStateDict(ckpt.weights);
+  } catch (e) {
+    throw new CheckpointError(`${path}: ${(e as Error).message}`);
+  }
+}

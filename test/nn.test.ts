@@ -1,0 +1,47 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { initRuntime } from "../src/kernels/runtime.js";
+import { createModel, resolveSpec, modelNames } from "../src/models/zoo.js";
+import { manualSeed } from "../src/tensor/random.js";
+import { Conv2d, Linear, Sequential, BatchNorm2d, ReLU } from "../src/nn/index.js";
+
+initRuntime({ threads: 1 });
+
+test("state dict keys follow PyTorch's dotted names", () => {
+  const seq = new Sequential(new Conv2d(1, 2, 3), new BatchNorm2d(2), new ReLU(), new Linear(4, 3));
+  assert.deepEqual([...seq.stateDict().keys()], ["0.weight", "0.bias", "1.weight", "1.bias", "1.running_mean", "1.running_var", "3.weight", "3.bias"]);
+  const keys = [...createModel(resolveSpec({ model: "lenet5" })).stateDict().keys()];
+  assert.ok(keys.includes("conv1.weight") && keys.includes("bn1.running_mean") && keys.includes("fc3.bias"));
+  assert.ok(!keys.includes("conv1.bias"), "conv layers followed by BN have no bias");
+  const r = [...createModel(resolveSpec({ model: "resnet20" })).stateDict().keys()];
+  assert.ok(r.includes("layer2.0.downsample.0.weight") && r.includes("layer3.2.bn2.running_var") && r.includes("bn2.weight"));
+});
+
+test("lenet5 has the published parameter count and 416.5k MACs worth of weights", () => {
+  const m = createModel(resolveSpec({ model: "lenet5" }));
+  const weights = m.namedParameters().filter(([k]) => k.endsWith("weight") && !k.startsWith("bn")).reduce((s, [, p]) => s + p.size, 0);
+  assert.equal(weights, 150 + 2400 + 48000 + 10080 + 840);
+});
+
+test("same seed gives the same initial weights", () => {
+  manualSeed(7);
+  const a = createModel(resolveSpec({ model: "lenet5" })).stateDict();
+  manualSeed(7);
+  const b = createModel(resolveSpec({ model: "lenet5" })).stateDict();
+  for (const [k, t] of a) assert.deepEqual(t.data, b.get(k)!.data, k);
+});
+
+test("loadStateDict rejects missing keys and wrong shapes with a clear message", () => {
+  const m = createModel(resolveSpec({ model: "lenet5" }));
+  const sd = new Map([...m.stateDict()].map(([k, t]) => [k, { shape: t.shape, data: t.toArray() }]));
+  sd.delete("fc3.bias");
+  assert.throws(() => m.loadStateDict(sd), /missing fc3.bias/);
+  sd.set("fc3.bias", { shape: [11], data: new Float32Array(11) });
+  assert.throws(() => m.loadStateDict(sd), /fc3.bias has shape \[11\]/);
+});
+
+test("every zoo model builds and runs a forward pass", () => {
+  assert.deepEqual(modelNames().slice(0, 3), ["lenet5", "deepshift-fc", "deepshift-conv"]);
+  assert.throws(() => resolveSpec({ model: "nope" }), /unknown model 'nope'; valid: lenet5/);
+  assert.throws(() => resolveSpec({ model: "lenet5", op: "nope" }), /unknown op 'nope'/);
+});
