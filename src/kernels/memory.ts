@@ -87,6 +87,12 @@ export class WasmHeap {
   }
 }
 
+export interface ArenaMark {
+  chunk: number;
+  offset: number;
+  used: number;
+}
+
 /** Bump allocator for per-step scratch. Reset once per step; grows to the high-water mark. */
 export class Arena {
   private chunks: Array<{ ptr: number; size: number }> = [];
@@ -118,6 +124,21 @@ export class Arena {
       this.current = this.chunks.length - 1;
       this.offset = 0;
     }
+  }
+
+  /** A position to roll back to; everything allocated after it is freed by `rollback`. */
+  mark(): ArenaMark {
+    return { chunk: this.current, offset: this.offset, used: this.used };
+  }
+
+  rollback(m: ArenaMark): void {
+    this.current = m.chunk;
+    this.offset = m.offset;
+    this.used = m.used;
+  }
+
+  get bytesUsed(): number {
+    return this.used;
   }
 
   /** Forget everything allocated since the last reset. Merges chunks into one sized to the peak. */

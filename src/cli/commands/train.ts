@@ -32,7 +32,7 @@ export const trainSpec: CommandSpec = {
     "test-limit": { type: "int", help: "use only the first N test images", min: 1 },
     epochs: { type: "int", help: "number of epochs", default: 3, min: 1 },
     batch: { type: "int", help: "batch size", default: 64, min: 1 },
-    optimizer: { type: "string", help: "sgd, adam or radam", default: "sgd" },
+    optimizer: { type: "string", help: "sgd, adam, adamw or radam (default: radam for shift-ps, sgd otherwise)" },
     lr: { type: "number", help: "initial learning rate", default: 0.05, above: 0 },
     momentum: { type: "number", help: "SGD momentum", default: 0.9, max: 0.999999 },
     nesterov: { type: "bool", help: "Nesterov momentum (SGD)" },
@@ -46,12 +46,43 @@ export const trainSpec: CommandSpec = {
     out: { type: "string", help: "run directory (default runs/<model>-<op>)" },
     resume: { type: "bool", help: "continue from <out>/checkpoint.safetensors" },
     "all-layers": { type: "bool", help: "make the first and last layers use the op kind too" },
+    from: { type: "string", help: "start from the weights of this checkpoint (e.g. one made by mulfree convert); its model spec is used" },
+    eta: { type: "number", help: "adder: η of the adaptive learning rate", default: 0.2, above: 0 },
+    "weight-bits": { type: "int", help: "shift: bits per weight, 2–8", min: 2, max: 8 },
+    rounding: { type: "string", help: "shift: rounding of the log-domain weight", choices: ["deterministic", "stochastic"] },
+    "activation-bits": { type: "string", help: "shift: fixed-point activations as INT,FRAC bits (e.g. 16,16); 'none' to disable" },
     quiet: { type: "bool", help: "no progress bar" },
   },
 };
 
+/** Op-kind options from the flags; only the ones given are stored in the spec. */
+function opOptionsFrom(f: ParsedFlags): Record<string, unknown> {
+  const o: Record<string, unknown> = {};
+  if (String(f.op).startsWith("shift")) {
+    if (f.weightBits !== undefined) o.weightBits = f.weightBits;
+    if (f.rounding !== undefined) o.rounding = f.rounding;
+    if (f.activationBits !== undefined) {
+      const v = String(f.activationBits);
+      if (v === "none") o.activationBits = null;
+      else {
+        const m = /^(\d+),(\d+)$/.exec(v);
+        if (!m) throw new CliError(`--activation-bits must be INT,FRAC (e.g. 16,16) or none, got '${v}'`);
+        o.activationBits = [Number(m[1]), Number(m[2])];
+      }
+    }
+  }
+  if (String(f.op) === "adder" && f.eta !== undefined) o.eta = f.eta;
+  return o;
+}
+
+/** DeepShift-PS needs RAdam (its README); everything else defaults to SGD. */
+function defaultOptimizer(op: string): string {
+  return op === "shift-ps" ? "radam" : "sgd";
+}
+
 export function runTrain(f: ParsedFlags): void {
-  const spec = resolveSpec({ model: String(f.model), op: String(f.op), allLayers: f.allLayers === true });
+  const from = f.from ? loadCheckpoint(String(f.from)) : undefined;
+  const spec = from ? from.spec : resolveSpec({ model: String(f.model), op: String(f.op), allLayers: f.allLayers === true, opOptions: opOptionsFrom(f) });
   if (!opKinds().includes(spec.op)) throw new CliError(`unknown op '${spec.op}'`);
   const out = String(f.out ?? join("runs", `${spec.model}-${spec.op}`));
   const ckptPath = join(out, "checkpoint.safetensors");
@@ -65,7 +96,7 @@ export function runTrain(f: ParsedFlags): void {
     spec,
     epochs: Number(f.epochs),
     batchSize: Number(f.batch),
-    optimizer: String(f.optimizer),
+    optimizer: String(f.optimizer ?? defaultOptimizer(spec.op)),
     lr: Number(f.lr),
     momentum: Number(f.momentum),
     nesterov: f.nesterov === true,
@@ -99,7 +130,7 @@ export function runTrain(f: ParsedFlags): void {
   if (C !== spec.inChannels || H !== spec.inputSize) {
     throw new CliError(`${spec.model} expects ${spec.inChannels}×${spec.inputSize}×${spec.inputSize} inputs, ${dataset} has ${train.shape.join("×")}`);
   }
-  const trainer = new Trainer(config, train, test);
+  const trainer = new Trainer(config, train, test, from);
   if (resumeFrom) trainer.resumeFrom(resumeFrom);
   mkdirSync(out, { recursive: true });
   const logPath = join(out, "log.jsonl");
