@@ -22,3 +22,29 @@ test("a threaded job gives the same bytes as a single-thread job", () => {
   assert.deepEqual(O1, O2);
   rt.close();
 });
+
+test("switching thread counts repeatedly never hangs or mixes pools", () => {
+  const rt = initRuntime({ threads: 2 });
+  const n = 50000;
+  const a = rt.heap.alloc(n * 4), o = rt.heap.alloc(n * 4);
+  rt.f32(a, n).fill(1.5);
+  for (let round = 0; round < 12; round++) {
+    rt.setThreads(1 + (round % 2));
+    rt.parallel("addF32", [a, a, o], n, 1024, 4);
+    assert.equal(rt.f32(o, n)[n - 1], 3);
+  }
+  rt.close();
+});
+
+test("a kernel that traps in a worker raises an error instead of hanging", () => {
+  const rt = initRuntime({ threads: 2 });
+  const n = 1 << 16;
+  // the caller's half fits in memory; the worker's half runs past its end
+  const bad = rt.memory.buffer.byteLength - (n / 2) * 4;
+  assert.throws(() => rt.parallel("addF32", [bad, bad, bad], n, 1024, 4), /addF32 trapped in a worker thread/);
+  const a = rt.heap.alloc(n * 4);
+  rt.f32(a, n).fill(2);
+  rt.parallel("addF32", [a, a, a], n, 1024, 4);
+  assert.equal(rt.f32(a, n)[n - 1], 4, "the pool still works afterwards");
+  rt.close();
+});

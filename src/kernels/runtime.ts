@@ -5,7 +5,7 @@
 // workers. Every kernel writes disjoint outputs per slice, so results do not depend on the
 // thread count.
 import { Arena, WasmHeap } from "./memory.js";
-import { ARGS_BYTE_OFFSET, GEN, HEAP_BASE, KERNEL, MAILBOX_PTR, MAX_ARGS, MAX_WORKERS, NARGS, PENDING, RANGES, READY, kernelNames } from "./mailbox.js";
+import { ARGS_BYTE_OFFSET, ERROR, GEN, HEAP_BASE, KERNEL, MAILBOX_BYTES, MAX_ARGS, MAX_WORKERS, NARGS, PENDING, RANGES, READY, kernelNames } from "./mailbox.js";
 
 export type KernelFn = (...args: number[]) => void;
 export type Kernels = Record<string, KernelFn>;
@@ -32,8 +32,8 @@ export class Runtime {
   readonly arena: Arena;
   private readonly names: string[];
   private readonly ids = new Map<string, number>();
-  private readonly ctl: Int32Array;
-  private readonly args: Float64Array;
+  private ctl: Int32Array;
+  private args: Float64Array;
   private workers: NodeWorker[] = [];
   private readyChecked = false;
   threads: number;
@@ -44,9 +44,8 @@ export class Runtime {
     this.kernels = instance.exports as unknown as Kernels;
     this.names = kernelNames(module);
     this.names.forEach((n, i) => this.ids.set(n, i));
-    this.ctl = new Int32Array(this.memory.buffer, MAILBOX_PTR, 64);
-    this.args = new Float64Array(this.memory.buffer, MAILBOX_PTR + ARGS_BYTE_OFFSET, MAX_ARGS);
     this.heap = new WasmHeap(this.memory, HEAP_BASE);
+    [this.ctl, this.args] = this.newMailbox();
     this.arena = new Arena(this.heap);
     this.threads = 1;
     this.setThreads(threads);
@@ -60,11 +59,12 @@ export class Runtime {
     const wanted = threads - 1;
     if (wanted !== this.workers.length) {
       this.stopWorkers();
+      [this.ctl, this.args] = this.newMailbox();
       const wt = nodeBuiltin<typeof import("node:worker_threads")>("node:worker_threads");
       if (wanted > 0 && !wt) throw new Error("threads > 1 needs worker_threads (Node) in this build");
       for (let i = 0; i < wanted; i++) {
         const w = new wt!.Worker(new URL("./worker.js", import.meta.url), {
-          workerData: { module: this.module, memory: this.memory, index: i },
+          workerData: { module: this.module, memory: this.memory, index: i, mailbox: this.ctl.byteOffset },
         });
         w.unref();
         this.workers.push(w);
@@ -135,8 +135,24 @@ export class Runtime {
     Atomics.store(ctl, PENDING, this.workers.length);
     Atomics.add(ctl, GEN, 1);
     Atomics.notify(ctl, GEN);
-    call(fn, args, bounds[0], bounds[1]);
+    let callerError: unknown = null;
+    try {
+      call(fn, args, bounds[0], bounds[1]);
+    } catch (e) {
+      callerError = e;
+    }
     this.waitForWorkers();
+    const failed = Atomics.exchange(ctl, ERROR, 0);
+    if (callerError) throw callerError;
+    if (failed) throw new Error(`kernel ${this.names[failed - 1]} trapped in a worker thread`);
+  }
+
+  /** A zeroed mailbox for a new pool; the old one is left to its (stopped) workers. */
+  private newMailbox(): [Int32Array, Float64Array] {
+    const ptr = this.heap.alloc(MAILBOX_BYTES);
+    const ctl = new Int32Array(this.memory.buffer, ptr, 64);
+    ctl.fill(0);
+    return [ctl, new Float64Array(this.memory.buffer, ptr + ARGS_BYTE_OFFSET, MAX_ARGS)];
   }
 
   private waitForWorkers(): void {
@@ -160,18 +176,21 @@ export class Runtime {
     return true;
   }
 
+  /** Ask every worker to exit and wait (briefly) for their acknowledgements before terminating. */
   private stopWorkers(): void {
     if (this.workers.length === 0) return;
-    if (this.readyChecked || Atomics.load(this.ctl, READY) === this.workers.length) {
-      Atomics.store(this.ctl, KERNEL, -1);
-      Atomics.store(this.ctl, PENDING, this.workers.length);
-      Atomics.add(this.ctl, GEN, 1);
-      Atomics.notify(this.ctl, GEN);
+    const ctl = this.ctl;
+    if (this.workersReady()) {
+      Atomics.store(ctl, KERNEL, -1);
+      Atomics.store(ctl, PENDING, this.workers.length);
+      Atomics.add(ctl, GEN, 1);
+      Atomics.notify(ctl, GEN);
+      const deadline = Date.now() + 2000;
+      while (Atomics.load(ctl, PENDING) > 0 && Date.now() < deadline) if (canBlock) Atomics.wait(ctl, PENDING, Atomics.load(ctl, PENDING), 10);
     }
     for (const w of this.workers) void w.terminate();
     this.workers = [];
-    Atomics.store(this.ctl, READY, 0);
-    Atomics.store(this.ctl, PENDING, 0);
+    this.readyChecked = true;
   }
 
   close(): void {

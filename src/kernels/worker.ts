@@ -1,12 +1,12 @@
 // Node worker: instantiates the kernel module on the shared memory and runs its slice of each job.
 import { parentPort, workerData } from "node:worker_threads";
-import { ARGS_BYTE_OFFSET, GEN, KERNEL, MAILBOX_PTR, MAX_ARGS, NARGS, PENDING, RANGES, READY, kernelNames } from "./mailbox.js";
+import { ARGS_BYTE_OFFSET, ERROR, GEN, KERNEL, MAX_ARGS, NARGS, PENDING, RANGES, READY, kernelNames } from "./mailbox.js";
 
-const { module, memory, index } = workerData as { module: WebAssembly.Module; memory: WebAssembly.Memory; index: number };
+const { module, memory, index, mailbox } = workerData as { module: WebAssembly.Module; memory: WebAssembly.Memory; index: number; mailbox: number };
 const instance = new WebAssembly.Instance(module, { env: { memory } });
 const fns = kernelNames(module).map((n) => instance.exports[n] as (...a: number[]) => void);
-const ctl = new Int32Array(memory.buffer, MAILBOX_PTR, 64);
-const args = new Float64Array(memory.buffer, MAILBOX_PTR + ARGS_BYTE_OFFSET, MAX_ARGS);
+const ctl = new Int32Array(memory.buffer, mailbox, 64);
+const args = new Float64Array(memory.buffer, mailbox + ARGS_BYTE_OFFSET, MAX_ARGS);
 const local: number[] = new Array(MAX_ARGS + 2).fill(0);
 const SPIN = 20000;
 
@@ -19,16 +19,24 @@ for (;;) {
   if (Atomics.load(ctl, GEN) === gen) Atomics.wait(ctl, GEN, gen);
   gen = Atomics.load(ctl, GEN);
   const k = Atomics.load(ctl, KERNEL);
-  if (k < 0) break;
-  const start = ctl[RANGES + 2 * index];
-  const end = ctl[RANGES + 2 * index + 1];
-  if (start < end) {
-    const n = ctl[NARGS];
-    for (let i = 0; i < n; i++) local[i] = args[i];
-    local[n] = start;
-    local[n + 1] = end;
-    fns[k](...local);
+  if (k >= 0) {
+    const start = ctl[RANGES + 2 * index];
+    const end = ctl[RANGES + 2 * index + 1];
+    if (start < end) {
+      const n = ctl[NARGS];
+      for (let i = 0; i < n; i++) local[i] = args[i];
+      local[n] = start;
+      local[n + 1] = end;
+      try {
+        fns[k](...local);
+      } catch {
+        // a trap in a kernel: report it instead of leaving the caller waiting forever
+        Atomics.store(ctl, ERROR, k + 1);
+      }
+    }
   }
+  // acknowledge the job (or the exit request, so the caller knows this worker is gone)
   if (Atomics.sub(ctl, PENDING, 1) === 1) Atomics.notify(ctl, PENDING);
+  if (k < 0) break;
 }
 parentPort?.close();
