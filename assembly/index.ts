@@ -9,3 +9,4 @@ export * from "./depthwise";
 export * from "./pool";
 export * from "./batchnorm";
 export * from "./loss";
+export * from "./adder";

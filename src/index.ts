@@ -11,3 +11,4 @@ export * as data from "./data/index.js";
 export { createModel, resolveSpec, modelNames, registerModel, type ModelSpec } from "./models/zoo.js";
 export { layerFactory, registerOpKind, opKinds, type LayerFactory } from "./models/layer_factory.js";
 export { encodeSafetensors, decodeSafetensors } from "./io/safetensors.js";
+export { Conv2dShift, LinearShift, ShiftLayer, type ShiftOptions, type ShiftsAndSigns } from "./nn/shift.js";

@@ -1,8 +1,11 @@
 #!/usr/bin/env node
 // The mulfree command line: `mulfree <command> [options]`.
 import { formatHelp, parseArgs, UsageError, type CommandSpec, type ParsedFlags } from "./args.js";
+import { convertSpec, runConvert } from "./commands/convert.js";
 import { evalSpec, runEval } from "./commands/eval.js";
+import { inspectSpec, runInspect } from "./commands/inspect.js";
 import { runTrain, trainSpec } from "./commands/train.js";
+import { runViz, vizSpec } from "./commands/viz.js";
 import { reportError } from "./errors.js";
 
 interface Command {
@@ -13,6 +16,9 @@ interface Command {
 const commands: Command[] = [
   { spec: trainSpec, run: runTrain },
   { spec: evalSpec, run: runEval },
+  { spec: convertSpec, run: runConvert },
+  { spec: inspectSpec, run: runInspect },
+  { spec: vizSpec, run: runViz },
 ];
 
 function usage(): string {

@@ -16,7 +16,11 @@ Atomics.notify(ctl, READY);
 for (;;) {
   let spins = 0;
   while (Atomics.load(ctl, GEN) === gen && spins < SPIN) spins++;
-  if (Atomics.load(ctl, GEN) === gen) Atomics.wait(ctl, GEN, gen);
+  // A loop, not one wait: the main thread bumps GEN and then notifies, and if it is descheduled in
+  // between, this worker can see the bump, run the job, and come back to wait before the notify
+  // arrives. That late notify says 'ok' for a generation already done; one wait would run the
+  // job a second time and drive PENDING to −1 (the main thread then waits forever).
+  while (Atomics.load(ctl, GEN) === gen) Atomics.wait(ctl, GEN, gen);
   gen = Atomics.load(ctl, GEN);
   const k = Atomics.load(ctl, KERNEL);
   if (k >= 0) {

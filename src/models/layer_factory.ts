@@ -8,6 +8,8 @@ export interface LayerFactory {
   /** A weight layer that takes the op kind. */
   conv(inChannels: number, outChannels: number, kernelSize: number, cfg?: Conv2dConfig): Module;
   linear(inFeatures: number, outFeatures: number, opts?: { bias?: boolean }): Module;
+  /** Runs on the finished model (e.g. to keep named layers multiplicative in a converted model). */
+  afterBuild?(model: Module): void;
 }
 
 export const multiplyLayers: LayerFactory = {

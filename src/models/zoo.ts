@@ -4,8 +4,11 @@ import type { Module } from "../nn/module.js";
 import { DeepShiftConv, DeepShiftFC } from "./deepshift_mnist.js";
 import { layerFactory, multiplyLayers, type LayerFactory } from "./layer_factory.js";
 import { LeNet5 } from "./lenet5.js";
+import { MobileNet } from "./mobile.js";
 import { CifarResNet } from "./resnet_cifar.js";
 import { VggSmall } from "./vgg_small.js";
+import "./shift_op.js";
+import "./adder_op.js";
 
 export interface ModelSpec {
   model: string;
@@ -29,6 +32,7 @@ const builders = new Map<string, { build: Builder; input: [number, number] }>([
   ["resnet20", { input: [3, 32], build: (f, e, s) => new CifarResNet(f, e, 3, s) }],
   ["resnet32", { input: [3, 32], build: (f, e, s) => new CifarResNet(f, e, 5, s) }],
   ["vgg-small", { input: [3, 32], build: (f, e, s) => new VggSmall(f, e, s) }],
+  ["mobile", { input: [3, 32], build: (f, e, s) => new MobileNet(f, e, s) }],
 ]);
 
 export function modelNames(): string[] {
@@ -57,7 +61,9 @@ export function createModel(spec: ModelSpec): Module {
   if (!entry) throw new Error(`unknown model '${spec.model}'; valid: ${modelNames().join(", ")}`);
   const f = layerFactory(spec.op, spec.opOptions);
   const edge = spec.allLayers ? f : multiplyLayers;
-  return entry.build(f, edge, spec);
+  const model = entry.build(f, edge, spec);
+  f.afterBuild?.(model);
+  return model;
 }
 
 /** Register another architecture (used by later op kinds' lightweight models and by users). */

@@ -82,6 +82,15 @@ export abstract class Module {
     }
   }
 
+  /**
+   * What a checkpoint stores for this module's own tensors where that differs from the live
+   * values, keyed like its own state-dict entries. Shift layers store their rounded weights here
+   * (inference needs them, DeepShift #19) while training keeps the latent values.
+   */
+  savedTensors(): Map<string, Float32Array> | null {
+    return null;
+  }
+
   train(mode = true): this {
     for (const [, m] of this.namedModules()) m.training = mode;
     return this;

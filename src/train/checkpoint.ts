@@ -2,6 +2,9 @@
 // optimizer's tensors under `optimizer.state.<i>.<key>`, and everything else (model spec, epoch,
 // RNG, loader, scheduler, metrics) as JSON in `__metadata__`. One file, so one atomic rename
 // commits a whole epoch. A weights-only `model.safetensors` beside it is for sharing and eval.
+// Model tensors are what inference uses: a module's savedTensors() (shift layers' rounded
+// weights) replace its live values, and a training checkpoint keeps those live (latent) values
+// under `latent.<key>` so that resuming and fine-tuning continue from them exactly.
 import { decodeSafetensors, encodeSafetensors, type TensorEntry } from "../io/safetensors.js";
 import { readFileChecked, writeFileAtomic } from "../io/files.js";
 import type { Module } from "../nn/module.js";
@@ -19,23 +22,51 @@ export interface TrainingState {
   history: unknown[];
 }
 
+export const LATENT_PREFIX = "latent.";
+
 export interface Checkpoint {
   spec: ModelSpec;
   weights: Map<string, { shape: number[]; data: Float32Array }>;
+  /** Live training values of tensors whose stored weights are rounded (key without the prefix). */
+  latent?: Map<string, { shape: number[]; data: Float32Array }>;
   optimizerTensors: Map<number, Record<string, Float32Array>>;
   training: TrainingState | null;
 }
 
 export class CheckpointError extends Error {}
 
-export function modelTensors(model: Module): Record<string, TensorEntry> {
+/** The state dict as stored: saved values replace live ones; `latent` receives the replaced live values. */
+export function modelTensors(model: Module, latent?: Record<string, TensorEntry>): Record<string, TensorEntry> {
   const out: Record<string, TensorEntry> = {};
   for (const [k, t] of model.stateDict()) out[k] = { dtype: "F32", shape: [...t.shape], data: t.data };
+  for (const [name, m] of model.namedModules()) {
+    for (const [key, data] of m.savedTensors() ?? []) {
+      const full = name ? `${name}.${key}` : key;
+      const live = out[full];
+      if (!live || live.data.length !== data.length) throw new Error(`savedTensors of '${name}' does not match its state dict entry '${key}'`);
+      if (sameValues(live.data as Float32Array, data)) continue;
+      if (latent) latent[LATENT_PREFIX + full] = live;
+      out[full] = { ...live, data };
+    }
+  }
   return out;
 }
 
-export function encodeCheckpoint(spec: ModelSpec, model: Module, training: TrainingState | null, optimizerTensors?: Array<Record<string, Float32Array | number>>): Uint8Array {
-  const tensors = modelTensors(model);
+function sameValues(a: Float32Array, b: Float32Array): boolean {
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return false;
+  return true;
+}
+
+/** `latent`: also store the live values of rounded tensors (default: for training checkpoints). */
+export function encodeCheckpoint(
+  spec: ModelSpec,
+  model: Module,
+  training: TrainingState | null,
+  optimizerTensors?: Array<Record<string, Float32Array | number>>,
+  options: { latent?: boolean } = {},
+): Uint8Array {
+  const latent: Record<string, TensorEntry> = {};
+  const tensors = { ...modelTensors(model, latent), ...((options.latent ?? training !== null) ? latent : {}) };
   const scalars: Array<Record<string, number>> = [];
   optimizerTensors?.forEach((state, i) => {
     const s: Record<string, number> = {};
@@ -66,6 +97,7 @@ export function decodeCheckpoint(bytes: Uint8Array, path: string): Checkpoint {
   }
   const weights = new Map<string, { shape: number[]; data: Float32Array }>();
   const optimizerTensors = new Map<number, Record<string, Float32Array>>();
+  const latent = new Map<string, { shape: number[]; data: Float32Array }>();
   for (const [name, t] of Object.entries(file.tensors)) {
     if (!(t.data instanceof Float32Array)) throw new CheckpointError(`${path}: tensor ${name} is ${t.dtype}, expected F32`);
     const m = /^optimizer\.state\.(\d+)\.(.+)$/.exec(name);
@@ -74,9 +106,10 @@ export function decodeCheckpoint(bytes: Uint8Array, path: string): Checkpoint {
       const entry = optimizerTensors.get(i) ?? {};
       entry[m[2]] = t.data;
       optimizerTensors.set(i, entry);
-    } else weights.set(name, { shape: [...t.shape], data: t.data });
+    } else if (name.startsWith(LATENT_PREFIX)) latent.set(name.slice(LATENT_PREFIX.length), { shape: [...t.shape], data: t.data });
+    else weights.set(name, { shape: [...t.shape], data: t.data });
   }
-  return { spec, weights, optimizerTensors, training };
+  return { spec, weights, optimizerTensors, training, latent };
 }
 
 export function saveCheckpoint(path: string, bytes: Uint8Array): void {
@@ -87,10 +120,19 @@ export function loadCheckpoint(path: string): Checkpoint {
   return decodeCheckpoint(readFileChecked(path, "checkpoint"), path);
 }
 
-/** Load weights into a model built from the same spec, with a clear error when they differ. */
-export function loadWeights(model: Module, ckpt: Checkpoint, path: string): void {
+/**
+ * Load weights into a model built from the same spec, with a clear error when they differ.
+ * `latent`: then overwrite rounded tensors with their stored training values (resume, fine-tune).
+ */
+export function loadWeights(model: Module, ckpt: Checkpoint, path: string, options: { latent?: boolean } = {}): void {
   try {
     model.loadStateDict(ckpt.weights);
+    if (options.latent && ckpt.latent?.size) {
+      const own = model.stateDict();
+      const unknown = [...ckpt.latent.keys()].filter((k) => !own.has(k));
+      if (unknown.length) throw new Error(`latent values for unknown tensors ${unknown.slice(0, 5).join(", ")}`);
+      model.loadStateDict(ckpt.latent, false);
+    }
   } catch (e) {
     throw new CheckpointError(`${path}: ${(e as Error).message}`);
   }

@@ -4,7 +4,7 @@ import type { Dataset } from "../data/dataset.js";
 import { DataLoader, type AugmentOptions } from "../data/loader.js";
 import { createModel, type ModelSpec } from "../models/zoo.js";
 import type { Module } from "../nn/module.js";
-import { makeOptimizer, makeScheduler, type LRScheduler, type Optimizer } from "../optim/index.js";
+import { makeOptimizer, makeScheduler, type LRScheduler, type Optimizer, type OptimizerFactoryParams } from "../optim/index.js";
 import { backward } from "../tensor/autograd.js";
 import { crossEntropy } from "../tensor/ops/loss.js";
 import { setDropoutSeed } from "../tensor/ops/dropout.js";
@@ -48,9 +48,24 @@ export interface TrainEvents {
 
 /** Hooks an op kind can install on a fresh optimizer (AdderNet's adaptive LR, PS's penalty). */
 export type TrainingSetup = (model: Module, optimizer: Optimizer, config: TrainConfig) => void;
-const setups: TrainingSetup[] = [];
+/** How an op kind splits the parameters into optimizer groups (PS: shift and sign without weight decay); null: no opinion. */
+export type ParamGrouping = (model: Module, config: TrainConfig) => OptimizerFactoryParams | null;
+// `var`, not `const`: op kinds register from modules that zoo.ts imports, and those can run while
+// this file is still loading (trainer → zoo → op kind → trainer); a `var` exists by then.
+var setups: TrainingSetup[] | undefined;
+var groupings: ParamGrouping[] | undefined;
 export function registerTrainingSetup(setup: TrainingSetup): void {
-  setups.push(setup);
+  (setups ??= []).push(setup);
+}
+export function registerParamGrouping(grouping: ParamGrouping): void {
+  (groupings ??= []).push(grouping);
+}
+function paramGroups(model: Module, config: TrainConfig): OptimizerFactoryParams {
+  for (const grouping of groupings ?? []) {
+    const groups = grouping(model, config);
+    if (groups) return groups;
+  }
+  return model.parameters();
 }
 
 export class Trainer {
@@ -65,14 +80,14 @@ export class Trainer {
   constructor(readonly config: TrainConfig, readonly train: Dataset, readonly test: Dataset, from?: Checkpoint) {
     manualSeed(config.seed);
     this.model = createModel(config.spec);
-    if (from) loadWeights(this.model, from, "checkpoint");
-    this.optimizer = makeOptimizer(config.optimizer, this.model.parameters(), {
+    if (from) loadWeights(this.model, from, "checkpoint", { latent: true });
+    this.optimizer = makeOptimizer(config.optimizer, paramGroups(this.model, config), {
       lr: config.lr,
       momentum: config.momentum,
       nesterov: config.nesterov,
       weightDecay: config.weightDecay,
     });
-    for (const setup of setups) setup(this.model, this.optimizer, config);
+    for (const setup of setups ?? []) setup(this.model, this.optimizer, config);
     this.scheduler = makeScheduler(config.schedule, this.optimizer, { tMax: config.epochs, milestones: config.milestones, gamma: config.gamma });
     this.loader = new DataLoader(train, { batchSize: config.batchSize, seed: config.seed, augment: config.augment });
   }
@@ -81,7 +96,7 @@ export class Trainer {
   resumeFrom(ckpt: Checkpoint): void {
     const t = ckpt.training;
     if (!t) throw new CheckpointError("the checkpoint holds no training state (weights only)");
-    loadWeights(this.model, ckpt, "checkpoint");
+    loadWeights(this.model, ckpt, "checkpoint", { latent: true });
     if (t.optimizer) {
       const state = t.optimizer.scalars.map((s, i) => ({ ...s, ...(ckpt.optimizerTensors.get(i) ?? {}) }));
       this.optimizer.loadStateDict({ groups: t.optimizer.groups, state } as Parameters<Optimizer["loadStateDict"]>[0]);

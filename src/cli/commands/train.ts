@@ -13,6 +13,7 @@ import { writeFileAtomic } from "../../io/files.js";
 import type { CommandSpec, ParsedFlags } from "../args.js";
 import { CliError } from "../errors.js";
 import { pct, printJson } from "../output.js";
+import { shiftFlags, shiftOptionsFrom } from "../shift_flags.js";
 import { availableThreads } from "../threads.js";
 
 export const trainSpec: CommandSpec = {
@@ -48,9 +49,8 @@ export const trainSpec: CommandSpec = {
     "all-layers": { type: "bool", help: "make the first and last layers use the op kind too" },
     from: { type: "string", help: "start from the weights of this checkpoint (e.g. one made by mulfree convert); its model spec is used" },
     eta: { type: "number", help: "adder: η of the adaptive learning rate", default: 0.2, above: 0 },
-    "weight-bits": { type: "int", help: "shift: bits per weight, 2–8", min: 2, max: 8 },
-    rounding: { type: "string", help: "shift: rounding of the log-domain weight", choices: ["deterministic", "stochastic"] },
-    "activation-bits": { type: "string", help: "shift: fixed-point activations as INT,FRAC bits (e.g. 16,16); 'none' to disable" },
+    "adder-grad": { type: "string", help: "adder: gradient rule, paper (x − w, HardTanh) or sign (true derivative)", choices: ["paper", "sign"] },
+    ...shiftFlags,
     quiet: { type: "bool", help: "no progress bar" },
   },
 };
@@ -58,20 +58,9 @@ export const trainSpec: CommandSpec = {
 /** Op-kind options from the flags; only the ones given are stored in the spec. */
 function opOptionsFrom(f: ParsedFlags): Record<string, unknown> {
   const o: Record<string, unknown> = {};
-  if (String(f.op).startsWith("shift")) {
-    if (f.weightBits !== undefined) o.weightBits = f.weightBits;
-    if (f.rounding !== undefined) o.rounding = f.rounding;
-    if (f.activationBits !== undefined) {
-      const v = String(f.activationBits);
-      if (v === "none") o.activationBits = null;
-      else {
-        const m = /^(\d+),(\d+)$/.exec(v);
-        if (!m) throw new CliError(`--activation-bits must be INT,FRAC (e.g. 16,16) or none, got '${v}'`);
-        o.activationBits = [Number(m[1]), Number(m[2])];
-      }
-    }
-  }
+  if (String(f.op).startsWith("shift")) Object.assign(o, shiftOptionsFrom(f));
   if (String(f.op) === "adder" && f.eta !== undefined) o.eta = f.eta;
+  if (String(f.op) === "adder" && f.adderGrad !== undefined) o.grad = f.adderGrad;
   return o;
 }
 

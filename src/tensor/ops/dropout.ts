@@ -14,6 +14,11 @@ export function setDropoutSeed(seed: number): void {
   dropoutCalls = 0;
 }
 
+/** The current step's seed; other per-step noise (DeepShift's stochastic rounding) derives its stream from it. */
+export function stepNoiseSeed(): number {
+  return dropoutSeed;
+}
+
 export function dropout(x: Tensor, p: number): Tensor {
   const y = Tensor.empty(x.shape);
   const mask = allocU8(x.size);

@@ -1,0 +1,487 @@
+// f32 AdderNet kernels for training: Y = −Σ|X − W| and the gradients of reference/addernet.md §2.
+// They mirror the conv kernels and reuse their pieces: padded planes, im2col and col2im
+// (im2col.ts), panel packing and per-thread scratch slots (gemm.ts).
+//
+//   forward         an "L1-GEMM": the 2×16 / 2×8 tiles of gemmBlockF32 with acc − |a − b| in
+//                   place of acc + a·b.
+//                     conv   items (n, g, block): col = im2col(x); y = −L1(W, col) (+ bias)
+//                     linear items (panel, rows): y = −L1(X, Wᵀ)
+//   backward input  dX = Σ dY · f(W − X), f = clamp(·, −1, 1) (the paper) or sgn (true gradient):
+//                     conv   items (n, g): dcol[r][p] = Σ_k dy[k][p]·f(W[k][r] − col[r][p]) in
+//                            place of col, then col2im (padding taps are dropped there)
+//                     linear items (panel, rows): dX[n][i] = Σ_o dY[n][o]·f(W[o][i] − X[n][i])
+//   backward weight paper rule: Σ dY·(X − W) = GEMM − W·rowsum(dY). The TS side runs the conv /
+//                   linear weight-gradient GEMM and the bias sum; adderRowCorrectionF32 subtracts.
+//                   sign rule (ablations): dW = Σ dY·sgn(X − W), kernels below.
+//
+// The reduction never runs along vector lanes (it walks broadcast scalars), so it is never padded
+// for alignment. Lanes run over positions or columns; lanes past the end read zeros from padded
+// panels and their results are never stored. Spatial zero padding is real zeros in the padded
+// planes, so a padded tap contributes −|w| in the forward pass and X = 0 in the weight gradient.
+//
+// Every output element is one chain over the reduction in a fixed order, whatever the tile or
+// the thread split, so results do not depend on the thread count.
+import { packPanel, threadSlot } from "./gemm";
+import { addBias, col2imBlock, fillZero, im2colBlock, padPlanes, unpadPlanes } from "./im2col";
+
+const PANEL: i32 = 16;
+
+// ---- stores and loads of partial vectors ----
+
+/** Store the first `n` lanes of v (n may be ≤ 0 or ≥ 4) without touching memory past them. */
+function storeLanes(c: usize, v: v128, n: i32): void {
+  if (n >= 4) {
+    v128.store(c, v);
+    return;
+  }
+  if (n <= 0) return;
+  store<f32>(c, f32x4.extract_lane(v, 0));
+  if (n > 1) store<f32>(c, f32x4.extract_lane(v, 1), 4);
+  if (n > 2) store<f32>(c, f32x4.extract_lane(v, 2), 8);
+}
+
+// @ts-ignore: decorator
+@inline function storeRow16(c: usize, v0: v128, v1: v128, v2: v128, v3: v128, cols: i32): void {
+  if (cols == 16) {
+    v128.store(c, v0); v128.store(c, v1, 16); v128.store(c, v2, 32); v128.store(c, v3, 48);
+    return;
+  }
+  storeLanes(c, v0, cols);
+  storeLanes(c + 16, v1, cols - 4);
+  storeLanes(c + 32, v2, cols - 8);
+  storeLanes(c + 48, v3, cols - 12);
+}
+
+// @ts-ignore: decorator
+@inline function storeRow8(c: usize, v0: v128, v1: v128, cols: i32): void {
+  if (cols >= 8) {
+    v128.store(c, v0); v128.store(c, v1, 16);
+    return;
+  }
+  storeLanes(c, v0, cols);
+  storeLanes(c + 16, v1, cols - 4);
+}
+
+/** 1–3 floats at p in the low lanes, zeros above: the ragged end of a dy row. */
+function loadFirst(p: usize, n: i32): v128 {
+  let v = v128.load32_zero(p);
+  if (n > 1) v = f32x4.replace_lane(v, 1, load<f32>(p, 4));
+  if (n > 2) v = f32x4.replace_lane(v, 2, load<f32>(p, 8));
+  return v;
+}
+
+/** dst[i] = src[i] for i < n, vectors then a scalar tail. */
+function copyRow(dst: usize, src: usize, n: i32): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) v128.store(dst + (<usize>i << 2), v128.load(src + (<usize>i << 2)));
+  for (; i < n; i++) store<f32>(dst + (<usize>i << 2), load<f32>(src + (<usize>i << 2)));
+}
+
+// @ts-ignore: decorator
+@inline function hsum(v: v128): f32 {
+  return (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
+}
+
+// ---- forward: the L1-GEMM, C[M×N] = −Σ_k |A[i][k] − B[k][j]| ----
+
+/** acc − |a − b|: accumulating the negative distance directly saves a negation per output. */
+// @ts-ignore: decorator
+@inline function l1(acc: v128, a: v128, b: v128): v128 {
+  return f32x4.sub(acc, f32x4.abs(f32x4.sub(a, b)));
+}
+
+function l1Tile2x16(a: usize, ars: usize, aks: usize, b: usize, bks: usize, K: i32, c: usize, ldc: usize, cols: i32): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c02 = f32x4.splat(0), c03 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0), c12 = f32x4.splat(0), c13 = f32x4.splat(0);
+  let a1 = a + ars;
+  for (let k = 0; k < K; k++) {
+    const b0 = v128.load(b), b1 = v128.load(b, 16), b2 = v128.load(b, 32), b3 = v128.load(b, 48);
+    const s0 = v128.load32_splat(a);
+    c00 = l1(c00, s0, b0); c01 = l1(c01, s0, b1); c02 = l1(c02, s0, b2); c03 = l1(c03, s0, b3);
+    const s1 = v128.load32_splat(a1);
+    c10 = l1(c10, s1, b0); c11 = l1(c11, s1, b1); c12 = l1(c12, s1, b2); c13 = l1(c13, s1, b3);
+    a += aks; a1 += aks; b += bks;
+  }
+  storeRow16(c, c00, c01, c02, c03, cols);
+  storeRow16(c + ldc, c10, c11, c12, c13, cols);
+}
+
+function l1Tile1x16(a: usize, aks: usize, b: usize, bks: usize, K: i32, c: usize, cols: i32): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c02 = f32x4.splat(0), c03 = f32x4.splat(0);
+  for (let k = 0; k < K; k++) {
+    const s0 = v128.load32_splat(a);
+    c00 = l1(c00, s0, v128.load(b));
+    c01 = l1(c01, s0, v128.load(b, 16));
+    c02 = l1(c02, s0, v128.load(b, 32));
+    c03 = l1(c03, s0, v128.load(b, 48));
+    a += aks; b += bks;
+  }
+  storeRow16(c, c00, c01, c02, c03, cols);
+}
+
+function l1Tile2x8(a: usize, ars: usize, aks: usize, b: usize, bks: usize, K: i32, c: usize, ldc: usize, cols: i32): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let a1 = a + ars;
+  for (let k = 0; k < K; k++) {
+    const b0 = v128.load(b), b1 = v128.load(b, 16);
+    const s0 = v128.load32_splat(a);
+    c00 = l1(c00, s0, b0); c01 = l1(c01, s0, b1);
+    const s1 = v128.load32_splat(a1);
+    c10 = l1(c10, s1, b0); c11 = l1(c11, s1, b1);
+    a += aks; a1 += aks; b += bks;
+  }
+  storeRow8(c, c00, c01, cols);
+  storeRow8(c + ldc, c10, c11, cols);
+}
+
+function l1Tile1x8(a: usize, aks: usize, b: usize, bks: usize, K: i32, c: usize, cols: i32): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+  for (let k = 0; k < K; k++) {
+    const s0 = v128.load32_splat(a);
+    c00 = l1(c00, s0, v128.load(b));
+    c01 = l1(c01, s0, v128.load(b, 16));
+    a += aks; b += bks;
+  }
+  storeRow8(c, c00, c01, cols);
+}
+
+/**
+ * C[M×N] = −Σ_k |A[i][k] − B[k][j]|, the layout contract of gemmBlockF32: A[i][k] at
+ * `a + i·ars + k·aks`, B[k][j] at `b + k·bks + 4j` with roundUp(N, 8) readable floats per row.
+ */
+function l1GemmBlockF32(a: usize, ars: usize, aks: usize, b: usize, bks: usize, c: usize, ldc: usize, M: i32, N: i32, K: i32): void {
+  for (let j = 0; j < N; j += PANEL) {
+    const cols = min(PANEL, N - j);
+    const bj = b + (<usize>j << 2), cj = c + (<usize>j << 2);
+    let i = 0;
+    if (cols > 8) {
+      for (; i + 2 <= M; i += 2) l1Tile2x16(a + <usize>i * ars, ars, aks, bj, bks, K, cj + <usize>i * ldc, ldc, cols);
+      if (i < M) l1Tile1x16(a + <usize>i * ars, aks, bj, bks, K, cj + <usize>i * ldc, cols);
+    } else {
+      for (; i + 2 <= M; i += 2) l1Tile2x8(a + <usize>i * ars, ars, aks, bj, bks, K, cj + <usize>i * ldc, ldc, cols);
+      if (i < M) l1Tile1x8(a + <usize>i * ars, aks, bj, bks, K, cj + <usize>i * ldc, cols);
+    }
+  }
+}
+
+/**
+ * y = −Σ|x − w| (+ bias) for a conv over items (n, g, block) in [start, end); `bias` is 0 for none.
+ * Scratch slot as conv2dForwardF32: padded planes (padFloats), then R × blockP floats of col.
+ */
+export function adder2dForwardF32(x: usize, w: usize, bias: usize, y: usize, shape: usize, scratch: usize, slotBytes: i32, start: i32, end: i32): void {
+  const s = changetype<ConvShape>(shape);
+  const xp = threadSlot(scratch, slotBytes);
+  const col = xp + (<usize>s.padFloats << 2);
+  const Cg = s.C / s.G, Kg = s.K / s.G;
+  const R = Cg * s.kh * s.kw, P = s.OH * s.OW, HW = s.H * s.W;
+  const blocks = (P + s.blockP - 1) / s.blockP;
+  let padded = -1; // the (n, g) whose planes xp holds: consecutive blocks reuse them
+  for (let item = start; item < end; item++) {
+    const b = item % blocks, ng = item / blocks, g = ng % s.G, n = ng / s.G;
+    if (ng != padded) {
+      padPlanes(x + (<usize>((n * s.C + g * Cg) * HW) << 2), s, 0, Cg, xp);
+      padded = ng;
+    }
+    const p0 = b * s.blockP, np = min(s.blockP, P - p0), ldcol = (np + 7) & ~7;
+    im2colBlock(xp, s, 0, R, p0, np, col, ldcol);
+    const yb = y + (<usize>((n * s.K + g * Kg) * P + p0) << 2);
+    l1GemmBlockF32(w + (<usize>(g * Kg * R) << 2), <usize>R << 2, 4, col, <usize>ldcol << 2, yb, <usize>P << 2, Kg, np, R);
+    if (bias != 0) addBias(yb, P, bias + (<usize>(g * Kg) << 2), Kg, np);
+  }
+}
+
+/**
+ * y[M×N] = −Σ_k |x[m][k] − w[n][k]| for a fully connected layer (x [M×K], w [N×K], y [M×N]).
+ * Items (column panel of 16 output features, block of rowsPerItem rows), panel-major; a thread
+ * packs each panel of wᵀ it meets once into its slot (K·64 bytes).
+ */
+export function adderLinearForwardF32(M: i32, N: i32, K: i32, x: usize, w: usize, y: usize, rowsPerItem: i32, scratch: usize, slotBytes: i32, start: i32, end: i32): void {
+  const panel = threadSlot(scratch, slotBytes);
+  const rowBlocks = (M + rowsPerItem - 1) / rowsPerItem;
+  let packed = -1;
+  for (let item = start; item < end; item++) {
+    const j0 = (item / rowBlocks) * PANEL, i0 = (item % rowBlocks) * rowsPerItem;
+    const cols = min(PANEL, N - j0), rows = min(rowsPerItem, M - i0);
+    if (j0 != packed) {
+      packPanel(w, K, true, K, j0, cols, panel);
+      packed = j0;
+    }
+    l1GemmBlockF32(x + (<usize>(i0 * K) << 2), <usize>K << 2, 4, panel, PANEL << 2, y + (<usize>(i0 * N + j0) << 2), <usize>N << 2, rows, cols, K);
+  }
+}
+
+// ---- the surrogate f(d) of the input gradient ----
+
+/**
+ * clamp(d, −1, 1) (HardTanh, the paper's rule) or sgn(d) (the true derivative, for ablations).
+ * Callers pass a constant `sign` into @inline code, so each variant compiles to its own loop.
+ * pmin/pmax are single min/max instructions; inputs here are never NaN.
+ */
+// @ts-ignore: decorator
+@inline function surrogate(d: v128, sign: bool): v128 {
+  if (sign) {
+    // ±1 with the sign bit of d, and 0 where d == 0
+    const one = v128.or(v128.and(d, i32x4.splat(0x80000000)), f32x4.splat(1));
+    return v128.and(one, f32x4.ne(d, f32x4.splat(0)));
+  }
+  return f32x4.pmax(f32x4.pmin(d, f32x4.splat(1)), f32x4.splat(-1));
+}
+
+// @ts-ignore: decorator
+@inline function gradStep(acc: v128, g: v128, d: v128, sign: bool): v128 {
+  return f32x4.add(acc, f32x4.mul(g, surrogate(d, sign)));
+}
+
+// ---- backward input, conv: col[r][j] ← Σ_k dy[k][j] · f(W[k][r] − col[r][j]) ----
+
+/**
+ * Two col rows × 8 columns at h (row stride ldh), updated in place. W[k][r] is at s + k·sks
+ * (row r + 1 at s + sars); dy[k][j] at v + k·ldv. The eight col values stay in registers over k.
+ */
+// @ts-ignore: decorator
+@inline function convGradTile2x8(s: usize, sars: usize, sks: usize, v: usize, ldv: usize, h: usize, ldh: usize, K: i32, sign: bool): void {
+  const h1 = h + ldh;
+  const x00 = v128.load(h), x01 = v128.load(h, 16), x10 = v128.load(h1), x11 = v128.load(h1, 16);
+  let a00 = f32x4.splat(0), a01 = f32x4.splat(0), a10 = f32x4.splat(0), a11 = f32x4.splat(0);
+  let s1 = s + sars;
+  for (let k = 0; k < K; k++) {
+    const g0 = v128.load(v), g1 = v128.load(v, 16);
+    const w0 = v128.load32_splat(s), w1 = v128.load32_splat(s1);
+    a00 = gradStep(a00, g0, f32x4.sub(w0, x00), sign);
+    a01 = gradStep(a01, g1, f32x4.sub(w0, x01), sign);
+    a10 = gradStep(a10, g0, f32x4.sub(w1, x10), sign);
+    a11 = gradStep(a11, g1, f32x4.sub(w1, x11), sign);
+    v += ldv; s += sks; s1 += sks;
+  }
+  v128.store(h, a00); v128.store(h, a01, 16);
+  v128.store(h1, a10); v128.store(h1, a11, 16);
+}
+
+// @ts-ignore: decorator
+@inline function convGradTile1x8(s: usize, sks: usize, v: usize, ldv: usize, h: usize, K: i32, sign: bool): void {
+  const x00 = v128.load(h), x01 = v128.load(h, 16);
+  let a00 = f32x4.splat(0), a01 = f32x4.splat(0);
+  for (let k = 0; k < K; k++) {
+    const w0 = v128.load32_splat(s);
+    a00 = gradStep(a00, v128.load(v), f32x4.sub(w0, x00), sign);
+    a01 = gradStep(a01, v128.load(v, 16), f32x4.sub(w0, x01), sign);
+    v += ldv; s += sks;
+  }
+  v128.store(h, a00); v128.store(h, a01, 16);
+}
+
+/**
+ * R rows × ld columns (ld a multiple of 8) of col, in place; W of the group at w (row stride
+ * R floats), dy rows of ld floats. Strip-outer, so one 8-column strip of dy stays in L1.
+ */
+// @ts-ignore: decorator
+@inline function convGradBlock(w: usize, R: i32, dy: usize, col: usize, ld: i32, Kg: i32, sign: bool): void {
+  const ldb = <usize>ld << 2, wks = <usize>R << 2;
+  for (let j = 0; j < ld; j += 8) {
+    const dj = dy + (<usize>j << 2), cj = col + (<usize>j << 2);
+    let r = 0;
+    for (; r + 2 <= R; r += 2) convGradTile2x8(w + (<usize>r << 2), 4, wks, dj, ldb, cj + <usize>r * ldb, ldb, Kg, sign);
+    if (r < R) convGradTile1x8(w + (<usize>r << 2), wks, dj, ldb, cj + <usize>r * ldb, Kg, sign);
+  }
+}
+
+/**
+ * dx = Σ dy · f(w − x) scattered through col2im, over items (n, g) in [start, end); dx is
+ * overwritten. `sign` selects f = sgn instead of clamp(·, −1, 1).
+ * Scratch slot: padded x planes, padded dx planes (padFloats each), Kg × blockP floats of dy,
+ * R × blockP floats of col (overwritten by dcol).
+ */
+export function adder2dBackwardInputF32(x: usize, dy: usize, w: usize, dx: usize, shape: usize, sign: bool, scratch: usize, slotBytes: i32, start: i32, end: i32): void {
+  const s = changetype<ConvShape>(shape);
+  const xp = threadSlot(scratch, slotBytes);
+  const Cg = s.C / s.G, Kg = s.K / s.G;
+  const R = Cg * s.kh * s.kw, P = s.OH * s.OW, HW = s.H * s.W;
+  const dxp = xp + (<usize>s.padFloats << 2), dyp = dxp + (<usize>s.padFloats << 2), col = dyp + (<usize>(Kg * s.blockP) << 2);
+  for (let item = start; item < end; item++) {
+    const g = item % s.G, n = item / s.G;
+    padPlanes(x + (<usize>((n * s.C + g * Cg) * HW) << 2), s, 0, Cg, xp);
+    fillZero(dxp, s.padFloats);
+    const wg = w + (<usize>(g * Kg * R) << 2);
+    for (let p0 = 0; p0 < P; p0 += s.blockP) {
+      const np = min(s.blockP, P - p0), ld = (np + 7) & ~7;
+      // dy rows padded with zeros to ld floats: the extra lanes then add nothing
+      for (let k = 0; k < Kg; k++) {
+        const d = dyp + (<usize>(k * ld) << 2);
+        copyRow(d, dy + (<usize>((n * s.K + g * Kg + k) * P + p0) << 2), np);
+        fillZero(d + (<usize>np << 2), ld - np);
+      }
+      im2colBlock(xp, s, 0, R, p0, np, col, ld);
+      if (sign) convGradBlock(wg, R, dyp, col, ld, Kg, true);
+      else convGradBlock(wg, R, dyp, col, ld, Kg, false);
+      col2imBlock(col, ld, s, R, p0, np, dxp);
+    }
+    unpadPlanes(dxp, s, Cg, dx + (<usize>((n * s.C + g * Cg) * HW) << 2));
+  }
+}
+
+// ---- linear: out[r][j] = Σ_k S[r][k] · f(V[k][j] − H[r][j]) ----
+//
+// backward input:      out = dX, S = dY, V = W, H = X   (f = clamp, or sgn for ablations)
+// sign weight gradient: out = dW, S = dYᵀ, V = X, H = W  (f = sgn)
+
+/** Two rows × 8 columns; H and V are packed panels (64-byte rows), out gets `cols` columns. */
+// @ts-ignore: decorator
+@inline function heldTile2x8(s: usize, sars: usize, sks: usize, v: usize, h: usize, K: i32, out: usize, ldo: usize, cols: i32, sign: bool): void {
+  const x00 = v128.load(h), x01 = v128.load(h, 16), x10 = v128.load(h, 64), x11 = v128.load(h, 80);
+  let a00 = f32x4.splat(0), a01 = f32x4.splat(0), a10 = f32x4.splat(0), a11 = f32x4.splat(0);
+  let s1 = s + sars;
+  for (let k = 0; k < K; k++) {
+    const v0 = v128.load(v), v1 = v128.load(v, 16);
+    const g0 = v128.load32_splat(s), g1 = v128.load32_splat(s1);
+    a00 = gradStep(a00, g0, f32x4.sub(v0, x00), sign);
+    a01 = gradStep(a01, g0, f32x4.sub(v1, x01), sign);
+    a10 = gradStep(a10, g1, f32x4.sub(v0, x10), sign);
+    a11 = gradStep(a11, g1, f32x4.sub(v1, x11), sign);
+    v += PANEL << 2; s += sks; s1 += sks;
+  }
+  storeRow8(out, a00, a01, cols);
+  storeRow8(out + ldo, a10, a11, cols);
+}
+
+// @ts-ignore: decorator
+@inline function heldTile1x8(s: usize, sks: usize, v: usize, h: usize, K: i32, out: usize, cols: i32, sign: bool): void {
+  const x00 = v128.load(h), x01 = v128.load(h, 16);
+  let a00 = f32x4.splat(0), a01 = f32x4.splat(0);
+  for (let k = 0; k < K; k++) {
+    const g0 = v128.load32_splat(s);
+    a00 = gradStep(a00, g0, f32x4.sub(v128.load(v), x00), sign);
+    a01 = gradStep(a01, g0, f32x4.sub(v128.load(v, 16), x01), sign);
+    v += PANEL << 2; s += sks;
+  }
+  storeRow8(out, a00, a01, cols);
+}
+
+// @ts-ignore: decorator
+@inline function heldBlock(s: usize, sars: usize, sks: usize, vp: usize, hp: usize, K: i32, out: usize, ldo: usize, rows: i32, cols: i32, sign: bool): void {
+  for (let j = 0; j < cols; j += 8) {
+    const c = cols - j, vj = vp + (<usize>j << 2), hj = hp + (<usize>j << 2), oj = out + (<usize>j << 2);
+    let i = 0;
+    for (; i + 2 <= rows; i += 2) heldTile2x8(s + <usize>i * sars, sars, sks, vj, hj + (<usize>i << 6), K, oj + <usize>i * ldo, ldo, c, sign);
+    if (i < rows) heldTile1x8(s + <usize>i * sars, sks, vj, hj + (<usize>i << 6), K, oj + <usize>i * ldo, c, sign);
+  }
+}
+
+/**
+ * out[M×N] = Σ_k S[r][k] · f(V[k][j] − H[r][j]) with S[r][k] at `s + r·sars + k·saks` (bytes),
+ * V [K×N] and H [M×N] row-major with row strides ldv and ldh floats, out row stride ldo floats.
+ * Items (column panel of 16, block of rowsPerItem rows), panel-major. Scratch slot: K × 16
+ * floats of V, then rowsPerItem × 16 floats of H.
+ */
+export function adderLinearGradF32(
+  s: usize, sars: i32, saks: i32, v: usize, ldv: i32, h: usize, ldh: i32, out: usize, ldo: i32,
+  M: i32, N: i32, K: i32, sign: bool, rowsPerItem: i32, scratch: usize, slotBytes: i32, start: i32, end: i32,
+): void {
+  const vp = threadSlot(scratch, slotBytes);
+  const hp = vp + (<usize>K << 6);
+  const rowBlocks = (M + rowsPerItem - 1) / rowsPerItem;
+  let packed = -1;
+  for (let item = start; item < end; item++) {
+    const j0 = (item / rowBlocks) * PANEL, i0 = (item % rowBlocks) * rowsPerItem;
+    const cols = min(PANEL, N - j0), rows = min(rowsPerItem, M - i0);
+    if (j0 != packed) {
+      packPanel(v, ldv, false, K, j0, cols, vp);
+      packed = j0;
+    }
+    packPanel(h + (<usize>(i0 * ldh) << 2), ldh, false, rows, j0, cols, hp);
+    const si = s + <usize>i0 * <usize>sars, oi = out + (<usize>(i0 * ldo + j0) << 2);
+    if (sign) heldBlock(si, sars, saks, vp, hp, K, oi, <usize>ldo << 2, rows, cols, true);
+    else heldBlock(si, sars, saks, vp, hp, K, oi, <usize>ldo << 2, rows, cols, false);
+  }
+}
+
+// ---- backward weight ----
+
+/**
+ * dw[k][r] −= w[k][r] · rowSum[k] for rows k in [start, end) of R columns: with rowSum = Σ dy
+ * over images and positions, this turns the GEMM Σ dy·x into the paper's Σ dy·(x − w).
+ */
+export function adderRowCorrectionF32(dw: usize, w: usize, rowSum: usize, R: i32, start: i32, end: i32): void {
+  for (let k = start; k < end; k++) {
+    const gs = load<f32>(rowSum + (<usize>k << 2));
+    const g = f32x4.splat(gs);
+    const d = dw + (<usize>(k * R) << 2), ww = w + (<usize>(k * R) << 2);
+    let r = 0;
+    for (; r + 4 <= R; r += 4) {
+      const o = <usize>r << 2;
+      v128.store(d + o, f32x4.sub(v128.load(d + o), f32x4.mul(v128.load(ww + o), g)));
+    }
+    for (; r < R; r++) {
+      const o = <usize>r << 2;
+      store<f32>(d + o, load<f32>(d + o) - load<f32>(ww + o) * gs);
+    }
+  }
+}
+
+/**
+ * acc[j] += Σ_q dy[q] · sgn(c_j[q] − w_j) over np positions for one dy row and four col rows
+ * (f32x4 lane sums). col rows are zero-padded to a multiple of 8 floats; dy gets a masked tail.
+ */
+function signDotTile1x4(d: usize, c0: usize, ldc: usize, w: usize, np: i32, acc: usize): void {
+  const c1 = c0 + ldc, c2 = c1 + ldc, c3 = c2 + ldc;
+  const w0 = v128.load32_splat(w), w1 = v128.load32_splat(w, 4), w2 = v128.load32_splat(w, 8), w3 = v128.load32_splat(w, 12);
+  let a0 = v128.load(acc), a1 = v128.load(acc, 16), a2 = v128.load(acc, 32), a3 = v128.load(acc, 48);
+  for (let q = 0; q < np; q += 4) {
+    const o = <usize>q << 2;
+    const g = q + 4 <= np ? v128.load(d + o) : loadFirst(d + o, np - q);
+    a0 = gradStep(a0, g, f32x4.sub(v128.load(c0 + o), w0), true);
+    a1 = gradStep(a1, g, f32x4.sub(v128.load(c1 + o), w1), true);
+    a2 = gradStep(a2, g, f32x4.sub(v128.load(c2 + o), w2), true);
+    a3 = gradStep(a3, g, f32x4.sub(v128.load(c3 + o), w3), true);
+  }
+  v128.store(acc, a0); v128.store(acc, a1, 16); v128.store(acc, a2, 32); v128.store(acc, a3, 48);
+}
+
+function signDotTile1x1(d: usize, c0: usize, w: usize, np: i32, acc: usize): void {
+  const w0 = v128.load32_splat(w);
+  let a0 = v128.load(acc);
+  for (let q = 0; q < np; q += 4) {
+    const o = <usize>q << 2;
+    const g = q + 4 <= np ? v128.load(d + o) : loadFirst(d + o, np - q);
+    a0 = gradStep(a0, g, f32x4.sub(v128.load(c0 + o), w0), true);
+  }
+  v128.store(acc, a0);
+}
+
+/**
+ * dw = Σ_n Σ_p dy · sgn(col − w) (the true weight gradient) over items (g, r) in [start, end) of
+ * G·R; dw is overwritten. Split and scratch exactly as conv2dBackwardWeightF32: padded planes,
+ * Kg × dwCols f32x4 accumulators, dwCols × blockP floats of col; images in order.
+ */
+export function adder2dSignWeightF32(dy: usize, x: usize, w: usize, dw: usize, shape: usize, scratch: usize, slotBytes: i32, start: i32, end: i32): void {
+  const s = changetype<ConvShape>(shape);
+  const xp = threadSlot(scratch, slotBytes);
+  const Cg = s.C / s.G, Kg = s.K / s.G, khw = s.kh * s.kw;
+  const R = Cg * khw, P = s.OH * s.OW, HW = s.H * s.W;
+  const acc = xp + (<usize>s.padFloats << 2), col = acc + (<usize>(Kg * s.dwCols) << 4);
+  for (let item = start; item < end; ) {
+    const g = item / R, r0 = item % R, r1 = min(R, r0 + min(end - item, s.dwCols)), rs = r1 - r0;
+    const c0 = r0 / khw, c1 = (r1 - 1) / khw + 1;
+    fillZero(acc, Kg * rs * 4);
+    for (let n = 0; n < s.N; n++) {
+      padPlanes(x + (<usize>((n * s.C + g * Cg) * HW) << 2), s, c0, c1, xp);
+      const dyg = dy + (<usize>((n * s.K + g * Kg) * P) << 2);
+      for (let p0 = 0; p0 < P; p0 += s.blockP) {
+        const np = min(s.blockP, P - p0), ld = (np + 7) & ~7, ldc = <usize>ld << 2;
+        im2colBlock(xp, s, r0, r1, p0, np, col, ld);
+        for (let k = 0; k < Kg; k++) {
+          const d = dyg + (<usize>(k * P + p0) << 2);
+          const wk = w + (<usize>((g * Kg + k) * R + r0) << 2);
+          const ak = acc + (<usize>(k * rs) << 4);
+          let j = 0;
+          for (; j + 4 <= rs; j += 4) signDotTile1x4(d, col + <usize>j * ldc, ldc, wk + (<usize>j << 2), np, ak + (<usize>j << 4));
+          for (; j < rs; j++) signDotTile1x1(d, col + <usize>j * ldc, wk + (<usize>j << 2), np, ak + (<usize>j << 4));
+        }
+      }
+    }
+    for (let k = 0; k < Kg; k++) {
+      const dst = dw + (<usize>((g * Kg + k) * R + r0) << 2);
+      for (let j = 0; j < rs; j++) store<f32>(dst + (<usize>j << 2), hsum(v128.load(acc + (<usize>(k * rs + j) << 4))));
+    }
+    item += rs;
+  }
+}

@@ -1,0 +1,56 @@
+// LeNet-5-BN training throughput on MNIST, adder against conv, in one process.
+//
+//   node bench/adder/train.mjs [distDir] [batches=64,256] [repeats=7] [steps=20] [threads=2]
+//
+// One step = forward, backward and SGD update (momentum 0.9, wd 5e-4; the adder model with its
+// adaptive learning rate). After 5 warm-up steps per model, conv and adder timings alternate
+// (repeats × `steps` steps each) so background load hits both alike; medians are reported.
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+
+const dist = path.resolve(process.argv[2] ?? "dist");
+const batches = (process.argv[3] ?? "64,256").split(",").map(Number);
+const repeats = Number(process.argv[4] ?? 7);
+const steps = Number(process.argv[5] ?? 20);
+const threads = Number(process.argv[6] ?? 2);
+const load = (p) => import(pathToFileURL(path.join(dist, p)).href);
+const { initRuntime } = await load("src/kernels/runtime.js");
+const { resolveSpec } = await load("src/models/zoo.js");
+const { loadDatasets } = await load("src/train/datasets.js");
+const { Trainer } = await load("src/train/trainer.js");
+const { allocF32, allocI32 } = await load("src/tensor/storage.js");
+
+initRuntime({ threads });
+const { train } = loadDatasets("mnist", { testLimit: 1 });
+const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
+
+for (const batch of batches) {
+  const runs = ["conv", "adder"].map((op) => {
+    const config = {
+      spec: resolveSpec({ model: "lenet5", op }), epochs: 1, batchSize: batch, optimizer: "sgd", lr: 0.01, momentum: 0.9,
+      nesterov: false, weightDecay: 5e-4, schedule: "constant", milestones: [], gamma: 0.1, seed: 1, augment: null,
+    };
+    const trainer = new Trainer(config, train, train);
+    const images = allocF32(batch * 784, true), labels = allocI32(batch, true);
+    let offset = 0;
+    const step = () => {
+      if (offset + batch > train.n) offset = 0;
+      images.set(train.images.subarray(offset * 784, (offset + batch) * 784));
+      labels.set(train.labels.subarray(offset, offset + batch));
+      offset += batch;
+      return trainer.trainStep(images, labels, [batch, 1, 28, 28]);
+    };
+    for (let i = 0; i < 5; i++) step();
+    return { op, step, rates: [] };
+  });
+  for (let r = 0; r < repeats; r++) {
+    for (const run of runs) {
+      const t = performance.now();
+      for (let i = 0; i < steps; i++) run.step();
+      run.rates.push((steps * batch) / ((performance.now() - t) / 1000));
+    }
+  }
+  const [c, a] = runs.map((run) => median(run.rates));
+  const range = (run) => `${Math.round(Math.min(...run.rates))}–${Math.round(Math.max(...run.rates))}`;
+  console.log(`batch ${batch}: conv ${Math.round(c)} img/s (${range(runs[0])}), adder ${Math.round(a)} img/s (${range(runs[1])}), adder/conv ${(a / c).toFixed(2)}× (medians of ${repeats} × ${steps} steps, ${threads} threads)`);
+}

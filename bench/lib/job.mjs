@@ -1,0 +1,64 @@
+// Run one peer measurement in a fresh child process, so runtimes do not share a heap or a thread
+// pool, and onnxruntime-web can start with a different thread count each time.
+// Parent: `await runJob({kind, ...})`. Child: `node lib/job.mjs '<json spec>'` prints "@@RESULT <json>".
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const SELF = fileURLToPath(import.meta.url);
+const TAG = '@@RESULT ';
+
+/** Spawn the child, stream its stderr (progress), and resolve with the parsed result. */
+export function runJob(spec) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [SELF, JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const line = out.split('\n').find((l) => l.startsWith(TAG));
+      if (code === 0 && line) return resolve(JSON.parse(line.slice(TAG.length)));
+      reject(new Error(`job ${spec.kind} failed (exit code ${code})${line ? '' : ': no result printed'}\n${out.slice(-2000)}`));
+    });
+  });
+}
+
+async function main(spec) {
+  const log = (m) => process.stderr.write(`${m}\n`);
+  const { loadLenetWeights } = await import('./lenet.mjs');
+  const W = loadLenetWeights(spec.weights);
+  switch (spec.kind) {
+    case 'tfjs-train': {
+      const { tfjsTrainBench } = await import('./tfjs-wasm.mjs');
+      const { loadMnistTrain } = await import('./mnist.mjs');
+      const data = loadMnistTrain(spec.dataLimit ?? 60000);
+      const results = [];
+      for (const batch of spec.batches) results.push({ batch, ...(await tfjsTrainBench({ ...spec, W, data, batch, log })) });
+      return { dataSource: data.source, results };
+    }
+    case 'tfjs-infer': {
+      const { tfjsInferBench } = await import('./tfjs-wasm.mjs');
+      const results = [];
+      for (const batch of spec.batches) {
+        const r = await tfjsInferBench({ ...spec, W, batch });
+        log(`  tfjs-wasm 1T b=${batch}: ${r.imgPerSec.median.toFixed(0)} img/s`);
+        results.push({ batch, ...r });
+      }
+      return { results };
+    }
+    case 'ort-node-infer':
+    case 'ort-web-infer': {
+      const { ortInferBench } = await import('./ort.mjs');
+      const flavour = spec.kind === 'ort-node-infer' ? 'node' : 'web';
+      return { results: await ortInferBench({ ...spec, flavour, onnx: spec.onnx, W, log }) };
+    }
+    default:
+      throw new Error(`unknown job kind "${spec.kind}"`);
+  }
+}
+
+if (process.argv[1] && fs.realpathSync(process.argv[1]) === SELF) {
+  main(JSON.parse(process.argv[2]))
+    .then((r) => { process.stdout.write(`${TAG}${JSON.stringify(r)}\n`); process.exit(0); })
+    .catch((e) => { process.stderr.write(`${e.stack ?? e}\n`); process.exit(1); });
+}

@@ -1,0 +1,194 @@
+// f32 AdderNet entry points on the wasm kernels (assembly/adder.ts): y = −Σ|x − w| for conv- and
+// linear-shaped layers, and their gradients.
+//
+// Gradient rules (reference/addernet.md §2), chosen by `grad`:
+//   "paper" (default)  dW = Σ dY·(X − W)        dX = Σ dY·clamp(W − X, −1, 1)
+//   "sign"             dW = Σ dY·sgn(X − W)     dX = Σ dY·sgn(W − X)       (the true derivative)
+// The paper's weight gradient runs as a plain GEMM plus a rank-1 correction,
+// dW[k,r] = Σ dY[k,·]·X[r,·] − W[k,r]·Σ dY[k,·], on the conv/linear weight-gradient kernels.
+// No kernel ever builds the (Cout × K × positions) tensor of the official code.
+//
+// Conv-shaped layers always take the im2col path (depthwise too: a 1-row L1-GEMM), with the conv
+// kernels' planning (blocks, padded planes). Every kernel writes disjoint outputs per slice, so
+// results are bit-identical for any thread count.
+import { checkConv2dShape, checkLength, conv2dBackwardBias, conv2dBackwardWeight, plan, type Conv2dShape } from "./conv2d.js";
+import { addChannelBias, sumChannels } from "./elementwise.js";
+import { alignUp, gemm, grainFor, inMemory, threadScratch } from "./gemm.js";
+import { runtime, type Runtime } from "./runtime.js";
+
+export type AdderGrad = "paper" | "sign";
+
+/** Scratch slot (Runtime.scratch) for Σ dY per output channel in the weight gradient. */
+const ROW_SUM_SLOT = 12;
+const PANEL = 16;
+
+function checkGrad(op: string, grad: AdderGrad): boolean {
+  if (grad !== "paper" && grad !== "sign") throw new Error(`${op}: grad must be 'paper' or 'sign', got ${JSON.stringify(grad)}`);
+  return grad === "sign";
+}
+
+function convSizes(s: Conv2dShape) {
+  return {
+    x: s.N * s.C * s.H * s.W,
+    w: s.K * (s.C / s.groups) * s.kh * s.kw,
+    y: s.N * s.K * s.OH * s.OW,
+  };
+}
+
+/** y = −Σ|x − w| (+ bias) over every tap, padded taps included (they add −|w|); y is overwritten. */
+export function adder2dForward(x: Float32Array, w: Float32Array, bias: Float32Array | null, y: Float32Array, s: Conv2dShape): void {
+  const op = "adder2dForward";
+  checkConv2dShape(s);
+  const n = convSizes(s);
+  checkLength(op, "x", x, n.x, "N·C·H·W");
+  checkLength(op, "w", w, n.w, "K·(C/groups)·kh·kw");
+  checkLength(op, "bias", bias, s.K, "K");
+  checkLength(op, "y", y, n.y, "N·K·OH·OW");
+  const p = plan(s);
+  inMemory(p.rt, op, { x, w, bias, y });
+  const blocks = Math.ceil(p.P / p.blockP);
+  const slotBytes = alignUp((p.padFloats + p.R * p.blockP) * 4, 64);
+  p.rt.parallel(
+    "adder2dForwardF32",
+    [x.byteOffset, w.byteOffset, bias ? bias.byteOffset : 0, y.byteOffset, p.shape, threadScratch(p.rt, slotBytes), slotBytes],
+    s.N * s.groups * blocks, grainFor(p.Kg * p.R * p.blockP),
+  );
+}
+
+/** dx = Σ dy · f(w − x) over in-image taps (gradients landing on padding are dropped); dx is overwritten. */
+export function adder2dBackwardInput(x: Float32Array, dy: Float32Array, w: Float32Array, dx: Float32Array, s: Conv2dShape, grad: AdderGrad = "paper"): void {
+  const op = "adder2dBackwardInput";
+  const sign = checkGrad(op, grad);
+  checkConv2dShape(s);
+  const n = convSizes(s);
+  checkLength(op, "x", x, n.x, "N·C·H·W");
+  checkLength(op, "dy", dy, n.y, "N·K·OH·OW");
+  checkLength(op, "w", w, n.w, "K·(C/groups)·kh·kw");
+  checkLength(op, "dx", dx, n.x, "N·C·H·W");
+  const p = plan(s);
+  inMemory(p.rt, op, { x, dy, w, dx });
+  // x and dx padded planes, a dy block, a col block (overwritten by dcol)
+  const slotBytes = alignUp((2 * p.padFloats + (p.Kg + p.R) * p.blockP) * 4, 64);
+  p.rt.parallel(
+    "adder2dBackwardInputF32",
+    [x.byteOffset, dy.byteOffset, w.byteOffset, dx.byteOffset, p.shape, +sign, threadScratch(p.rt, slotBytes), slotBytes],
+    s.N * s.groups, grainFor(p.Kg * p.R * p.P),
+  );
+}
+
+/** dw = Σ dy · (x − w) (paper) or Σ dy · sgn(x − w), padded taps taking part with x = 0; dw is overwritten. */
+export function adder2dBackwardWeight(x: Float32Array, dy: Float32Array, w: Float32Array, dw: Float32Array, s: Conv2dShape, grad: AdderGrad = "paper"): void {
+  const op = "adder2dBackwardWeight";
+  const sign = checkGrad(op, grad);
+  checkConv2dShape(s);
+  const n = convSizes(s);
+  checkLength(op, "x", x, n.x, "N·C·H·W");
+  checkLength(op, "dy", dy, n.y, "N·K·OH·OW");
+  checkLength(op, "w", w, n.w, "K·(C/groups)·kh·kw");
+  checkLength(op, "dw", dw, n.w, "K·(C/groups)·kh·kw");
+  const rt = runtime();
+  inMemory(rt, op, { x, dy, w, dw });
+  if (sign) {
+    const p = plan(s);
+    const slotBytes = alignUp(p.padFloats * 4 + p.Kg * p.dwCols * 16 + p.dwCols * p.blockP * 4, 64);
+    rt.parallel(
+      "adder2dSignWeightF32",
+      [dy.byteOffset, x.byteOffset, w.byteOffset, dw.byteOffset, p.shape, threadScratch(rt, slotBytes), slotBytes],
+      s.groups * p.R, grainFor(p.Kg * s.N * p.P), 4,
+    );
+    return;
+  }
+  conv2dBackwardWeight(dy, x, dw, s);
+  const rowSum = rt.f32(rt.scratch(ROW_SUM_SLOT, s.K * 4), s.K);
+  conv2dBackwardBias(dy, rowSum, s);
+  subtractRowTerm(rt, dw, w, rowSum, s.K, n.w / s.K);
+}
+
+/** dw[k][r] −= w[k][r] · rowSum[k]: Σ dy·x becomes Σ dy·(x − w). */
+function subtractRowTerm(rt: Runtime, dw: Float32Array, w: Float32Array, rowSum: Float32Array, K: number, R: number): void {
+  rt.parallel("adderRowCorrectionF32", [dw.byteOffset, w.byteOffset, rowSum.byteOffset, R], K, grainFor(R * 64));
+}
+
+// ---- fully connected: x [N, I], w [O, I], y [N, O] ----
+
+function checkLinear(op: string, N: number, I: number, O: number): void {
+  for (const [name, v] of [["N", N], ["inFeatures", I], ["outFeatures", O]] as const) {
+    if (!Number.isInteger(v) || v < 1) throw new Error(`${op}: ${name} must be a positive integer, got ${v}`);
+  }
+}
+
+/** Rows per work item: whole columns of panels, cut into row blocks when there are few panels (as gemm). */
+function rowsPerItem(rt: Runtime, M: number, cols: number): number {
+  const panels = Math.ceil(cols / PANEL);
+  if (rt.threads <= 1 || panels >= 4 * rt.threads) return M;
+  const blocks = Math.ceil((4 * rt.threads) / panels);
+  return Math.min(M, Math.max(16, 2 * Math.ceil(M / blocks / 2)));
+}
+
+/** y = −Σ_i |x[n][i] − w[o][i]| (+ bias[o]); y is overwritten. */
+export function adderLinearForward(x: Float32Array, w: Float32Array, bias: Float32Array | null, y: Float32Array, N: number, I: number, O: number): void {
+  const op = "adderLinearForward";
+  checkLinear(op, N, I, O);
+  checkLength(op, "x", x, N * I, "N·inFeatures");
+  checkLength(op, "w", w, O * I, "outFeatures·inFeatures");
+  checkLength(op, "bias", bias, O, "outFeatures");
+  checkLength(op, "y", y, N * O, "N·outFeatures");
+  const rt = runtime();
+  inMemory(rt, op, { x, w, bias, y });
+  const rows = rowsPerItem(rt, N, O);
+  const slotBytes = alignUp(I * PANEL * 4, 64);
+  const items = Math.ceil(O / PANEL) * Math.ceil(N / rows);
+  rt.parallel("adderLinearForwardF32", [N, O, I, x.byteOffset, w.byteOffset, y.byteOffset, rows, threadScratch(rt, slotBytes), slotBytes], items, grainFor(rows * PANEL * I));
+  if (bias) addChannelBias(y, bias, N, O, 1);
+}
+
+/**
+ * out[M×cols] = Σ_k S[r][k]·f(V[k][j] − H[r][j]) on the held-operand kernel (see assembly/adder.ts);
+ * `sars`/`saks` are S's row and reduction strides in floats.
+ */
+function linearGrad(rt: Runtime, S: Float32Array, sars: number, saks: number, V: Float32Array, H: Float32Array, out: Float32Array, M: number, cols: number, K: number, sign: boolean): void {
+  const rows = rowsPerItem(rt, M, cols);
+  const slotBytes = alignUp((K + rows) * PANEL * 4, 64);
+  const items = Math.ceil(cols / PANEL) * Math.ceil(M / rows);
+  rt.parallel(
+    "adderLinearGradF32",
+    [S.byteOffset, sars * 4, saks * 4, V.byteOffset, cols, H.byteOffset, cols, out.byteOffset, cols, M, cols, K, +sign, rows, threadScratch(rt, slotBytes), slotBytes],
+    items, grainFor(rows * PANEL * K * 2),
+  );
+}
+
+/** dx[n][i] = Σ_o dy[n][o] · f(w[o][i] − x[n][i]); dx is overwritten. */
+export function adderLinearBackwardInput(x: Float32Array, dy: Float32Array, w: Float32Array, dx: Float32Array, N: number, I: number, O: number, grad: AdderGrad = "paper"): void {
+  const op = "adderLinearBackwardInput";
+  const sign = checkGrad(op, grad);
+  checkLinear(op, N, I, O);
+  checkLength(op, "x", x, N * I, "N·inFeatures");
+  checkLength(op, "dy", dy, N * O, "N·outFeatures");
+  checkLength(op, "w", w, O * I, "outFeatures·inFeatures");
+  checkLength(op, "dx", dx, N * I, "N·inFeatures");
+  const rt = runtime();
+  inMemory(rt, op, { x, dy, w, dx });
+  linearGrad(rt, dy, O, 1, w, x, dx, N, I, O, sign);
+}
+
+/** dw[o][i] = Σ_n dy[n][o] · (x[n][i] − w[o][i]) (paper) or · sgn(x − w); dw is overwritten. */
+export function adderLinearBackwardWeight(x: Float32Array, dy: Float32Array, w: Float32Array, dw: Float32Array, N: number, I: number, O: number, grad: AdderGrad = "paper"): void {
+  const op = "adderLinearBackwardWeight";
+  const sign = checkGrad(op, grad);
+  checkLinear(op, N, I, O);
+  checkLength(op, "x", x, N * I, "N·inFeatures");
+  checkLength(op, "dy", dy, N * O, "N·outFeatures");
+  checkLength(op, "w", w, O * I, "outFeatures·inFeatures");
+  checkLength(op, "dw", dw, O * I, "outFeatures·inFeatures");
+  const rt = runtime();
+  inMemory(rt, op, { x, dy, w, dw });
+  if (sign) {
+    // S = dyᵀ: S[o][n] = dy[n][o]
+    linearGrad(rt, dy, 1, O, x, w, dw, O, I, N, true);
+    return;
+  }
+  gemm(true, false, O, I, N, dy, O, x, I, dw, I, false);
+  const rowSum = rt.f32(rt.scratch(ROW_SUM_SLOT, O * 4), O);
+  sumChannels(dy, rowSum, N, O, 1);
+  subtractRowTerm(rt, dw, w, rowSum, O, I);
+}

@@ -1,0 +1,74 @@
+// AdderNet layers (Chen et al., CVPR 2020): the dot product of Conv2d/Linear replaced by a negative
+// L1 distance, y = −Σ|x − w|. As the official adder.py: weights N(0, 1), no bias by default, an
+// optional bias drawn from U(0, 1). Follow each one with BatchNorm: the raw outputs are large
+// negative numbers (reference/addernet.md §4–5).
+import { adder2d, adderLinear, type AdderGrad } from "../tensor/ops/adder.js";
+import type { Conv2dOptions } from "../tensor/ops/conv2d.js";
+import { Parameter, Tensor } from "../tensor/tensor.js";
+import { convGeometry, convOptions, weightShape, type ConvGeometry } from "./conv.js";
+import { normal_, uniform_ } from "./init.js";
+import { Module } from "./module.js";
+
+export type { AdderGrad };
+
+export interface AdderOptions {
+  /** Learnable bias, initialised U(0, 1). Default false. */
+  bias?: boolean;
+  /** Gradient rule: "paper" (x − w and HardTanh, default) or "sign" (true derivative, for ablations). */
+  grad?: AdderGrad;
+}
+
+function checkGradRule(layer: string, grad: unknown): AdderGrad {
+  if (grad === undefined) return "paper";
+  if (grad !== "paper" && grad !== "sign") throw new Error(`${layer}: grad must be 'paper' or 'sign', got ${JSON.stringify(grad)}`);
+  return grad;
+}
+
+/** Shared by both layers so training code can find every adder weight (the adaptive LR). */
+export abstract class AdderLayer extends Module {
+  weight!: Parameter;
+  bias: Parameter | null = null;
+  readonly grad: AdderGrad;
+
+  protected constructor(layer: string, opts: AdderOptions) {
+    super();
+    this.grad = checkGradRule(layer, opts.grad);
+  }
+
+  protected initParameters(shape: number[], outputs: number, bias: boolean | undefined): void {
+    this.weight = Parameter.create(shape);
+    normal_(this.weight, 0, 1);
+    if (bias) {
+      this.bias = Parameter.create([outputs]);
+      uniform_(this.bias, 0, 1);
+    }
+  }
+}
+
+export class Adder2d extends AdderLayer {
+  readonly geometry: ConvGeometry;
+
+  constructor(inChannels: number, outChannels: number, kernelSize: number | [number, number], cfg: Conv2dOptions & AdderOptions = {}) {
+    super("Adder2d", cfg);
+    this.geometry = convGeometry(inChannels, outChannels, kernelSize, cfg);
+    this.initParameters(weightShape(this.geometry), outChannels, cfg.bias);
+  }
+
+  forward(x: Tensor): Tensor {
+    return adder2d(x, this.weight, this.bias, { ...convOptions(this.geometry), grad: this.grad });
+  }
+}
+
+export class AdderLinear extends AdderLayer {
+  constructor(readonly inFeatures: number, readonly outFeatures: number, opts: AdderOptions = {}) {
+    super("AdderLinear", opts);
+    for (const [name, v] of [["inFeatures", inFeatures], ["outFeatures", outFeatures]] as const) {
+      if (!Number.isInteger(v) || v < 1) throw new Error(`AdderLinear: ${name} must be a positive integer, got ${v}`);
+    }
+    this.initParameters([outFeatures, inFeatures], outFeatures, opts.bias);
+  }
+
+  forward(x: Tensor): Tensor {
+    return adderLinear(x, this.weight, this.bias, this.grad);
+  }
+}

@@ -1,0 +1,49 @@
+// AdderNet ops: y = −Σ|x − w| with the surrogate gradients of reference/addernet.md §2.
+//   grad "paper" (default): ∂y/∂w = x − w,  ∂y/∂x = clamp(w − x, −1, 1)
+//   grad "sign":            ∂y/∂w = sgn(x − w), ∂y/∂x = sgn(w − x)  (the true derivative, for ablations)
+// The adaptive learning rate is not applied here: it is an optimizer hook (optim/adaptive_lr.ts)
+// on the raw weight gradient, so it sees the gradient summed over the whole step.
+import {
+  adder2dBackwardInput, adder2dBackwardWeight, adder2dForward,
+  adderLinearBackwardInput, adderLinearBackwardWeight, adderLinearForward, type AdderGrad,
+} from "../../kernels/adder.js";
+import { conv2dBackwardBias } from "../../kernels/conv2d.js";
+import { sumChannels } from "../../kernels/elementwise.js";
+import { accumulateGrad, record } from "../autograd.js";
+import { Tensor } from "../tensor.js";
+import { resolveConv2d, type Conv2dOptions } from "./conv2d.js";
+
+export type { AdderGrad };
+
+export interface Adder2dOptions extends Conv2dOptions {
+  grad?: AdderGrad;
+}
+
+/** y[n,k,oh,ow] = bias[k] − Σ|xpad − w| over the window; zero padding adds −|w| per padded tap. */
+export function adder2d(x: Tensor, weight: Tensor, bias: Tensor | null, opts: Adder2dOptions = {}): Tensor {
+  const grad = opts.grad ?? "paper";
+  const s = resolveConv2d(x, weight.shape, opts);
+  const y = Tensor.empty([s.N, s.K, s.OH, s.OW]);
+  adder2dForward(x.data, weight.data, bias ? bias.data : null, y.data, s);
+  const inputs = bias ? [x, weight, bias] : [x, weight];
+  return record(y, "adder2d", inputs, (dy) => {
+    accumulateGrad(x, (dx) => adder2dBackwardInput(x.data, dy, weight.data, dx, s, grad));
+    accumulateGrad(weight, (dw) => adder2dBackwardWeight(x.data, dy, weight.data, dw, s, grad));
+    if (bias) accumulateGrad(bias, (db) => conv2dBackwardBias(dy, db, s));
+  });
+}
+
+/** y[n,o] = bias[o] − Σ_i |x[n,i] − w[o,i]|, w stored [out, in] like Linear. */
+export function adderLinear(x: Tensor, weight: Tensor, bias: Tensor | null, grad: AdderGrad = "paper"): Tensor {
+  const [O, I] = weight.shape;
+  if (x.ndim !== 2 || x.shape[1] !== I) throw new Error(`adderLinear: expected input [N, ${I}], got [${x.shape.join(", ")}]`);
+  const N = x.shape[0];
+  const y = Tensor.empty([N, O]);
+  adderLinearForward(x.data, weight.data, bias ? bias.data : null, y.data, N, I, O);
+  const inputs = bias ? [x, weight, bias] : [x, weight];
+  return record(y, "adderLinear", inputs, (dy) => {
+    accumulateGrad(x, (dx) => adderLinearBackwardInput(x.data, dy, weight.data, dx, N, I, O, grad));
+    accumulateGrad(weight, (dw) => adderLinearBackwardWeight(x.data, dy, weight.data, dw, N, I, O, grad));
+    if (bias) accumulateGrad(bias, (db) => sumChannels(dy, db, N, O, 1));
+  });
+}

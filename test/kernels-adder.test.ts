@@ -1,0 +1,301 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { initRuntime, runtime, type Runtime } from "../src/kernels/runtime.js";
+import { tuning } from "../src/kernels/gemm.js";
+import { conv2dShape, convTuning, type Conv2dShape } from "../src/kernels/conv2d.js";
+import * as fast from "../src/kernels/adder.js";
+import * as ref from "../src/kernels/reference/adder.js";
+import type { AdderGrad } from "../src/kernels/adder.js";
+
+/** mulberry32: small seeded generator so a failing shape reproduces. */
+function rng(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Float32 arrays in wasm memory, freed together. */
+class Buffers {
+  private ptrs: number[] = [];
+  constructor(private rt: Runtime) {}
+  make(n: number, fill: (i: number) => number): Float32Array {
+    const ptr = this.rt.heap.alloc(Math.max(n, 1) * 4);
+    this.ptrs.push(ptr);
+    const v = this.rt.f32(ptr, n);
+    for (let i = 0; i < n; i++) v[i] = fill(i);
+    return v;
+  }
+  free(): void {
+    for (const p of this.ptrs) this.rt.heap.free(p);
+    this.ptrs = [];
+  }
+}
+
+/** |got − want| ≤ 2e-5 · (1 + bound), bound = Σ|terms| of that element (f32 vs f64 summation order). */
+function assertClose(got: Float32Array, want: Float32Array, bound: Float32Array, what: string): void {
+  assert.equal(got.length, want.length);
+  for (let i = 0; i < got.length; i++) {
+    const err = Math.abs(got[i] - want[i]);
+    if (!(err <= 2e-5 * (1 + Math.abs(bound[i])))) assert.fail(`${what}: element ${i} = ${got[i]}, want ${want[i]} (bound ${bound[i]})`);
+  }
+}
+
+const abs = (a: Float32Array) => a.map(Math.abs);
+const neg = (a: Float32Array) => a.map((v) => -v);
+const filled = (n: number, v: number) => new Float32Array(n).fill(v);
+
+/**
+ * Values in ±1.5 so |w − x| falls on both sides of the clamp; sometimes on a 0.25 grid so that
+ * x == w happens (sgn = 0, clamp at 0) and padded taps meet w == 0.
+ */
+function values(rand: () => number, grid: boolean): () => number {
+  return grid ? () => Math.round((rand() * 3 - 1.5) * 4) / 4 : () => rand() * 3 - 1.5;
+}
+
+interface Case {
+  /** the five outputs, fast and reference, with per-element error bounds */
+  run(buf: Buffers): void;
+}
+
+function convCase(s: Conv2dShape, rand: () => number, label: string): Case {
+  const what = `${label} ${JSON.stringify(s)}`;
+  const nx = s.N * s.C * s.H * s.W, nw = s.K * (s.C / s.groups) * s.kh * s.kw, ny = s.N * s.K * s.OH * s.OW;
+  return {
+    run(buf) {
+      const v = values(rand, rand() < 0.3);
+      const x = buf.make(nx, v), w = buf.make(nw, v), dy = buf.make(ny, v);
+      const bias = rand() < 0.3 ? buf.make(s.K, v) : null;
+
+      const y = buf.make(ny, () => NaN), yRef = new Float32Array(ny), yBound = new Float32Array(ny);
+      fast.adder2dForward(x, w, bias, y, s);
+      ref.adder2dForward(x, w, bias, yRef, s);
+      ref.adder2dForward(abs(x), neg(abs(w)), bias && abs(bias), yBound, s); // −Σ(|x| + |w|) − |b|
+      assertClose(y, yRef, yBound, `forward ${what}`);
+
+      // Σ|dy| per input element: every clamp/sign term at its largest
+      const dxBound = new Float32Array(nx);
+      ref.adder2dBackwardInput(filled(nx, 0), abs(dy), filled(nw, 2), dxBound, s);
+      // Σ|dy|·(|x| + |w|) per weight
+      const dwBound = new Float32Array(nw);
+      ref.adder2dBackwardWeight(abs(x), abs(dy), neg(abs(w)), dwBound, s);
+      for (const grad of ["paper", "sign"] as AdderGrad[]) {
+        const dx = buf.make(nx, () => NaN), dxRef = new Float32Array(nx);
+        fast.adder2dBackwardInput(x, dy, w, dx, s, grad);
+        ref.adder2dBackwardInput(x, dy, w, dxRef, s, grad);
+        assertClose(dx, dxRef, dxBound, `backward input (${grad}) ${what}`);
+
+        const dw = buf.make(nw, () => NaN), dwRef = new Float32Array(nw);
+        fast.adder2dBackwardWeight(x, dy, w, dw, s, grad);
+        ref.adder2dBackwardWeight(x, dy, w, dwRef, s, grad);
+        assertClose(dw, dwRef, dwBound, `backward weight (${grad}) ${what}`);
+      }
+    },
+  };
+}
+
+interface LinearShape { N: number; I: number; O: number }
+
+function linearCase(l: LinearShape, rand: () => number, label: string): Case {
+  const what = `${label} ${JSON.stringify(l)}`;
+  const { N, I, O } = l;
+  return {
+    run(buf) {
+      const v = values(rand, rand() < 0.3);
+      const x = buf.make(N * I, v), w = buf.make(O * I, v), dy = buf.make(N * O, v);
+      const bias = rand() < 0.3 ? buf.make(O, v) : null;
+
+      const y = buf.make(N * O, () => NaN), yRef = new Float32Array(N * O), yBound = new Float32Array(N * O);
+      fast.adderLinearForward(x, w, bias, y, N, I, O);
+      ref.adderLinearForward(x, w, bias, yRef, N, I, O);
+      ref.adderLinearForward(abs(x), neg(abs(w)), bias && abs(bias), yBound, N, I, O);
+      assertClose(y, yRef, yBound, `linear forward ${what}`);
+
+      const dxBound = new Float32Array(N * I), dwBound = new Float32Array(O * I);
+      ref.adderLinearBackwardInput(filled(N * I, 0), abs(dy), filled(O * I, 2), dxBound, N, I, O);
+      ref.adderLinearBackwardWeight(abs(x), abs(dy), neg(abs(w)), dwBound, N, I, O);
+      for (const grad of ["paper", "sign"] as AdderGrad[]) {
+        const dx = buf.make(N * I, () => NaN), dxRef = new Float32Array(N * I);
+        fast.adderLinearBackwardInput(x, dy, w, dx, N, I, O, grad);
+        ref.adderLinearBackwardInput(x, dy, w, dxRef, N, I, O, grad);
+        assertClose(dx, dxRef, dxBound, `linear backward input (${grad}) ${what}`);
+
+        const dw = buf.make(O * I, () => NaN), dwRef = new Float32Array(O * I);
+        fast.adderLinearBackwardWeight(x, dy, w, dw, N, I, O, grad);
+        ref.adderLinearBackwardWeight(x, dy, w, dwRef, N, I, O, grad);
+        assertClose(dw, dwRef, dwBound, `linear backward weight (${grad}) ${what}`);
+      }
+    },
+  };
+}
+
+type Kind = "dense" | "grouped" | "depthwise";
+
+function randomConvShape(rand: () => number, kind: Kind): Conv2dShape {
+  const int = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
+  const N = rand() < 0.25 ? 1 : int(2, 3);
+  let C: number, K: number, groups: number;
+  if (kind === "dense") {
+    groups = 1; C = int(1, 6); K = int(1, 9);
+  } else if (kind === "grouped") {
+    groups = int(2, 3); C = groups * int(1, 3); K = groups * int(1, 4);
+  } else {
+    C = int(2, 6); groups = C; K = C * int(1, 3); // channel multiplier 1..3
+  }
+  const kh = int(1, 5), kw = int(1, 5);
+  const stride: [number, number] = [int(1, 3), int(1, 3)];
+  const dilation: [number, number] = [int(1, 2), int(1, 2)];
+  const padding: [number, number] = [int(0, 3), int(0, 3)];
+  const H = Math.max(1, dilation[0] * (kh - 1) + 1 - 2 * padding[0]) + int(0, 11);
+  const W = Math.max(1, dilation[1] * (kw - 1) + 1 - 2 * padding[1]) + int(0, 13);
+  return conv2dShape([N, C, H, W], [K, C / groups, kh, kw], { stride, padding, dilation, groups });
+}
+
+/** Run `fn` with tiny thread grains (every kernel splits) and the given im2col knobs. */
+function withTuning<T>(blockFloats: number, weightColumns: number, fn: () => T): T {
+  const saved = [tuning.minMacsPerThread, convTuning.blockFloats, convTuning.weightColumns];
+  tuning.minMacsPerThread = 0;
+  convTuning.blockFloats = blockFloats;
+  convTuning.weightColumns = weightColumns;
+  try {
+    return fn();
+  } finally {
+    [tuning.minMacsPerThread, convTuning.blockFloats, convTuning.weightColumns] = saved;
+  }
+}
+
+test("adder2d kernels (forward, input and weight gradients, paper and sign) match the reference on 240 random shapes", () => {
+  const rt = initRuntime({ threads: 2 });
+  const rand = rng(1912);
+  const kinds: Kind[] = ["dense", "dense", "grouped", "depthwise"];
+  const buf = new Buffers(rt);
+  try {
+    for (let i = 0; i < 240; i++) {
+      // a tiny block budget forces several im2col blocks per image; sometimes dW in passes of 4 columns
+      const blockFloats = rand() < 0.5 ? 64 : convTuning.blockFloats;
+      const weightColumns = rand() < 0.3 ? 4 : convTuning.weightColumns;
+      const c = convCase(randomConvShape(rand, kinds[i % kinds.length]), rand, `shape ${i}`);
+      withTuning(blockFloats, weightColumns, () => c.run(buf));
+      buf.free();
+    }
+  } finally {
+    buf.free();
+  }
+});
+
+test("adder linear kernels match the reference on 220 random shapes", () => {
+  const rt = initRuntime({ threads: 2 });
+  const rand = rng(1913);
+  const int = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
+  const buf = new Buffers(rt);
+  try {
+    for (let i = 0; i < 220; i++) {
+      // odd sizes around the 8/16-wide panels, batch 1 a quarter of the time
+      const shape = { N: rand() < 0.25 ? 1 : int(2, 40), I: int(1, 70), O: int(1, 40) };
+      const c = linearCase(shape, rand, `shape ${i}`);
+      withTuning(convTuning.blockFloats, convTuning.weightColumns, () => c.run(buf));
+      buf.free();
+    }
+  } finally {
+    buf.free();
+  }
+});
+
+test("adder kernels match the reference on LeNet and ResNet-20 layer shapes", () => {
+  const rt = initRuntime({ threads: 2 });
+  const rand = rng(6);
+  const buf = new Buffers(rt);
+  const cases = [
+    convCase(conv2dShape([2, 1, 28, 28], [6, 1, 5, 5], { padding: 2 }), rand, "LeNet conv1"),
+    convCase(conv2dShape([2, 6, 14, 14], [16, 6, 5, 5]), rand, "LeNet conv2"),
+    convCase(conv2dShape([1, 16, 16, 16], [32, 16, 3, 3], { padding: 1, stride: 2 }), rand, "ResNet stage 2 entry"),
+    convCase(conv2dShape([1, 32, 8, 8], [64, 32, 1, 1], { stride: 2 }), rand, "ResNet 1×1 shortcut"),
+    convCase(conv2dShape([2, 16, 9, 9], [16, 1, 3, 3], { padding: 1, groups: 16 }), rand, "depthwise 3×3"),
+    linearCase({ N: 5, I: 256, O: 120 }, rand, "LeNet fc1"),
+    linearCase({ N: 33, I: 84, O: 10 }, rand, "LeNet fc3"),
+  ];
+  try {
+    for (const c of cases) {
+      c.run(buf);
+      buf.free();
+    }
+  } finally {
+    buf.free();
+  }
+});
+
+test("adder kernels reject bad sizes and grad rules with a message naming them", () => {
+  const rt = runtime();
+  const buf = new Buffers(rt);
+  const s = conv2dShape([1, 2, 5, 5], [3, 2, 3, 3]);
+  const x = buf.make(50, () => 0), w = buf.make(54, () => 0), y = buf.make(27, () => 0), dx = buf.make(50, () => 0);
+  assert.throws(() => fast.adder2dForward(x.subarray(1), w, null, y, s), /x has 49 elements, expected N·C·H·W = 50/);
+  assert.throws(() => fast.adder2dForward(new Float32Array(50), w, null, y, s), /x is not in the kernel runtime's memory/);
+  assert.throws(() => fast.adder2dBackwardInput(x, y, w, dx, s, "ste" as AdderGrad), /grad must be 'paper' or 'sign', got "ste"/);
+  assert.throws(() => fast.adderLinearForward(x, w, null, y, 1, 50, 0), /outFeatures must be a positive integer, got 0/);
+  assert.throws(() => fast.adderLinearForward(x, w, null, y, 1, 50, 1), /w has 54 elements, expected outFeatures·inFeatures = 50/);
+  buf.free();
+});
+
+// Last: it leaves the runtime on one thread.
+test("adder kernels give the same bytes with one and two threads", () => {
+  const rt = initRuntime({ threads: 2 });
+  const rand = rng(78);
+  const convShapes = [
+    conv2dShape([8, 6, 14, 14], [16, 6, 5, 5]),
+    conv2dShape([4, 1, 28, 28], [6, 1, 5, 5], { padding: 2 }),
+    conv2dShape([3, 12, 9, 11], [9, 4, 3, 2], { groups: 3, stride: [2, 1], padding: 1 }),
+    conv2dShape([5, 8, 10, 10], [16, 1, 3, 3], { groups: 8, padding: 1 }),
+    conv2dShape([2, 5, 7, 13], [7, 5, 3, 3], { dilation: 2, padding: [2, 3] }),
+    conv2dShape([3, 40, 6, 5], [6, 40, 3, 3], { padding: 1 }), // R = 360: two passes of dW columns
+  ];
+  const linearShapes: LinearShape[] = [{ N: 64, I: 256, O: 120 }, { N: 37, I: 29, O: 83 }, { N: 1, I: 84, O: 10 }];
+  const buf = new Buffers(rt);
+  const v = () => rand() * 3 - 1.5;
+  const runs = [
+    ...convShapes.map((s) => {
+      const x = buf.make(s.N * s.C * s.H * s.W, v), w = buf.make(s.K * (s.C / s.groups) * s.kh * s.kw, v), dy = buf.make(s.N * s.K * s.OH * s.OW, v);
+      const b = buf.make(s.K, v);
+      const y = buf.make(dy.length, () => 0), dx = buf.make(x.length, () => 0), dw = buf.make(w.length, () => 0);
+      const dxs = buf.make(x.length, () => 0), dws = buf.make(w.length, () => 0);
+      return () => {
+        fast.adder2dForward(x, w, b, y, s);
+        fast.adder2dBackwardInput(x, dy, w, dx, s);
+        fast.adder2dBackwardWeight(x, dy, w, dw, s);
+        fast.adder2dBackwardInput(x, dy, w, dxs, s, "sign");
+        fast.adder2dBackwardWeight(x, dy, w, dws, s, "sign");
+        return [y, dx, dw, dxs, dws].map((a) => new Uint8Array(a.slice().buffer));
+      };
+    }),
+    ...linearShapes.map(({ N, I, O }) => {
+      const x = buf.make(N * I, v), w = buf.make(O * I, v), dy = buf.make(N * O, v), b = buf.make(O, v);
+      const y = buf.make(N * O, () => 0), dx = buf.make(N * I, () => 0), dw = buf.make(O * I, () => 0);
+      const dxs = buf.make(N * I, () => 0), dws = buf.make(O * I, () => 0);
+      return () => {
+        fast.adderLinearForward(x, w, b, y, N, I, O);
+        fast.adderLinearBackwardInput(x, dy, w, dx, N, I, O);
+        fast.adderLinearBackwardWeight(x, dy, w, dw, N, I, O);
+        fast.adderLinearBackwardInput(x, dy, w, dxs, N, I, O, "sign");
+        fast.adderLinearBackwardWeight(x, dy, w, dws, N, I, O, "sign");
+        return [y, dx, dw, dxs, dws].map((a) => new Uint8Array(a.slice().buffer));
+      };
+    }),
+  ];
+  try {
+    // every kernel really splits, im2col runs in several blocks and dW in several passes
+    const [two, one] = withTuning(512, 64, () => {
+      const two = runs.map((run) => run());
+      rt.setThreads(1);
+      return [two, runs.map((run) => run())];
+    });
+    for (let i = 0; i < runs.length; i++) {
+      for (let j = 0; j < 5; j++) assert.deepEqual(one[i][j], two[i][j], `output ${j} of case ${i}`);
+    }
+  } finally {
+    buf.free();
+  }
+});
+
+test.after(() => initRuntime().close());
