@@ -4,7 +4,7 @@
 //   5 blocks: depthwise 3×3 (stride 1 or 2) → BN → ReLU → pointwise 1×1 → BN → ReLU
 //             channels 64, 128 (/2), 128, 256 (/2), 256             (from the op kind)
 //   global average pool → FC 256 → classes                          (from `edge`)
-// About 16.5M multiply-accumulates per 32×32 image, 0.2M parameters.
+// About 16.5M multiply-accumulates per 32×32 image, 0.14M parameters.
 import { BatchNorm2d } from "../nn/batchnorm.js";
 import { Sequential } from "../nn/container.js";
 import { GlobalAvgPool2d, ReLU } from "../nn/layers.js";
