@@ -3,30 +3,16 @@ import assert from "node:assert/strict";
 import { initRuntime } from "../src/kernels/runtime.js";
 import * as fast from "../src/kernels/batchnorm.js";
 import * as ref from "../src/kernels/reference/batchnorm.js";
+import { rng } from "./random.js";
+import { WasmBuffers } from "./wasm-buffers.js";
 
 const rt = initRuntime({ threads: 2 });
 after(() => rt.close());
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
-const live: number[] = [];
-function f32(n: number): Float32Array {
-  const p = rt.heap.alloc(n * 4);
-  live.push(p);
-  return rt.f32(p, n);
-}
-function freeAll(): void {
-  while (live.length) rt.heap.free(live.pop()!);
-}
+const buffers = new WasmBuffers(rt);
+const f32 = (n: number) => buffers.f32(n);
+const freeAll = () => buffers.freeAll();
 function copyOf(a: Float32Array): Float32Array {
   const b = f32(a.length);
   b.set(a);

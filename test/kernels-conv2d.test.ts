@@ -5,16 +5,9 @@ import { tuning } from "../src/kernels/gemm.js";
 import * as fast from "../src/kernels/conv2d.js";
 import { conv2dShape, convTuning, type Conv2dShape } from "../src/kernels/conv2d.js";
 import * as ref from "../src/kernels/reference/conv2d.js";
+import { rng } from "./random.js";
 
 /** mulberry32: small seeded generator so a failing shape reproduces. */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Float32 arrays in wasm memory, freed together. */
 class Buffers {

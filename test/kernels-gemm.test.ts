@@ -3,16 +3,9 @@ import assert from "node:assert/strict";
 import { initRuntime, runtime, type Runtime } from "../src/kernels/runtime.js";
 import { gemm, tuning } from "../src/kernels/gemm.js";
 import { gemm as gemmRef } from "../src/kernels/reference/gemm.js";
+import { rng } from "./random.js";
 
 /** mulberry32: small seeded generator so a failing shape reproduces. */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function wasmArray(rt: Runtime, n: number, fill: (i: number) => number): { ptr: number; view: () => Float32Array } {
   const ptr = rt.heap.alloc(Math.max(n, 1) * 4);

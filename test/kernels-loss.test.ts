@@ -3,35 +3,17 @@ import assert from "node:assert/strict";
 import { initRuntime } from "../src/kernels/runtime.js";
 import * as fast from "../src/kernels/loss.js";
 import * as ref from "../src/kernels/reference/loss.js";
+import { rng } from "./random.js";
+import { WasmBuffers } from "./wasm-buffers.js";
 
 const rt = initRuntime({ threads: 2 });
 after(() => rt.close());
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
-const live: number[] = [];
-function f32(n: number): Float32Array {
-  const p = rt.heap.alloc(n * 4);
-  live.push(p);
-  return rt.f32(p, n);
-}
-function i32(n: number): Int32Array {
-  const p = rt.heap.alloc(n * 4);
-  live.push(p);
-  return rt.i32(p, n);
-}
-function freeAll(): void {
-  while (live.length) rt.heap.free(live.pop()!);
-}
+const buffers = new WasmBuffers(rt);
+const f32 = (n: number) => buffers.f32(n);
+const i32 = (n: number) => buffers.i32(n);
+const freeAll = () => buffers.freeAll();
 
 function close(got: number, want: number, tol: number, what: string): void {
   if (!(Math.abs(got - want) <= tol)) assert.fail(`${what}: got ${got}, want ${want} (diff ${Math.abs(got - want)}, tol ${tol})`);

@@ -3,17 +3,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Adam, RAdam, SGD, adaptiveLrHook, registerAdaptiveLr, type OptimParam } from "../src/optim/index.js";
+import { rng } from "./random.js";
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomArray(r: () => number, n: number, scale = 1): Float32Array {
   return Float32Array.from({ length: n }, () => (r() * 2 - 1) * scale);

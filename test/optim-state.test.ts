@@ -14,17 +14,8 @@ import {
   type OptimParam,
   type SchedulerStateDict,
 } from "../src/optim/index.js";
+import { rng } from "./random.js";
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Two groups of three parameters, same values for the same seed. */
 function makeParams(seed: number): OptimParam[] {

@@ -1,0 +1,25 @@
+// Test buffers inside wasm memory, tracked so a test can free them all at once.
+import type { Runtime } from "../src/kernels/runtime.js";
+
+export class WasmBuffers {
+  private live: number[] = [];
+  constructor(private readonly rt: Runtime) {}
+
+  private alloc(bytes: number): number {
+    const p = this.rt.heap.alloc(bytes);
+    this.live.push(p);
+    return p;
+  }
+  f32(n: number): Float32Array {
+    return this.rt.f32(this.alloc(n * 4), n);
+  }
+  i32(n: number): Int32Array {
+    return this.rt.i32(this.alloc(n * 4), n);
+  }
+  u8(n: number): Uint8Array {
+    return this.rt.u8(this.alloc(n), n);
+  }
+  freeAll(): void {
+    while (this.live.length) this.rt.heap.free(this.live.pop()!);
+  }
+}
