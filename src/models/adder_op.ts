@@ -8,7 +8,7 @@
 import { AdderLayer, AdderLinear, Adder2d, type AdderGrad } from "../nn/adder.js";
 import type { Module } from "../nn/module.js";
 import { registerAdaptiveLr } from "../optim/adaptive_lr.js";
-import { registerTrainingSetup } from "../train/trainer.js";
+import { registerTrainingSetup } from "./training_hooks.js";
 import { registerOpKind, type LayerFactory } from "./layer_factory.js";
 
 const OPTION_KEYS = ["eta", "grad"];

@@ -9,7 +9,7 @@ import { Linear } from "../nn/linear.js";
 import type { Module } from "../nn/module.js";
 import { Conv2dShift, LinearShift, ShiftLayer, resolveShiftOptions, type ShiftMode, type ShiftOptions } from "../nn/shift.js";
 import type { OptimParam } from "../optim/index.js";
-import { registerParamGrouping, registerTrainingSetup } from "../train/trainer.js";
+import { registerParamGrouping, registerTrainingSetup } from "./training_hooks.js";
 import { registerOpKind, type LayerFactory } from "./layer_factory.js";
 import { setSubmodule } from "./set_submodule.js";
 

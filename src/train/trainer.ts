@@ -3,6 +3,7 @@
 import type { Dataset } from "../data/dataset.js";
 import { DataLoader, type AugmentOptions } from "../data/loader.js";
 import { createModel, type ModelSpec } from "../models/zoo.js";
+import { applyTrainingSetups, paramGroups } from "../models/training_hooks.js";
 import type { Module } from "../nn/module.js";
 import { makeOptimizer, makeScheduler, type LRScheduler, type Optimizer, type OptimizerFactoryParams } from "../optim/index.js";
 import { backward } from "../tensor/autograd.js";
@@ -46,27 +47,6 @@ export interface TrainEvents {
   onEpoch?(r: EpochRecord, checkpointBytes: Uint8Array): void;
 }
 
-/** Hooks an op kind can install on a fresh optimizer (AdderNet's adaptive LR, PS's penalty). */
-export type TrainingSetup = (model: Module, optimizer: Optimizer, config: TrainConfig) => void;
-/** How an op kind splits the parameters into optimizer groups (PS: shift and sign without weight decay); null: no opinion. */
-export type ParamGrouping = (model: Module, config: TrainConfig) => OptimizerFactoryParams | null;
-// `var`, not `const`: op kinds register from modules that zoo.ts imports, and those can run while
-// this file is still loading (trainer → zoo → op kind → trainer); a `var` exists by then.
-var setups: TrainingSetup[] | undefined;
-var groupings: ParamGrouping[] | undefined;
-export function registerTrainingSetup(setup: TrainingSetup): void {
-  (setups ??= []).push(setup);
-}
-export function registerParamGrouping(grouping: ParamGrouping): void {
-  (groupings ??= []).push(grouping);
-}
-function paramGroups(model: Module, config: TrainConfig): OptimizerFactoryParams {
-  for (const grouping of groupings ?? []) {
-    const groups = grouping(model, config);
-    if (groups) return groups;
-  }
-  return model.parameters();
-}
 
 export class Trainer {
   readonly model: Module;
@@ -87,7 +67,7 @@ export class Trainer {
       nesterov: config.nesterov,
       weightDecay: config.weightDecay,
     });
-    for (const setup of setups ?? []) setup(this.model, this.optimizer, config);
+    applyTrainingSetups(this.model, this.optimizer, config);
     this.scheduler = makeScheduler(config.schedule, this.optimizer, { tMax: config.epochs, milestones: config.milestones, gamma: config.gamma });
     this.loader = new DataLoader(train, { batchSize: config.batchSize, seed: config.seed, augment: config.augment });
   }
