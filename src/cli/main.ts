@@ -1,9 +1,13 @@
 #!/usr/bin/env node
 // The mulfree command line: `mulfree <command> [options]`.
 import { formatHelp, parseArgs, UsageError, type CommandSpec, type ParsedFlags } from "./args.js";
+import { benchSpec, runBench } from "./commands/bench.js";
 import { convertSpec, runConvert } from "./commands/convert.js";
 import { evalSpec, runEval } from "./commands/eval.js";
+import { exportSpec, runExport } from "./commands/export.js";
 import { inspectSpec, runInspect } from "./commands/inspect.js";
+import { opsSpec, runOps } from "./commands/ops.js";
+import { runRun, runSpec } from "./commands/run.js";
 import { runTrain, trainSpec } from "./commands/train.js";
 import { runViz, vizSpec } from "./commands/viz.js";
 import { reportError } from "./errors.js";
@@ -19,6 +23,10 @@ const commands: Command[] = [
   { spec: convertSpec, run: runConvert },
   { spec: inspectSpec, run: runInspect },
   { spec: vizSpec, run: runViz },
+  { spec: exportSpec, run: runExport },
+  { spec: runSpec, run: runRun },
+  { spec: opsSpec, run: runOps },
+  { spec: benchSpec, run: runBench },
 ];
 
 function usage(): string {

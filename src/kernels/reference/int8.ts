@@ -1,0 +1,140 @@
+// Reference integer kernels for deployment: the bit-exact oracle of the wasm kernels in
+// src/kernels/int8*.ts. Plain loops, written from the definitions below, not for speed.
+//
+// Layout is NHWC throughout the integer graph, as in most integer runtimes: one output position
+// is a contiguous row of channels, and a conv patch is contiguous in (ki, kj, c) order.
+//   x    u8  [N][H][W][C]           activations, with zero point `padValue` for padded taps
+//   w    *   [K][kh][kw][C/groups]   weights (OHWI)
+//   out  i32 [N][OH][OW][K]          raw accumulators; requantizeU8 turns them into u8
+// Groups split C and K into `groups` equal blocks, as in conv2d. A linear layer is a conv with
+// H = W = kh = kw = 1.
+//
+// Accumulators:
+//   adderConvU8   Σ |x − w|                  u8 − u8 sum of absolute differences (no sign: the
+//                                            requantization multiplier carries the minus)
+//   mulConvU8I8   Σ x·w                      u8 activations times i8 weights
+//   shiftConvU8   Σ sign·(x << shift)        sign ∈ {−1, 0, +1}, shift ∈ [0, MAX_SHIFT]
+// A padded tap takes x = padValue in all three (the activation zero point, i.e. real 0).
+// Callers keep every sum inside int32 (export checks the worst case); these loops do not wrap.
+import { checkConv2dShape, type Conv2dShape } from "../conv2d.js";
+
+/** Largest left shift of a shift-layer weight: 255 << 23 still leaves room for 2^8 taps in i32. */
+export const MAX_SHIFT = 23;
+
+/** Calls visit(outIndex, xIndex or −1 for a padded tap, wIndex) for every tap, NHWC / OHWI. */
+export function forEachTapNHWC(s: Conv2dShape, visit: (outIndex: number, xIndex: number, wIndex: number) => void): void {
+  checkConv2dShape(s);
+  const Cg = s.C / s.groups, Kg = s.K / s.groups;
+  for (let n = 0; n < s.N; n++) {
+    for (let oh = 0; oh < s.OH; oh++) {
+      for (let ow = 0; ow < s.OW; ow++) {
+        for (let k = 0; k < s.K; k++) {
+          const g = Math.floor(k / Kg);
+          const outIndex = ((n * s.OH + oh) * s.OW + ow) * s.K + k;
+          for (let ki = 0; ki < s.kh; ki++) {
+            const ih = oh * s.strideH - s.padH + ki * s.dilationH;
+            for (let kj = 0; kj < s.kw; kj++) {
+              const iw = ow * s.strideW - s.padW + kj * s.dilationW;
+              const inside = ih >= 0 && ih < s.H && iw >= 0 && iw < s.W;
+              for (let c = 0; c < Cg; c++) {
+                const xIndex = inside ? ((n * s.H + ih) * s.W + iw) * s.C + g * Cg + c : -1;
+                visit(outIndex, xIndex, ((k * s.kh + ki) * s.kw + kj) * Cg + c);
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+function convSum(x: Uint8Array, padValue: number, out: Int32Array, s: Conv2dShape, term: (xv: number, wIndex: number) => number): void {
+  checkPadValue(padValue);
+  out.fill(0, 0, s.N * s.OH * s.OW * s.K);
+  forEachTapNHWC(s, (o, xi, wi) => { out[o] += term(xi < 0 ? padValue : x[xi], wi); });
+}
+
+/** out = Σ |x − w| over every tap (padded taps use x = padValue); out is overwritten. */
+export function adderConvU8(x: Uint8Array, w: Uint8Array, padValue: number, out: Int32Array, s: Conv2dShape): void {
+  convSum(x, padValue, out, s, (xv, wi) => Math.abs(xv - w[wi]));
+}
+
+/** out = Σ x·w over every tap (padded taps use x = padValue); out is overwritten. */
+export function mulConvU8I8(x: Uint8Array, w: Int8Array, padValue: number, out: Int32Array, s: Conv2dShape): void {
+  convSum(x, padValue, out, s, (xv, wi) => xv * w[wi]);
+}
+
+/** out = Σ sign·(x << shift) over every tap (padded taps use x = padValue); out is overwritten. */
+export function shiftConvU8(x: Uint8Array, sign: Int8Array, shift: Uint8Array, padValue: number, out: Int32Array, s: Conv2dShape): void {
+  for (let i = 0; i < sign.length; i++) {
+    if (sign[i] < -1 || sign[i] > 1) throw new Error(`shiftConvU8: sign[${i}] = ${sign[i]} is not −1, 0 or +1`);
+    if (shift[i] > MAX_SHIFT) throw new Error(`shiftConvU8: shift[${i}] = ${shift[i]} exceeds ${MAX_SHIFT}`);
+  }
+  convSum(x, padValue, out, s, (xv, wi) => sign[wi] * xv * 2 ** shift[wi]);
+}
+
+/**
+ * Per-channel requantization of accumulators acc [M][Nc] to u8:
+ *   out = clamp(floor(((acc + bias[c])·mult[c] + 2^(shift[c]−1)) / 2^shift[c]) + outZp, lo, hi)
+ * i.e. a rounding arithmetic right shift of a 64-bit product. Contract: |acc + bias| < 2^31,
+ * |mult| < 2^21 and 1 ≤ shift ≤ 52, so every step is exact in a double and in an i64.
+ * BatchNorm, the layer scale and a fused ReLU (lo = outZp) all live in (bias, mult, shift, lo).
+ */
+export function requantizeU8(
+  acc: Int32Array, M: number, Nc: number, bias: Int32Array, mult: Int32Array, shift: Uint8Array,
+  outZp: number, lo: number, hi: number, out: Uint8Array,
+): void {
+  checkRequant(Nc, bias, mult, shift, outZp, lo, hi);
+  for (let m = 0; m < M; m++) {
+    for (let c = 0; c < Nc; c++) {
+      const i = m * Nc + c;
+      const v = (acc[i] + bias[c]) * mult[c];
+      const r = Math.floor((v + 2 ** (shift[c] - 1)) / 2 ** shift[c]) + outZp;
+      out[i] = Math.min(hi, Math.max(lo, r));
+    }
+  }
+}
+
+/** Max pooling of u8 NHWC with no padding; OH = floor((H − kh)/stride) + 1. out is [N][OH][OW][C]. */
+export function maxPool2dU8(x: Uint8Array, N: number, H: number, W: number, C: number, kh: number, kw: number, stride: number, out: Uint8Array): void {
+  const OH = Math.floor((H - kh) / stride) + 1, OW = Math.floor((W - kw) / stride) + 1;
+  if (OH < 1 || OW < 1) throw new Error(`maxPool2dU8: a ${kh}×${kw} window does not fit ${H}×${W}`);
+  for (let n = 0; n < N; n++) {
+    for (let oh = 0; oh < OH; oh++) {
+      for (let ow = 0; ow < OW; ow++) {
+        for (let c = 0; c < C; c++) {
+          let best = 0;
+          for (let i = 0; i < kh; i++) {
+            for (let j = 0; j < kw; j++) best = Math.max(best, x[((n * H + oh * stride + i) * W + ow * stride + j) * C + c]);
+          }
+          out[((n * OH + oh) * OW + ow) * C + c] = best;
+        }
+      }
+    }
+  }
+}
+
+/** Global average pooling of u8 [N][HW][C] to [N][C], rounding half up: floor((Σ + ⌊HW/2⌋) / HW). */
+export function avgPoolGlobalU8(x: Uint8Array, N: number, HW: number, C: number, out: Uint8Array): void {
+  for (let n = 0; n < N; n++) {
+    for (let c = 0; c < C; c++) {
+      let sum = 0;
+      for (let p = 0; p < HW; p++) sum += x[(n * HW + p) * C + c];
+      out[n * C + c] = Math.floor((sum + Math.floor(HW / 2)) / HW);
+    }
+  }
+}
+
+function checkPadValue(padValue: number): void {
+  if (!Number.isInteger(padValue) || padValue < 0 || padValue > 255) throw new Error(`padValue must be an integer in [0, 255], got ${padValue}`);
+}
+
+export function checkRequant(Nc: number, bias: Int32Array, mult: Int32Array, shift: Uint8Array, outZp: number, lo: number, hi: number): void {
+  if (bias.length < Nc || mult.length < Nc || shift.length < Nc) throw new Error(`requantizeU8: bias, mult and shift need ${Nc} channels`);
+  for (let c = 0; c < Nc; c++) {
+    if (Math.abs(mult[c]) >= 2 ** 21) throw new Error(`requantizeU8: |mult[${c}]| = ${Math.abs(mult[c])} must be < 2^21`);
+    if (shift[c] < 1 || shift[c] > 52) throw new Error(`requantizeU8: shift[${c}] = ${shift[c]} must be in [1, 52]`);
+  }
+  if (!(0 <= lo && lo <= hi && hi <= 255)) throw new Error(`requantizeU8: need 0 ≤ lo ≤ hi ≤ 255, got lo ${lo}, hi ${hi}`);
+  if (!Number.isInteger(outZp) || outZp < 0 || outZp > 255) throw new Error(`requantizeU8: outZp must be in [0, 255], got ${outZp}`);
+}
