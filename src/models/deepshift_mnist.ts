@@ -38,11 +38,13 @@ export class DeepShiftConv extends Module {
   private relu = new ReLU();
   private pool = new MaxPool2d(2);
 
-  constructor(f: LayerFactory, opts: { inChannels?: number; numClasses?: number } = {}) {
+  constructor(f: LayerFactory, opts: { inChannels?: number; numClasses?: number; inputSize?: number } = {}) {
     super();
+    // two valid 5×5 convs, each followed by a 2× pool: 28 → 24 → 12 → 8 → 4, so 50·4·4 = 800 on MNIST
+    const side = Math.floor((Math.floor(((opts.inputSize ?? 28) - 4) / 2) - 4) / 2);
     this.conv1 = f.conv(opts.inChannels ?? 1, 20, 5);
     this.conv2 = f.conv(20, 50, 5);
-    this.fc1 = f.linear(800, 500);
+    this.fc1 = f.linear(50 * side * side, 500);
     this.fc2 = f.linear(500, opts.numClasses ?? 10);
   }
 

@@ -71,7 +71,8 @@ function defaultOptimizer(op: string): string {
 
 export function runTrain(f: ParsedFlags): void {
   const from = f.from ? loadCheckpoint(String(f.from)) : undefined;
-  const spec = from ? from.spec : resolveSpec({ model: String(f.model), op: String(f.op), allLayers: f.allLayers === true, opOptions: opOptionsFrom(f) });
+  const fresh = { model: String(f.model), op: String(f.op), allLayers: f.allLayers === true, opOptions: opOptionsFrom(f) };
+  let spec = from ? from.spec : resolveSpec(fresh);
   if (!opKinds().includes(spec.op)) throw new CliError(`unknown op '${spec.op}'`);
   const out = String(f.out ?? join("runs", `${spec.model}-${spec.op}`));
   const ckptPath = join(out, "checkpoint.safetensors");
@@ -116,6 +117,9 @@ export function runTrain(f: ParsedFlags): void {
     testLimit: f.testLimit as number | undefined,
   });
   const [C, H] = train.shape;
+  // A model built here takes the dataset's image size (e.g. `mobile` on 1×28×28 MNIST); a
+  // checkpoint's model keeps the size it was trained on.
+  if (!from) config.spec = spec = resolveSpec({ ...fresh, inChannels: C, inputSize: H });
   if (C !== spec.inChannels || H !== spec.inputSize) {
     throw new CliError(`${spec.model} expects ${spec.inChannels}×${spec.inputSize}×${spec.inputSize} inputs, ${dataset} has ${train.shape.join("×")}`);
   }
