@@ -1,6 +1,12 @@
 // mulfree's side of the benchmarks: the library as a user would call it (the built package in
-// ../dist), timed by the same helpers as the peers.
-import { backward, createModel, initRuntime, manualSeed, noGrad, ops, optim, resolveSpec, runtime, scope, Tensor } from '../../dist/src/index.js';
+// ../dist, or the directory in MULFREE_DIST), timed by the same helpers as the peers.
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+/** The built library: $MULFREE_DIST (relative to the current directory) or the repository's dist/. */
+export const MULFREE_DIST = path.resolve(process.env.MULFREE_DIST ?? fileURLToPath(new URL('../../dist/', import.meta.url)));
+const lib = await import(pathToFileURL(path.join(MULFREE_DIST, 'src/index.js')).href);
+const { backward, createModel, initRuntime, manualSeed, noGrad, ops, optim, resolveSpec, runtime, scope, Tensor } = lib;
 
 /** LeNet-5-BN with the given weights ({name: {shape, data}}). */
 export function lenet(W) {

@@ -1,17 +1,21 @@
 // The integer graph of a deployment bundle: what `mulfree export` writes into the bundle's
 // safetensors metadata (key "graph", compact JSON) and what the runner executes. Everything is
-// NHWC u8 between nodes; see src/kernels/reference/int8.ts for the exact arithmetic of each node.
+// NHWC u8 between nodes; see src/kernels/reference/int8.ts for the exact arithmetic of each node
+// and docs/deploy.md for the whole scheme.
 //
-// Bundle layout (a safetensors file):
+// Bundle layout (a safetensors file; src/deploy/bundle.ts reads and writes it):
 //   metadata  format = BUNDLE_FORMAT, graph = JSON of IntGraph, source = JSON (model spec, float
-//             checkpoint, calibration images, float accuracy if known)
-//   tensors   "<layer>.weight"   U8   the layer's weights: raw u8 (adder), i8 bytes (mul), or the
-//             packed shift codes (shift; bit layout in src/deploy/pack_shift.ts and docs)
+//             checkpoint, calibration images)
+//   tensors   "<layer>.weight"   U8   the layer's weights in OHWI order (a linear layer after a
+//             flatten already permuted to NHWC order): raw u8 (adder), i8 bytes (mul), or the
+//             packed shift codes (shift; bit layout in src/deploy/pack_shift.ts and docs/deploy.md)
 //             "requant.bias"     I32  per output channel of every layer, concatenated in node order
 //             "requant.mult"     I16  per output channel, same order (|mult| < 2^15)
 //             "requant.shift"    U8   per output channel, same order (right shift, 1…52)
-// Keeping the per-channel numbers in two shared tensors keeps the header small, which matters for
-// a 60 k-weight model whose whole int8 bundle must stay under a quarter of its fp32 size.
+//   The three requant tensors have one entry per output channel of every layer, the last layer
+//   included: its bias is the logit offset, and its mult and shift are unused (stored as 0 and 1).
+// Keeping the per-channel numbers in three shared tensors keeps the header small, which matters
+// for a 60 k-weight model whose whole int8 bundle must stay under a quarter of its fp32 size.
 
 export const BUNDLE_FORMAT = "mulfree-int8/1";
 
@@ -38,9 +42,12 @@ export interface InputNode {
 }
 
 export interface ShiftEncoding {
-  /** Bits of the shift field (the sign bit comes on top). */
+  /** Bits of the shift code (the sign bit comes on top), 1…5. */
   fieldBits: number;
-  /** p of the smallest stored shift: weight = sign · 2^(base + code − 1) for codes ≥ 1, code 0 = zero weight. */
+  /**
+   * The kernel's shift origin b: code c ≥ 1 is the weight sign·2^(base + c − 1), computed as
+   * sign·(x << (c − 1)) with 2^base folded into the requantization; code 0 is the zero weight.
+   */
   base: number;
 }
 
@@ -50,7 +57,7 @@ export interface LayerNode {
   name: string;
   kind: LayerKind;
   geometry: Geometry;
-  /** The input's quantization; its zero point is the pad value. */
+  /** The input's quantization; its zero point is the pad value. Adder layers share it with their weights. */
   in: Quant;
   /** Shift layers only. */
   shift?: ShiftEncoding;
@@ -58,7 +65,7 @@ export interface LayerNode {
   channelOffset: number;
   /**
    * Hidden layers: the rest of requantizeU8's parameters (output zero point, clamp; lo = outZp
-   * fuses a ReLU).
+   * fuses a ReLU), and the output's quantization.
    * The last layer has none: its accumulators become f32 logits = logitScale[c]·(acc + bias[c]).
    */
   requant?: { outZp: number; lo: number; hi: number };
@@ -66,6 +73,7 @@ export interface LayerNode {
   logitScale?: number[];
 }
 
+/** Max pooling without padding: OH = floor((H − kh)/stride) + 1. */
 export interface MaxPoolNode {
   op: "maxpool";
   kh: number;
@@ -73,6 +81,7 @@ export interface MaxPoolNode {
   stride: number;
 }
 
+/** Mean over H×W, rounded half up (avgPoolGlobalU8); same quantization in and out. */
 export interface GlobalAvgPoolNode {
   op: "avgpool";
 }
@@ -89,3 +98,7 @@ export interface IntGraph {
   nodes: IntNode[];
   classes: number;
 }
+
+/** Name of a layer's weight tensor in the bundle. */
+export const weightTensorName = (layer: string): string => `${layer}.weight`;
+export const REQUANT_TENSORS = { bias: "requant.bias", mult: "requant.mult", shift: "requant.shift" } as const;
