@@ -10,3 +10,8 @@ export * from "./pool";
 export * from "./batchnorm";
 export * from "./loss";
 export * from "./adder";
+export * from "./int8_shift";
+export * from "./int8_adder";
+export * from "./int8_mul";
+export * from "./int8_ops";
+export * from "./shift_round";

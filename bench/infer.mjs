@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { ensureWeights, DEFAULT_WEIGHTS, loadLenetWeights } from './lib/lenet.mjs';
 import { writeLenetOnnx } from './lib/onnx.mjs';
 import { runJob } from './lib/job.mjs';
-import { measureThroughput, markdownTable, fmtRange, fmtLatency, fmtNum, saveResult, parseArgs, intList, machineInfo, waitForQuiet } from './lib/stats.mjs';
+import { measureThroughput, markdownTable, fmtRange, fmtLatency, fmtNum, saveResult, parseArgs, intList, machineInfo, waitForQuiet, waitBudget } from './lib/stats.mjs';
 
 // =============================================================================================
 // MULFREE HOOK — wire mulfree in here. Called once per (batch, threads); return the peers' shape:
@@ -36,7 +36,8 @@ const HELP = `Usage: node infer.mjs [options]
   --min-ms MS         minimum duration of one timed repeat (default 1000)
   --warmup-ms MS      untimed calls before timing, per batch size (default 2000)
   --runtimes LIST     any of mulfree,tfjs-wasm,ort-node,ort-web (default all)
-  --quiet-wait S      before each runtime, wait up to S seconds for other processes to go idle (default 120; 0 = don't)
+  --quiet-wait S      wait for other processes to go idle before each runtime and retry repeats they disturbed,
+                      spending at most S seconds on it in the whole run (default 120; 0 = don't)
   --no-save           do not write results/infer-*.json`;
 
 async function main() {
@@ -48,7 +49,8 @@ async function main() {
   const threadsList = intList(o.threads ?? '1,2', 'threads');
   const repeats = Number(o.repeats ?? 5), minMs = Number(o['min-ms'] ?? 1000), warmupMs = Number(o['warmup-ms'] ?? 2000);
   const quietWait = Number(o['quiet-wait'] ?? 120) * 1000;
-  const quiet = () => (quietWait > 0 ? waitForQuiet({ maxWaitMs: quietWait, log: console.error }) : 0);
+  const budget = waitBudget(quietWait); // shared by every wait and retry of the run, children included
+  const quiet = () => waitForQuiet({ maxWaitMs: quietWait, budget, log: console.error });
   const runtimes = (o.runtimes ?? 'mulfree,tfjs-wasm,ort-node,ort-web').split(',');
   for (const r of runtimes) if (!['mulfree', 'tfjs-wasm', 'ort-node', 'ort-web'].includes(r)) throw new Error(`--runtimes: unknown runtime "${r}"`);
 
@@ -62,7 +64,7 @@ async function main() {
   const base = { weights, repeats, minMs, warmupMs };
 
   if (runtimes.includes('mulfree')) {
-    const ctx = { ...base, W, weightsPath: weights, measureThroughput, ...(await import('./lib/lenet.mjs')) };
+    const ctx = { ...base, W, weightsPath: weights, measureThroughput: (fn, opts) => measureThroughput(fn, { ...opts, budget }), ...(await import('./lib/lenet.mjs')) };
     let failed = null; // after the first failure (e.g. "not wired yet") skip the rest, without waiting
     for (const threads of threadsList) for (const batch of batches) {
       if (!failed) {
@@ -83,7 +85,7 @@ async function main() {
     await quiet();
     console.error(`${runtime}, ${threads} thread(s) ...`);
     try {
-      const { results } = await runJob({ ...base, ...spec, batches });
+      const { results } = await runJob({ ...base, ...spec, batches }, budget);
       for (const r of results) rows.push({ runtime, threads, ...r });
     } catch (e) {
       console.error(e.message);

@@ -6,7 +6,7 @@
 //                       [--tfjs-bn custom|fused|ops] [--runtimes mulfree,tfjs-wasm] [--no-save]
 import { ensureWeights, DEFAULT_WEIGHTS, loadLenetWeights } from './lib/lenet.mjs';
 import { runJob } from './lib/job.mjs';
-import { markdownTable, fmtRange, fmtNum, saveResult, parseArgs, intList, machineInfo, waitForQuiet, startClock, summarize, median, cleanRepeats } from './lib/stats.mjs';
+import { markdownTable, fmtRange, fmtNum, saveResult, parseArgs, intList, machineInfo, waitForQuiet, waitBudget, startClock, summarize, median, cleanRepeats } from './lib/stats.mjs';
 
 // =============================================================================================
 // MULFREE HOOK — wire mulfree in here.
@@ -18,18 +18,18 @@ import { markdownTable, fmtRange, fmtNum, saveResult, parseArgs, intList, machin
 async function mulfreeTrain(batch, threads, ctx) {
   const { trainStepFn } = await import('./lib/mulfree.mjs');
   const step = trainStepFn(ctx, await ctx.loadData(), batch, threads);
-  return ctx.timeSteps(step, { batch, warmup: ctx.warmup, steps: ctx.steps, repeats: ctx.repeats });
+  return ctx.timeSteps(step, { batch, warmup: ctx.warmup, steps: ctx.steps, repeats: ctx.repeats, budget: ctx.budget });
 }
 
 /** Shared timing loop for mulfree, identical to the tfjs one: step() runs one training step, returns the loss. */
-async function timeSteps(step, { batch, warmup, steps, repeats }) {
+async function timeSteps(step, { batch, warmup, steps, repeats, budget }) {
   const losses = [];
   for (let i = 0; i < warmup; i++) losses.push(await step());
   const { samples, retries } = await cleanRepeats(async () => {
     const stop = startClock();
     for (let i = 0; i < steps; i++) losses.push(await step());
     return stop();
-  }, { repeats });
+  }, { repeats, budget });
   return {
     imgPerSec: summarize(samples.map((t) => (steps * batch) / t.wall)), msPerStep: summarize(samples.map((t) => (t.wall / steps) * 1e3)),
     cpuPerWall: median(samples.map((t) => t.cpuPerWall)), otherLoad: Math.max(...samples.map((t) => t.otherLoad)), retries,
@@ -50,7 +50,8 @@ const HELP = `Usage: node train.mjs [options]
   --tfjs-bn M         training BatchNorm in the custom loop: custom (closed-form backward via
                       tf.customGrad, default), fused (tf.batchNorm + tfjs's own gradient), ops
   --runtimes LIST     any of mulfree,tfjs-wasm (default both)
-  --quiet-wait S      wait up to S seconds for other processes to go idle before each runtime (default 120; 0 = don't)
+  --quiet-wait S      wait for other processes to go idle before each runtime and retry repeats they disturbed,
+                      spending at most S seconds on it in the whole run (default 120; 0 = don't)
   --no-save           do not write results/train-*.json`;
 
 async function main() {
@@ -70,7 +71,8 @@ async function main() {
   const runtimes = (o.runtimes ?? 'mulfree,tfjs-wasm').split(',');
   for (const r of runtimes) if (!['mulfree', 'tfjs-wasm'].includes(r)) throw new Error(`--runtimes: unknown runtime "${r}"`);
   const quietWait = Number(o['quiet-wait'] ?? 120) * 1000;
-  const quiet = () => (quietWait > 0 ? waitForQuiet({ maxWaitMs: quietWait, log: console.error }) : 0);
+  const budget = waitBudget(quietWait); // shared by every wait and retry of the run, children included
+  const quiet = () => waitForQuiet({ maxWaitMs: quietWait, budget, log: console.error });
 
   const m = machineInfo();
   console.error(`LeNet-5-BN training (${cfg.optimizer}, lr ${cfg.lr}) — ${m.cpu}, ${m.cores} cores, Node ${m.node}`);
@@ -80,7 +82,7 @@ async function main() {
   if (runtimes.includes('mulfree')) {
     let data = null;
     const ctx = {
-      ...cfg, W, weightsPath: weights, timeSteps,
+      ...cfg, W, weightsPath: weights, timeSteps, budget,
       loadData: async () => (data ??= (await import('./lib/mnist.mjs')).loadMnistTrain()),
     };
     let failed = null; // after the first failure (e.g. "not wired yet") skip the rest, without waiting
@@ -99,7 +101,7 @@ async function main() {
       await quiet();
       console.error(`${label}, batch ${batch} ...`);
       try {
-        const r = await runJob({ kind: 'tfjs-train', weights, batches: [batch], ...cfg });
+        const r = await runJob({ kind: 'tfjs-train', weights, batches: [batch], ...cfg }, budget);
         dataSource = r.dataSource;
         rows.push({ runtime: label, threads: 1, ...r.results[0] });
       } catch (e) {

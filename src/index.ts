@@ -12,3 +12,4 @@ export { createModel, resolveSpec, modelNames, registerModel, type ModelSpec } f
 export { layerFactory, registerOpKind, opKinds, type LayerFactory } from "./models/layer_factory.js";
 export { encodeSafetensors, decodeSafetensors } from "./io/safetensors.js";
 export { Conv2dShift, LinearShift, ShiftLayer, type ShiftOptions, type ShiftsAndSigns } from "./nn/shift.js";
+export * as deploy from "./deploy/index.js";

@@ -39,14 +39,14 @@ export async function createSession(flavour, onnx, threads) {
  * Returns [{batch, imgPerSec, msPerCall, cpuPerWall, gmacPerSec, check}] where `check` compares the
  * logits with the plain-JS reference forward on 8 random images.
  */
-export async function ortInferBench({ flavour, onnx, W, threads = 1, batches = [1, 256], repeats = 5, minMs = 1000, warmupMs = 2000, log = () => {} }) {
+export async function ortInferBench({ flavour, onnx, W, threads = 1, batches = [1, 256], repeats = 5, minMs = 1000, warmupMs = 2000, budget, log = () => {} }) {
   const { session, run } = await createSession(flavour, onnx, threads);
   const xc = randomInputs(8, 99);
   const check = compareLogits(await run(xc, 8), referenceForward(W, xc, 8));
   const results = [];
   for (const batch of batches) {
     const x = randomInputs(batch, 5);
-    const r = await measureThroughput(() => run(x, batch), { itemsPerCall: batch, repeats, minMs, warmupMs });
+    const r = await measureThroughput(() => run(x, batch), { itemsPerCall: batch, repeats, minMs, warmupMs, budget });
     log(`  ort-${flavour} ${threads}T b=${batch}: ${r.imgPerSec.median.toFixed(0)} img/s (cpu/wall ${r.cpuPerWall.toFixed(2)})`);
     results.push({ batch, ...r, gmacPerSec: (r.imgPerSec.median * LENET_MACS) / 1e9, check });
   }

@@ -41,21 +41,44 @@ export function startClock() {
 }
 
 /**
- * Wait until other processes use less than `threshold` cores (sampled over `sampleMs`), at most
- * `maxWaitMs`. Returns the last measured load; the caller records it.
+ * An allowance of time (ms) that a whole run may spend waiting for a quiet machine: quiet waits
+ * and retried repeats draw from it, and once it is spent the run measures anyway and reports
+ * the load. Without it a busy machine made `node infer.mjs` wait up to 2 min before each runtime
+ * and 30 s per retried repeat (10 retries per measurement): half an hour that looked like a hang.
+ * Pass `{left}` to a child process as a number and subtract what it reports having spent.
  */
-export async function waitForQuiet({ threshold = 0.15, sampleMs = 1000, maxWaitMs = 120000, log = () => {} } = {}) {
-  const until = Date.now() + maxWaitMs;
+export function waitBudget(ms) {
+  return { left: Math.max(0, ms), spent: 0 };
+}
+/** Charge `ms` of waiting (e.g. what a child process reported) to the budget. */
+export function spend(budget, ms) {
+  budget.left = Math.max(0, budget.left - ms);
+  budget.spent += ms;
+}
+
+/**
+ * Wait until other processes use less than `threshold` cores (sampled over `sampleMs`), at most
+ * `maxWaitMs` and at most what `budget` has left. Returns the last measured load (or null when
+ * there was no time left to sample); the caller records it.
+ */
+export async function waitForQuiet({ threshold = 0.15, sampleMs = 1000, maxWaitMs = 120000, budget = waitBudget(maxWaitMs), log = () => {} } = {}) {
+  const allowed = Math.min(maxWaitMs, budget.left);
+  if (allowed <= 0) return null;
+  const t0 = Date.now(), until = t0 + allowed;
   let warned = false;
-  for (;;) {
-    const stop = startClock();
-    await new Promise((r) => setTimeout(r, sampleMs));
-    const { otherLoad } = stop();
-    if (otherLoad < threshold || Date.now() >= until) {
-      if (otherLoad >= threshold) log(`warning: machine still busy (other processes use ${otherLoad.toFixed(2)} cores); measuring anyway`);
-      return otherLoad;
+  try {
+    for (;;) {
+      const stop = startClock();
+      await new Promise((r) => setTimeout(r, Math.min(sampleMs, Math.max(50, until - Date.now()))));
+      const { otherLoad } = stop();
+      if (otherLoad < threshold || Date.now() >= until) {
+        if (otherLoad >= threshold) log(`warning: machine still busy (other processes use ${otherLoad.toFixed(2)} cores); measuring anyway`);
+        return otherLoad;
+      }
+      if (!warned) { log(`machine busy (other processes use ${otherLoad.toFixed(2)} cores); waiting up to ${(allowed / 1000).toFixed(0)} s ...`); warned = true; }
     }
-    if (!warned) { log(`machine busy (other processes use ${otherLoad.toFixed(2)} cores); waiting up to ${maxWaitMs / 1000} s ...`); warned = true; }
+  } finally {
+    spend(budget, Date.now() - t0);
   }
 }
 
@@ -69,24 +92,30 @@ export async function timeLoop(fn, { minMs = 1000, minIters = 1 } = {}) {
 }
 
 /**
- * Collect `repeats` samples from runOnce() (each {otherLoad, ...}). A sample taken while other
+ * Collect `repeats` samples from runOnce() (each {otherLoad, wall, ...}). A sample taken while other
  * processes kept more than `threshold` cores busy is retried, after waiting up to `waitMs` for the
- * machine to go idle, at most `maxExtra` times in all. If still short, the least-contended
- * contaminated samples fill in (the caller reports their otherLoad). Returns {samples, retries}.
+ * machine to go idle, at most `maxExtra` times in all and only while `budget` has time left (the
+ * discarded sample's own time counts too). If still short, the least-contended contaminated
+ * samples fill in (the caller reports their otherLoad). Returns {samples, retries}.
  */
-export async function cleanRepeats(runOnce, { repeats = 5, threshold = 0.15, maxExtra = 2 * repeats, waitMs = 30000 } = {}) {
+export async function cleanRepeats(runOnce, { repeats = 5, threshold = 0.15, maxExtra = 2 * repeats, waitMs = 30000, budget = waitBudget(60000) } = {}) {
   const clean = [], dirty = [];
-  let retries = 0;
   while (clean.length < repeats && clean.length + dirty.length < repeats + maxExtra) {
     const s = await runOnce();
     if (s.otherLoad > threshold) {
       dirty.push(s);
-      retries++;
-      await waitForQuiet({ threshold, sampleMs: 500, maxWaitMs: waitMs });
+      if (budget.left <= 0) {
+        if (clean.length + dirty.length >= repeats) break; // no time left to retry
+        continue;
+      }
+      if (s.wall !== undefined) spend(budget, s.wall * 1e3); // a retry: this sample's time was spent in vain
+      await waitForQuiet({ threshold, sampleMs: 500, maxWaitMs: waitMs, budget });
     } else clean.push(s);
   }
   dirty.sort((a, b) => a.otherLoad - b.otherLoad);
-  return { samples: [...clean, ...dirty.slice(0, repeats - clean.length)], retries };
+  const kept = dirty.slice(0, Math.max(0, repeats - clean.length));
+  const retries = dirty.length - kept.length; // contaminated samples thrown away and measured again
+  return { samples: [...clean, ...kept], retries };
 }
 
 /**
@@ -96,9 +125,9 @@ export async function cleanRepeats(runOnce, { repeats = 5, threshold = 0.15, max
  */
 // Warm-up is by time: V8 compiles wasm with Liftoff first and tiers hot functions up to TurboFan
 // lazily, so onnxruntime-web at batch 1 needs ~1 s of calls before it reaches steady state.
-export async function measureThroughput(fn, { itemsPerCall, repeats = 5, minMs = 1000, warmupMs = 2000, minIters = 3 } = {}) {
+export async function measureThroughput(fn, { itemsPerCall, repeats = 5, minMs = 1000, warmupMs = 2000, minIters = 3, budget } = {}) {
   await timeLoop(fn, { minMs: warmupMs, minIters: 2 });
-  const { samples, retries } = await cleanRepeats(() => timeLoop(fn, { minMs, minIters }), { repeats });
+  const { samples, retries } = await cleanRepeats(() => timeLoop(fn, { minMs, minIters }), { repeats, budget });
   return {
     imgPerSec: summarize(samples.map((t) => (t.iters * itemsPerCall) / t.wall)),
     msPerCall: summarize(samples.map((t) => (t.wall / t.iters) * 1e3)),

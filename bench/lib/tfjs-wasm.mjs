@@ -256,7 +256,7 @@ export function checkTfjsLogits(W, nCheck = 8) {
  * mode 'custom' = optimizer.minimize loop; 'layers' = model.trainOnBatch.
  * Warm-up steps, then `repeats` × `steps` timed steps (input/one-hot tensor creation included).
  */
-export async function tfjsTrainBench({ W, data, batch, mode = 'custom', bnMode = 'custom', optimizer = 'adam', lr = 0.002, warmup = 5, steps = 20, repeats = 5, log = () => {} }) {
+export async function tfjsTrainBench({ W, data, batch, mode = 'custom', bnMode = 'custom', optimizer = 'adam', lr = 0.002, warmup = 5, steps = 20, repeats = 5, budget, log = () => {} }) {
   await initTfjsWasm();
   const opt = makeOptimizer(optimizer, lr);
   let cursor = 0;
@@ -289,7 +289,7 @@ export async function tfjsTrainBench({ W, data, batch, mode = 'custom', bnMode =
     const t = stop();
     log(`  tfjs-wasm train b=${batch} repeat ${++r}: ${((steps * batch) / t.wall).toFixed(0)} img/s (other load ${t.otherLoad.toFixed(2)})`);
     return t;
-  }, { repeats });
+  }, { repeats, budget });
   const leaked = tf.memory().numTensors - tensorsAfterWarmup;
   cleanup();
   opt.dispose();
@@ -302,12 +302,12 @@ export async function tfjsTrainBench({ W, data, batch, mode = 'custom', bnMode =
 }
 
 /** Inference throughput: tensor creation + forward + dataSync per call, eval-mode BN. */
-export async function tfjsInferBench({ W, batch, repeats = 5, minMs = 1000, warmupMs = 2000 }) {
+export async function tfjsInferBench({ W, batch, repeats = 5, minMs = 1000, warmupMs = 2000, budget }) {
   await initTfjsWasm();
   const model = new TfjsLenet(W);
   const check = compareLogits(model.predict(randomInputs(8, 99), 8), referenceForward(W, randomInputs(8, 99), 8));
   const x = randomInputs(batch, 5);
-  const r = await measureThroughput(() => model.predict(x, batch), { itemsPerCall: batch, repeats, minMs, warmupMs });
+  const r = await measureThroughput(() => model.predict(x, batch), { itemsPerCall: batch, repeats, minMs, warmupMs, budget });
   model.dispose();
   return { ...r, check, gmacPerSec: (r.imgPerSec.median * LENET_MACS) / 1e9 };
 }

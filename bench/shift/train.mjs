@@ -28,6 +28,7 @@ const HELP = `Usage: node bench/shift/train.mjs [options]
   --optimizer NAME    sgd (momentum 0.9, wd 5e-4), adam or radam, for ops that name none (default sgd)
   --lr X              learning rate (default 0.01)
   --quiet-wait S      wait up to S seconds for other processes to go idle before each block (default 120; 0 = don't)
+  --max-load X        retry a repeat taken while other processes kept more than X cores busy (default 0.15)
   --no-save           do not write results/shift-train-*.json`;
 
 const o = parseArgs(process.argv.slice(2), { booleans: ['no-save', 'help'] });
@@ -39,7 +40,7 @@ const ops = (o.ops ?? 'conv,shift-q,shift-ps').split(',').map((s) => { const [op
 const batches = intList(o.batches ?? '64,256', 'batches');
 const repeats = Number(o.repeats ?? 7), steps = Number(o.steps ?? 10), warmup = Number(o.warmup ?? 5);
 const threads = Number(o.threads ?? 1), lr = Number(o.lr ?? 0.01), defaultOptimizer = o.optimizer ?? 'sgd';
-const quietWait = Number(o['quiet-wait'] ?? 120) * 1000;
+const quietWait = Number(o['quiet-wait'] ?? 120) * 1000, maxLoad = Number(o['max-load'] ?? 0.15);
 
 const load = (p) => import(pathToFileURL(path.join(dist, p)).href);
 const { initRuntime } = await load('src/kernels/runtime.js');
@@ -80,7 +81,7 @@ for (const model of models) {
       for (let i = 0; i < warmup; i++) losses.push(step());
       return { ...spec, step, losses, samples: [] };
     });
-    const otherLoadBefore = quietWait > 0 ? await waitForQuiet({ maxWaitMs: quietWait, log: console.error }) : null;
+    const otherLoadBefore = quietWait > 0 ? await waitForQuiet({ threshold: maxLoad, maxWaitMs: quietWait, log: console.error }) : null;
     // One repeat times every op once, in turn; a repeat taken under background load is retried.
     const { samples, retries } = await cleanRepeats(async () => {
       const stop = startClock();
@@ -90,7 +91,7 @@ for (const model of models) {
         return t().wall;
       });
       return { ...stop(), rep };
-    }, { repeats });
+    }, { repeats, threshold: maxLoad, waitMs: quietWait });
     const base = summarize(samples.map((s) => (steps * batch) / s.rep[0]));
     runs.forEach((run, k) => {
       const imgPerSec = summarize(samples.map((s) => (steps * batch) / s.rep[k]));
@@ -110,7 +111,7 @@ console.log(markdownTable(['model', 'batch', 'op', 'img/s median (min–max)', '
 if (!o['no-save']) {
   const file = saveResult('shift-train', {
     benchmark: 'deepshift training throughput', dist,
-    options: { models, ops: ops.map((x) => x.label), batches, repeats, steps, warmup, threads, optimizer: defaultOptimizer, lr, momentum: 0.9, weightDecay: 5e-4 },
+    options: { models, ops: ops.map((x) => x.label), batches, repeats, steps, warmup, threads, optimizer: defaultOptimizer, lr, momentum: 0.9, weightDecay: 5e-4, quietWaitS: quietWait / 1000, maxLoad },
     rows,
   });
   console.error(`results: ${path.relative(process.cwd(), file)}`);

@@ -71,6 +71,11 @@ export interface LayerNode {
   requant?: { outZp: number; lo: number; hi: number };
   out?: Quant;
   logitScale?: number[];
+  /**
+   * Optional, last layer: logitScale[c] = logitUnit·mult[c]/2^shift[c] exactly (fold.ts
+   * logitFactor), with mult and shift from the requant tensors. The bundle then stores only the unit.
+   */
+  logitUnit?: number;
 }
 
 /** Max pooling without padding: OH = floor((H − kh)/stride) + 1. */
@@ -102,3 +107,54 @@ export interface IntGraph {
 /** Name of a layer's weight tensor in the bundle. */
 export const weightTensorName = (layer: string): string => `${layer}.weight`;
 export const REQUANT_TENSORS = { bias: "requant.bias", mult: "requant.mult", shift: "requant.shift" } as const;
+
+// The stored form of the graph leaves out every field that equals the value it can be derived
+// from, which keeps the header of a small model's bundle compact:
+//   layer.in             the quantization flowing in: the input node's out, then each hidden layer's out
+//   layer.channelOffset  the channels of the layers before it
+//   layer.requant        { outZp: out.zeroPoint, lo: 0, hi: 255 } (a ReLU output has zero point 0,
+//                        so its clamp at 0 is this default too)
+//   last layer's logitScale  when logitUnit is set: logitUnit·mult[c]/2^shift[c] (bundle_codec.ts
+//                        checks and restores this one, as it needs the requant tensors)
+// A field that differs from its default is stored, so compactGraph/expandGraph round-trip any graph.
+
+const sameQuant = (a: Quant | undefined, b: Quant | undefined) => !!a && !!b && a.scale === b.scale && a.zeroPoint === b.zeroPoint;
+const defaultRequant = (out: Quant | undefined) => ({ outZp: out?.zeroPoint ?? 0, lo: 0, hi: 255 });
+
+function walkLayers(nodes: IntNode[], visit: (node: LayerNode, input: Quant | undefined, offset: number) => void): void {
+  let current = nodes[0]?.op === "input" ? nodes[0].out : undefined;
+  let offset = 0;
+  for (const node of nodes) {
+    if (node?.op !== "layer") continue;
+    visit(node, current, offset);
+    current = node.out;
+    offset += Array.isArray(node.geometry) ? node.geometry[3] : 0;
+  }
+}
+
+/** The graph as stored in the bundle: derivable fields left out. */
+export function compactGraph(graph: IntGraph): unknown {
+  const nodes = graph.nodes.map((n) => ({ ...n })) as IntNode[];
+  walkLayers(nodes, (node, input, offset) => {
+    const n = node as Partial<LayerNode>;
+    if (sameQuant(node.in, input)) delete n.in;
+    if (node.channelOffset === offset) delete n.channelOffset;
+    const d = defaultRequant(node.out);
+    if (node.requant && node.requant.outZp === d.outZp && node.requant.lo === d.lo && node.requant.hi === d.hi) delete n.requant;
+  });
+  return { nodes, classes: graph.classes };
+}
+
+/** The full graph from its stored form (validate it afterwards: this only fills in defaults). */
+export function expandGraph(stored: unknown): IntGraph {
+  const g = stored as IntGraph;
+  if (typeof g !== "object" || g === null || !Array.isArray(g.nodes)) return g;
+  const nodes = g.nodes.map((n) => (typeof n === "object" && n !== null ? { ...n } : n)) as IntNode[];
+  const last = nodes.map((n) => n?.op).lastIndexOf("layer");
+  walkLayers(nodes, (node, input, offset) => {
+    if (node.in === undefined && input) node.in = { ...input };
+    if (node.channelOffset === undefined) node.channelOffset = offset;
+    if (node.requant === undefined && node !== nodes[last]) node.requant = defaultRequant(node.out);
+  });
+  return { nodes, classes: g.classes };
+}

@@ -9,6 +9,7 @@ import { Linear } from "../nn/linear.js";
 import type { Module } from "../nn/module.js";
 import { Conv2dShift, LinearShift, ShiftLayer, resolveShiftOptions, type ShiftMode, type ShiftOptions } from "../nn/shift.js";
 import type { OptimParam } from "../optim/index.js";
+import { shiftPenalty } from "../kernels/shift_round.js";
 import { registerParamGrouping, registerTrainingSetup } from "./training_hooks.js";
 import { registerOpKind, type LayerFactory } from "./layer_factory.js";
 import { setSubmodule } from "./set_submodule.js";
@@ -82,12 +83,16 @@ function psLayers(model: Module): ShiftLayer[] {
   return shiftLayersOf(model).map(([, l]) => l).filter((l) => l.mode === "ps");
 }
 
-/** Gradient of wd·½·Σ(2^P)², i.e. wd·2^(2P)·ln 2, added to the raw gradient of P. */
+/**
+ * Gradient of wd·½·Σ(2^P)², i.e. wd·2^(2P)·ln 2, added to the raw gradient of P: on the wasm
+ * kernel (2^P to about 2·10⁻⁷ relative) when the arrays live in kernel memory, else the loop below.
+ */
 export function shiftPenaltyHook(weightDecay: number): (grad: Float32Array, param: OptimParam) => void {
   const scale = weightDecay * Math.LN2;
   const twoLn2 = 2 * Math.LN2;
   return (grad, param) => {
     const P = param.data;
+    if (shiftPenalty(grad, P, scale)) return;
     for (let i = 0; i < grad.length; i++) grad[i] += scale * Math.exp(twoLn2 * P[i]); // 2^(2P), and exp is much faster than **
   };
 }

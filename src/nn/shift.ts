@@ -5,7 +5,7 @@
 // Training is fake quantisation: the rounded float weights go through the ordinary conv/linear
 // ops. The input and the bias of every shift layer are fixed-point quantised (16.16 by default).
 import { conv2d } from "../tensor/ops/conv2d.js";
-import { allNonNegative, checkFixedPointFormat, fixedPoint, quantizeFixedPoint, type FixedPointFormat } from "../tensor/ops/fixed_point.js";
+import { allNonNegative, checkFixedPointFormat, quantizeFixedPoint, type FixedPointFormat } from "../tensor/ops/fixed_point.js";
 import { linear } from "../tensor/ops/linear.js";
 import {
   ROUNDINGS,
@@ -14,6 +14,7 @@ import {
   roundToPowerOfTwo,
   shiftPS,
   shiftQ,
+  shiftFixedPoint,
   shiftRange,
   shiftSignToWeight,
   ternarySign,
@@ -160,37 +161,30 @@ export abstract class ShiftLayer extends Module {
   }
 
   /**
-   * Keep the latent parameters where they mean something, in place, while training:
+   * The weight tensor the forward pass uses (autograd op over the latent parameters). While
+   * training, the op first keeps the latent parameters where they mean something, in place
+   * (fused into the rounding kernel):
    * - PS: P to the shift range (as the reference) and S to [−1, 1] (pitfall 5: an unclamped S
    *   drifts far past ±0.5 and its sign freezes).
    * - Q: |W| ≤ 1 only (pitfall 6). Every value above 1 is the weight 1, so clipping there loses
    *   nothing and stops a drift into a dead zone; small weights are NOT pushed up to 2^min as the
    *   reference does, which would keep a weight from crossing zero unless one step exceeds 2^min.
    */
-  private projectLatents(): void {
-    if (this.weight) clampInPlace(this.weight.data, -1, 1);
-    else {
-      clampInPlace(this.shift!.data, this.range.min, this.range.max);
-      clampInPlace(this.sign!.data, -1, 1);
-    }
-  }
-
-  /** The weight tensor the forward pass uses (autograd op over the latent parameters). */
   protected weightTensor(): Tensor {
     const stochastic = this.training && this.rounding === "stochastic";
-    if (this.training) this.projectLatents();
-    if (this.weight) return shiftQ(this.weight, { min: this.range.min, stochastic });
-    return shiftPS(this.shift!, this.sign!, { min: this.range.min, stochastic });
+    const options = { min: this.range.min, stochastic, project: this.training };
+    if (this.weight) return shiftQ(this.weight, options);
+    return shiftPS(this.shift!, this.sign!, options);
   }
 
   protected inputTensor(x: Tensor): Tensor {
     if (!this.activation) return x;
     const unsigned = this.activationUnsigned && allNonNegative(x.data);
-    return fixedPoint(x, { ...this.activation, unsigned });
+    return shiftFixedPoint(x, { ...this.activation, unsigned });
   }
 
   protected biasTensor(): Tensor | null {
-    return this.bias && this.activation ? fixedPoint(this.bias, this.activation) : this.bias;
+    return this.bias && this.activation ? shiftFixedPoint(this.bias, this.activation) : this.bias;
   }
 
   /** The weights the layer computes with at inference: every value exactly 0 or ±2^p, p ∈ range. */
@@ -234,14 +228,6 @@ export abstract class ShiftLayer extends Module {
     const bias = this.effectiveBias();
     if (bias) saved.set("bias", bias);
     return saved;
-  }
-}
-
-function clampInPlace(a: Float32Array, lo: number, hi: number): void {
-  for (let i = 0; i < a.length; i++) {
-    const v = a[i];
-    if (v < lo) a[i] = lo;
-    else if (v > hi) a[i] = hi;
   }
 }
 

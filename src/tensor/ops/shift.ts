@@ -3,7 +3,12 @@
 //   Q:  Wq = sign(W)·2^round(log2|W|), p clamped to [min, 0];  backward g_W = g_Wq (straight through)
 //   PS: W  = sign(round(S))·2^round(P);  backward g_S = g_W,  g_P = g_W·W·ln 2  (asymmetric, §3)
 // Rounding in the log domain puts the tie between 2^k and 2^(k+1) at the geometric midpoint 2^(k+½).
+// With deterministic rounding, the transforms run on the wasm kernels of assembly/shift_round.ts
+// whenever the arrays live in kernel memory (every tensor does); the loops below are their
+// bit-exact TypeScript reference and the path for plain arrays and stochastic rounding.
+import { fixedPointQuantize, shiftPSGrad, shiftPSWeight, shiftQWeight } from "../../kernels/shift_round.js";
 import { accumulateGrad, record } from "../autograd.js";
+import { fixedPointRange, quantizeFixedPoint, type FixedPointFormat } from "./fixed_point.js";
 import { Tensor } from "../tensor.js";
 import { stepNoiseSeed } from "./dropout.js";
 
@@ -107,6 +112,12 @@ function stochasticRound(x: number, seed: number, i: number): number {
  * clamped to [min, 0]; an exact 0 stays 0. `seed` null: deterministic, else stochastic.
  */
 export function roundToPowerOfTwo(w: Float32Array, out: Float32Array, min: number, seed: number | null = null): void {
+  if (seed === null && shiftQWeight(w, out, min, false)) return;
+  roundToPowerOfTwoReference(w, out, min, seed);
+}
+
+/** The TypeScript reference of roundToPowerOfTwo (always used for stochastic rounding). */
+export function roundToPowerOfTwoReference(w: Float32Array, out: Float32Array, min: number, seed: number | null = null): void {
   const pow = powersOfTwo(min);
   const bits = new Int32Array(w.buffer, w.byteOffset, w.length);
   for (let i = 0; i < w.length; i++) {
@@ -136,11 +147,26 @@ export function roundShifts(shift: Float32Array, out: Float32Array, min: number,
 
 /** DeepShift-PS's weight: ternarySign(S)·2^round(P) into `out`. */
 export function shiftSignToWeight(shift: Float32Array, sign: Float32Array, out: Float32Array, min: number, seed: number | null = null): void {
+  if (seed === null && shiftPSWeight(shift, sign, out, min, false)) return;
+  shiftSignToWeightReference(shift, sign, out, min, seed);
+}
+
+/** The TypeScript reference of shiftSignToWeight (always used for stochastic rounding). */
+export function shiftSignToWeightReference(shift: Float32Array, sign: Float32Array, out: Float32Array, min: number, seed: number | null = null): void {
   const pow = powersOfTwo(min);
   roundShifts(shift, out, min, seed);
   for (let i = 0; i < out.length; i++) {
     const s = ternarySign(sign[i]);
     out[i] = s === 0 ? 0 : s * pow[-out[i]];
+  }
+}
+
+/** Clamp every value of `a` to [lo, hi] in place (NaN stays NaN). */
+export function clampInPlace(a: Float32Array, lo: number, hi: number): void {
+  for (let i = 0; i < a.length; i++) {
+    const v = a[i];
+    if (v < lo) a[i] = lo;
+    else if (v > hi) a[i] = hi;
   }
 }
 
@@ -151,12 +177,21 @@ export interface ShiftOpOptions {
   min: number;
   /** Stochastic rounding of the shift (training only; inference always rounds deterministically). */
   stochastic?: boolean;
+  /**
+   * First project the latent parameters in place (ShiftLayer does while training): Q's W to
+   * [−1, 1]; PS's P to [min, 0] and S to [−1, 1]. Fused into the rounding kernel.
+   */
+  project?: boolean;
 }
 
 /** DeepShift-Q: the power-of-two weight, straight-through gradient g_W = g_Wq. */
 export function shiftQ(weight: Tensor, o: ShiftOpOptions): Tensor {
   const y = Tensor.empty(weight.shape);
-  roundToPowerOfTwo(weight.data, y.data, o.min, o.stochastic ? nextRoundingSeed() : null);
+  const project = o.project === true;
+  if (o.stochastic || !shiftQWeight(weight.data, y.data, o.min, project)) {
+    if (project) clampInPlace(weight.data, -1, 1);
+    roundToPowerOfTwoReference(weight.data, y.data, o.min, o.stochastic ? nextRoundingSeed() : null);
+  }
   return record(y, "shift_q", [weight], (dy) => accumulateGrad(weight, (dw) => dw.set(dy)));
 }
 
@@ -168,11 +203,30 @@ export function shiftQ(weight: Tensor, o: ShiftOpOptions): Tensor {
 export function shiftPS(shift: Tensor, sign: Tensor, o: ShiftOpOptions): Tensor {
   if (shift.shape.join(",") !== sign.shape.join(",")) throw new Error(`shiftPS: shift [${shift.shape.join(", ")}] and sign [${sign.shape.join(", ")}] differ`);
   const w = Tensor.empty(shift.shape);
-  shiftSignToWeight(shift.data, sign.data, w.data, o.min, o.stochastic ? nextRoundingSeed() : null);
+  const project = o.project === true;
+  if (o.stochastic || !shiftPSWeight(shift.data, sign.data, w.data, o.min, project)) {
+    if (project) {
+      clampInPlace(shift.data, o.min, 0);
+      clampInPlace(sign.data, -1, 1);
+    }
+    shiftSignToWeightReference(shift.data, sign.data, w.data, o.min, o.stochastic ? nextRoundingSeed() : null);
+  }
   return record(w, "shift_ps", [shift, sign], (dw) => {
     accumulateGrad(shift, (dp) => {
+      if (shiftPSGrad(dw, w.data, dp)) return;
       for (let i = 0; i < dp.length; i++) dp[i] = dw[i] * w.data[i] * Math.LN2;
     });
     accumulateGrad(sign, (ds) => ds.set(dw));
   });
+}
+
+/**
+ * The fixed-point input or bias of a shift layer: the `fixedPoint` op (identity gradient), with the
+ * forward pass on the wasm kernel when the tensor lives in kernel memory.
+ */
+export function shiftFixedPoint(x: Tensor, f: FixedPointFormat): Tensor {
+  const y = Tensor.empty(x.shape);
+  const { lo, hi } = fixedPointRange(f);
+  if (!fixedPointQuantize(x.data, y.data, f.fracBits, lo, hi)) quantizeFixedPoint(x.data, y.data, f);
+  return record(y, "fixed_point", [x], (dy) => accumulateGrad(x, (dx) => dx.set(dy)));
 }

@@ -1,0 +1,77 @@
+// The integer graph's other kernels over u8 NHWC tensors: standalone requantization of i32
+// accumulators, max pooling and global average pooling. Semantics: src/kernels/reference/int8.ts.
+// Vectors run over channels; a channel count that does not fill a vector uses partial loads (never
+// past memory's end) and partial stores (never past the output).
+import { threadSlot } from "./gemm";
+import { loadBytes, memoryEnd, packU8, requant4, rqMult, RQ_BIAS, storeBytes } from "./int8_common";
+
+/** Requantize rows [start, end) of acc [M][Nc] (i32) into out [M][Nc] (u8) with the block at rq. */
+export function requantizeU8(acc: usize, out: usize, Nc: i32, rq: usize, start: i32, end: i32): void {
+  const memEnd = memoryEnd();
+  const m = rqMult(rq);
+  for (let r = start; r < end; r++) {
+    const a = acc + (<usize>r * Nc << 2), o = out + <usize>r * Nc;
+    for (let c = 0; c < Nc; c += 4) {
+      const n = min(4, Nc - c);
+      const v = n == 4 ? v128.load(a + (<usize>c << 2)) : loadBytes(a + (<usize>c << 2), n << 2, memEnd);
+      const mc = m + (<usize>c << 3);
+      const q = packU8(requant4(v, v128.load(rq + RQ_BIAS + (<usize>c << 2)), v128.load(mc), v128.load(mc, 16), rq));
+      storeBytes(o + c, q, n);
+    }
+  }
+}
+
+/**
+ * Max pooling of u8 NHWC x [N][H][W][C] with a kh×kw window, no padding, into out [N][OH][OW][C],
+ * for output rows [start, end) of N·OH.
+ */
+export function maxPool2dU8(x: usize, out: usize, H: i32, W: i32, C: i32, kh: i32, kw: i32, stride: i32, start: i32, end: i32): void {
+  const memEnd = memoryEnd();
+  const OH = (H - kh) / stride + 1, OW = (W - kw) / stride + 1;
+  for (let r = start; r < end; r++) {
+    const n = r / OH, oh = r - n * OH;
+    const top = x + <usize>((n * H + oh * stride) * W) * C;
+    const o = out + <usize>r * OW * C;
+    for (let ow = 0; ow < OW; ow++) {
+      const base = top + <usize>(ow * stride) * C;
+      for (let c = 0; c < C; c += 16) {
+        const nc = min(16, C - c);
+        let m = i8x16.splat(0);
+        for (let i = 0; i < kh; i++) {
+          const rowp = base + <usize>(i * W) * C + c;
+          for (let j = 0; j < kw; j++) m = i8x16.max_u(m, loadBytes(rowp + <usize>j * C, nc, memEnd));
+        }
+        storeBytes(o + <usize>ow * C + c, m, nc);
+      }
+    }
+  }
+}
+
+/**
+ * Global average pooling of u8 x [N][HW][C] into out [N][C], floor((Σ + ⌊HW/2⌋) / HW), for images
+ * [start, end). Sums are i32 lanes (HW·255 < 2^31); the division is scalar, through 64 bytes of
+ * per-thread scratch.
+ */
+export function avgPoolGlobalU8(x: usize, out: usize, HW: i32, C: i32, scratch: usize, slotBytes: i32, start: i32, end: i32): void {
+  const memEnd = memoryEnd();
+  const sums = threadSlot(scratch, slotBytes);
+  const half = HW >> 1;
+  for (let n = start; n < end; n++) {
+    const img = x + <usize>n * HW * C;
+    for (let c = 0; c < C; c += 16) {
+      const nc = min(16, C - c);
+      let s0 = i32x4.splat(0), s1 = i32x4.splat(0), s2 = i32x4.splat(0), s3 = i32x4.splat(0);
+      for (let p = 0; p < HW; p++) {
+        const v = loadBytes(img + <usize>p * C + c, nc, memEnd);
+        const lo = i16x8.extend_low_i8x16_u(v), hi = i16x8.extend_high_i8x16_u(v);
+        s0 = i32x4.add(s0, i32x4.extend_low_i16x8_u(lo));
+        s1 = i32x4.add(s1, i32x4.extend_high_i16x8_u(lo));
+        s2 = i32x4.add(s2, i32x4.extend_low_i16x8_u(hi));
+        s3 = i32x4.add(s3, i32x4.extend_high_i16x8_u(hi));
+      }
+      v128.store(sums, s0); v128.store(sums, s1, 16); v128.store(sums, s2, 32); v128.store(sums, s3, 48);
+      const o = out + <usize>n * C + c;
+      for (let j = 0; j < nc; j++) store<u8>(o + j, <u32>(load<i32>(sums + (<usize>j << 2)) + half) / <u32>HW);
+    }
+  }
+}

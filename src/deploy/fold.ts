@@ -1,0 +1,134 @@
+// Folding a layer's float epilogue (its bias, BatchNorm in eval mode, the quantization scales)
+// into requantizeU8's per-channel integers. For one output channel the float graph computes
+//   z = A·(acc + offset) + D
+// where acc is the integer kernel's accumulator, A the real value of one accumulator unit (the
+// input scale times the weight scale, times BatchNorm's γ/σ; negative for adder layers), offset a
+// correction in accumulator units (zero-point terms, the adder clamp correction) and D what bias
+// and BatchNorm add. The integer graph computes
+//   q = round((acc + bias)·mult / 2^shift) + outZp  with  bias = round(offset + D/A),
+//   mult/2^shift ≈ A/s_out,  |mult| < 2^15,  1 ≤ shift ≤ 52,
+// so q ≈ round(z/s_out) + outZp: the only roundings are bias (½ accumulator unit) and the 15-bit
+// multiplier (relative 2^−15).
+import type { Quant } from "./graph.js";
+
+export const MULT_BITS = 15;
+export const MAX_REQUANT_SHIFT = 52;
+const I32_LIMIT = 2 ** 31;
+
+/** BatchNorm in eval mode (running statistics), or none. */
+export interface BatchNormParams {
+  weight: ArrayLike<number> | null;
+  bias: ArrayLike<number> | null;
+  runningMean: ArrayLike<number>;
+  runningVar: ArrayLike<number>;
+  eps: number;
+}
+
+/**
+ * BN(y + layerBias) = a·y + d per channel, for a layer output y without its bias. No BN: a = 1,
+ * d = layerBias.
+ */
+export function foldBatchNorm(channels: number, bn: BatchNormParams | null, layerBias: ArrayLike<number> | null): { a: Float64Array; d: Float64Array } {
+  const a = new Float64Array(channels).fill(1);
+  const d = new Float64Array(channels);
+  for (let c = 0; c < channels; c++) {
+    const b = layerBias ? layerBias[c] : 0;
+    if (!bn) {
+      d[c] = b;
+      continue;
+    }
+    const gamma = bn.weight ? bn.weight[c] : 1;
+    const beta = bn.bias ? bn.bias[c] : 0;
+    a[c] = gamma / Math.sqrt(bn.runningVar[c] + bn.eps);
+    d[c] = beta + a[c] * (b - bn.runningMean[c]);
+  }
+  return { a, d };
+}
+
+/** m ≈ mult / 2^shift with |mult| < 2^15 (as many bits as fit) and 1 ≤ shift ≤ 52. */
+export function quantizeMultiplier(m: number, where = "requantization"): { mult: number; shift: number } {
+  if (!Number.isFinite(m)) throw new Error(`${where}: the multiplier ${m} is not finite`);
+  if (m === 0) return { mult: 0, shift: 1 };
+  // the largest shift with |m|·2^shift < 2^15 − ½, so that rounding stays below 2^15
+  let shift = MULT_BITS - 1 - Math.floor(Math.log2(Math.abs(m)));
+  if (Math.round(Math.abs(m) * 2 ** shift) >= 2 ** MULT_BITS) shift--;
+  if (shift < 1) throw new Error(`${where}: the multiplier ${m} is too large for a 15-bit mult and a right shift ≥ 1`);
+  shift = Math.min(shift, MAX_REQUANT_SHIFT);
+  return { mult: Math.round(m * 2 ** shift), shift };
+}
+
+/** A layer's per-channel accumulator model (see the header) and its worst-case range. */
+export interface AccumulatorModel {
+  /** Real value of one accumulator unit, per channel (A without BatchNorm). */
+  unit: Float64Array;
+  /** Correction in accumulator units, per channel. */
+  offset: Float64Array;
+  /** Smallest and largest accumulator any u8 input can produce, per channel. */
+  accMin: Float64Array;
+  accMax: Float64Array;
+}
+
+export interface Requant {
+  bias: Int32Array;
+  mult: Int32Array;
+  shift: Uint8Array;
+}
+
+/** Channels whose requantization could not be represented (γ = 0): they output the zero point. */
+export interface FoldReport {
+  constantChannels: number[];
+}
+
+/**
+ * The requantization of a hidden layer (`out` given: q = round(z/s_out) + zp) or the logits
+ * layer (out null: z = logitScale·(acc + bias), logitScale = a·unit). Throws if any input could
+ * take |acc + bias| to 2^31.
+ * The logits layer's per-channel scales are stored as logitUnit·mult/2^shift (its otherwise unused
+ * requant slots), so a bundle's header needs one float for them instead of one per class; the
+ * 15-bit mult costs a relative 2^−15 of each logit. logitScale holds exactly those products.
+ */
+export function foldRequant(
+  name: string, acc: AccumulatorModel, a: Float64Array, d: Float64Array, out: Quant | null,
+  roundUnit: (x: number) => number = (x) => x,
+): Requant & FoldReport & { logitScale: Float64Array; logitUnit: number } {
+  const K = acc.unit.length;
+  const bias = new Int32Array(K), mult = new Int32Array(K), shift = new Uint8Array(K).fill(1);
+  const logitScale = new Float64Array(K);
+  const constantChannels: number[] = [];
+  for (let c = 0; c < K; c++) {
+    const A = a[c] * acc.unit[c];
+    logitScale[c] = A;
+    if (A === 0 || !Number.isFinite(d[c] / A)) {
+      constantChannels.push(c);
+      continue;
+    }
+    const b = Math.round(acc.offset[c] + d[c] / A);
+    const worst = Math.max(Math.abs(acc.accMin[c] + b), Math.abs(acc.accMax[c] + b));
+    if (!(worst < I32_LIMIT)) {
+      throw new Error(`layer ${name}, channel ${c}: the accumulator plus its folded bias can reach ${worst.toExponential(3)}, beyond int32 (|γ/σ| too small or the layer too wide)`);
+    }
+    bias[c] = b;
+    if (out) {
+      const q = quantizeMultiplier(A / out.scale, `layer ${name}, channel ${c}`);
+      mult[c] = q.mult;
+      shift[c] = q.shift;
+    }
+  }
+  let logitUnit = 0;
+  if (!out) {
+    for (let c = 0; c < K; c++) logitUnit = Math.max(logitUnit, Math.abs(logitScale[c]));
+    logitUnit = roundUnit(logitUnit) || 1;
+    for (let c = 0; c < K; c++) {
+      const q = quantizeMultiplier(logitScale[c] / logitUnit, `layer ${name}, channel ${c}`);
+      mult[c] = q.mult;
+      shift[c] = q.shift;
+      logitScale[c] = logitFactor(logitUnit, q.mult, q.shift);
+    }
+  }
+  return { bias, mult, shift, logitScale, logitUnit, constantChannels };
+}
+
+/** One logit scale from its stored form; the exporter and the bundle reader both compute it this way. */
+export function logitFactor(unit: number, mult: number, shift: number): number {
+  return (unit * mult) / 2 ** shift;
+}

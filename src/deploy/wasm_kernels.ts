@@ -1,0 +1,72 @@
+// The wasm backend's kernel table: for each layer kind, how to prepare its weights (and its
+// requantization) once at load, and how to build the call that runs it for a fixed batch: a
+// closure over fixed views and a fixed shape. The kernels themselves (src/kernels/int8.ts,
+// int8_shift.ts) write disjoint outputs per thread slice, so results do not depend on threads.
+import type { Conv2dShape } from "../kernels/conv2d.js";
+import {
+  adderConvRequantU8, adderConvU8, avgPoolGlobalU8, maxPool2dU8, mulConvRequantU8I8, mulConvU8I8,
+  prepareAdderWeights, prepareMulWeights, prepareRequant, type Int8Weights, type PreparedRequant,
+} from "../kernels/int8.js";
+import { prepareShiftWeights, shiftConvRequantU8, shiftConvU8, type ShiftWeights } from "../kernels/int8_shift.js";
+import type { LayerData } from "./backend.js";
+
+/** A layer's weights and requantization in wasm memory, until free(). */
+export interface PreparedLayer {
+  readonly pad: number;
+  readonly rq: PreparedRequant | null;
+  /** Conv + the layer's requantization, x u8 → out u8, for the shape s (any batch). */
+  requantized(x: Uint8Array, out: Uint8Array, s: Conv2dShape): () => void;
+  /** Raw accumulators (the logits layer), x u8 → out i32. */
+  accumulate(x: Uint8Array, out: Int32Array, s: Conv2dShape): () => void;
+  free(): void;
+}
+
+/** Prepare one layer; `shape` is its geometry (any N: the weights do not depend on the batch). */
+export function prepareLayer(layer: LayerData & { shape: Conv2dShape }): PreparedLayer {
+  const pad = layer.node.in.zeroPoint;
+  const r = layer.node.requant;
+  const rq = r ? prepareRequant({ bias: layer.bias, mult: layer.mult, shift: layer.shift, outZp: r.outZp, lo: r.lo, hi: r.hi }, layer.shape.K) : null;
+  const needRq = () => {
+    if (!rq) throw new Error(`layer ${layer.node.name} has no requantization (it is the logits layer)`);
+    return rq;
+  };
+  const w = layer.weights;
+  try {
+    if (w.kind === "adder") {
+      const pw: Int8Weights = prepareAdderWeights(w.w, layer.shape);
+      return {
+        pad, rq,
+        requantized: (x, out, s) => { const q = needRq(); return () => adderConvRequantU8(x, pw, pad, q, out, s); },
+        accumulate: (x, out, s) => () => adderConvU8(x, pw, pad, out, s),
+        free: () => { pw.dispose(); rq?.dispose(); },
+      };
+    }
+    if (w.kind === "mul") {
+      const pw: Int8Weights = prepareMulWeights(w.w, layer.shape);
+      return {
+        pad, rq,
+        requantized: (x, out, s) => { const q = needRq(); return () => mulConvRequantU8I8(x, pw, pad, q, out, s); },
+        accumulate: (x, out, s) => () => mulConvU8I8(x, pw, pad, out, s),
+        free: () => { pw.dispose(); rq?.dispose(); },
+      };
+    }
+    const pw: ShiftWeights = prepareShiftWeights(w.sign, w.shift, layer.shape);
+    return {
+      pad, rq,
+      requantized: (x, out, s) => { const q = needRq(); return () => shiftConvRequantU8(x, pw, pad, q, out, s); },
+      accumulate: (x, out, s) => () => shiftConvU8(x, pw, pad, out, s),
+      free: () => { pw.dispose(); rq?.dispose(); },
+    };
+  } catch (e) {
+    rq?.dispose();
+    throw e;
+  }
+}
+
+export function maxPoolU8(x: Uint8Array, N: number, H: number, W: number, C: number, kh: number, kw: number, stride: number, out: Uint8Array): () => void {
+  return () => maxPool2dU8(x, N, H, W, C, kh, kw, stride, out);
+}
+
+export function avgPoolU8(x: Uint8Array, N: number, HW: number, C: number, out: Uint8Array): () => void {
+  return () => avgPoolGlobalU8(x, N, HW, C, out);
+}

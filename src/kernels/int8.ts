@@ -1,0 +1,359 @@
+// int8 deployment entry points on the wasm kernels (assembly/int8_adder.ts, int8_mul.ts,
+// int8_ops.ts): adder and multiply conv/linear layers over u8 NHWC activations, the per-channel
+// requantization, and u8 pooling. Each is bit-exact with its namesake in reference/int8.ts.
+//
+// Weights are prepared once per layer (at model load) into wasm memory: rows of the im2col
+// length Rp with zeros past the R real taps, the layout the micro-tiles read. A prepared object
+// depends on C, K, kh, kw and groups only, so it serves every batch and image size.
+// Requantization parameters can be prepared once too (prepareRequant); a plain RequantParams is
+// prepared into scratch on every call.
+//
+// Threads split output positions (or rows, images); every output is computed by one thread in a
+// fixed order, so results are identical for any thread count.
+import { checkConv2dShape, type Conv2dShape } from "./conv2d.js";
+import { alignUp, grainFor, SCRATCH_THREADS, threadScratch } from "./gemm.js";
+import { checkRequant } from "./reference/int8.js";
+import { runtime, type Runtime } from "./runtime.js";
+
+/** The requantization of requantizeU8 in reference/int8.ts, for all K output channels. */
+export interface RequantParams {
+  bias: Int32Array; mult: Int32Array; shift: Uint8Array; outZp: number; lo: number; hi: number;
+}
+
+/** Knobs for the im2col blocking; measured with bench/int8/kernels.mjs. */
+export const int8Tuning = {
+  /** Bytes of im2col rows per block: small enough for L1 next to the weight rows. */
+  blockBytes: 12288,
+};
+
+const ADDER_VECTOR = 16; // u8 per vector
+const MUL_VECTOR = 8; // i16 per vector
+/** Fields of the Int8Conv block in assembly/int8_common.ts. */
+const PARAM_FIELDS = 31;
+/** Largest padded image copy (per thread) for the contiguous im2col; bigger images take the general path. */
+const MAX_PLANE_BYTES = 1 << 22;
+
+/** Weights of one adder or multiply layer in the kernels' layout, in wasm memory until dispose(). */
+export class Int8Weights {
+  private ptr: number;
+  /** taps per output: kh·kw·C/groups, and the padded row length */
+  readonly R: number;
+  readonly Rp: number;
+  /** rows per group: K/groups rounded up to even */
+  readonly KgP: number;
+
+  constructor(
+    private readonly rt: Runtime,
+    readonly kind: "adder" | "mul",
+    readonly geometry: Readonly<Pick<Conv2dShape, "C" | "K" | "kh" | "kw" | "groups">>,
+    w: Uint8Array | Int8Array,
+  ) {
+    const { C, K, kh, kw, groups } = geometry;
+    const Kg = K / groups;
+    this.R = kh * kw * (C / groups);
+    this.Rp = alignUp(this.R, kind === "adder" ? ADDER_VECTOR : MUL_VECTOR);
+    this.KgP = alignUp(Kg, 2);
+    const rows = groups * this.KgP;
+    if (kind === "adder") {
+      this.ptr = rt.heap.alloc(rows * this.Rp);
+      const dst = rt.u8(this.ptr, rows * this.Rp);
+      dst.fill(0);
+      for (let k = 0; k < K; k++) dst.set(w.subarray(k * this.R, (k + 1) * this.R), this.row(k));
+    } else {
+      this.ptr = rt.heap.alloc(rows * this.Rp * 2);
+      const dst = new Int16Array(rt.memory.buffer, this.ptr, rows * this.Rp);
+      dst.fill(0);
+      for (let k = 0; k < K; k++) dst.set(w.subarray(k * this.R, (k + 1) * this.R), this.row(k));
+    }
+  }
+
+  /** Element index of channel k's row: group g holds rows g·KgP .. g·KgP + Kg − 1. */
+  private row(k: number): number {
+    const Kg = this.geometry.K / this.geometry.groups;
+    const g = Math.floor(k / Kg);
+    return (g * this.KgP + (k - g * Kg)) * this.Rp;
+  }
+
+  get address(): number {
+    if (this.ptr < 0) throw new Error(`the prepared ${this.kind} weights were disposed`);
+    return this.ptr;
+  }
+  get disposed(): boolean {
+    return this.ptr < 0;
+  }
+  dispose(): void {
+    if (this.ptr >= 0) this.rt.heap.free(this.ptr);
+    this.ptr = -1;
+  }
+  free(): void {
+    this.dispose();
+  }
+}
+
+/** A requantization block in wasm memory (see RQ_* in assembly/int8_common.ts), until dispose(). */
+export class PreparedRequant {
+  private ptr: number;
+  constructor(private readonly rt: Runtime, readonly K: number, p: RequantParams) {
+    this.ptr = rt.heap.alloc(requantBytes(K));
+    writeRequant(rt, this.ptr, K, p);
+  }
+  get address(): number {
+    if (this.ptr < 0) throw new Error("the prepared requantization was disposed");
+    return this.ptr;
+  }
+  dispose(): void {
+    if (this.ptr >= 0) this.rt.heap.free(this.ptr);
+    this.ptr = -1;
+  }
+  free(): void {
+    this.dispose();
+  }
+}
+
+/** Prepare u8 adder weights, OHWI [K][kh][kw][C/groups], for layers of geometry s. */
+export function prepareAdderWeights(w: Uint8Array, s: Conv2dShape): Int8Weights {
+  return prepare("prepareAdderWeights", "adder", w, s);
+}
+
+/** Prepare i8 multiply weights, OHWI [K][kh][kw][C/groups], for layers of geometry s. */
+export function prepareMulWeights(w: Int8Array, s: Conv2dShape): Int8Weights {
+  return prepare("prepareMulWeights", "mul", w, s);
+}
+
+/** Validate and copy the requantization of K channels into wasm memory once. */
+export function prepareRequant(p: RequantParams, K: number): PreparedRequant {
+  if (!Number.isInteger(K) || K < 1) throw new Error(`prepareRequant: K must be a positive integer, got ${K}`);
+  checkRequant(K, p.bias, p.mult, p.shift, p.outZp, p.lo, p.hi);
+  return new PreparedRequant(runtime(), K, p);
+}
+
+/** out = Σ |x − w| over every tap (padded taps use x = padValue); out [N][OH][OW][K] is overwritten. */
+export function adderConvU8(x: Uint8Array, w: Int8Weights, padValue: number, out: Int32Array, s: Conv2dShape): void {
+  conv("adderConvU8", "adder", x, w, padValue, out, null, s);
+}
+
+/** requantizeU8(adderConvU8(x)) in one pass: out [N][OH][OW][K] u8 is overwritten. */
+export function adderConvRequantU8(x: Uint8Array, w: Int8Weights, padValue: number, rq: RequantParams | PreparedRequant, out: Uint8Array, s: Conv2dShape): void {
+  conv("adderConvRequantU8", "adder", x, w, padValue, out, rq, s);
+}
+
+/** out = Σ x·w over every tap (padded taps use x = padValue); out [N][OH][OW][K] is overwritten. */
+export function mulConvU8I8(x: Uint8Array, w: Int8Weights, padValue: number, out: Int32Array, s: Conv2dShape): void {
+  conv("mulConvU8I8", "mul", x, w, padValue, out, null, s);
+}
+
+/** requantizeU8(mulConvU8I8(x)) in one pass: out [N][OH][OW][K] u8 is overwritten. */
+export function mulConvRequantU8I8(x: Uint8Array, w: Int8Weights, padValue: number, rq: RequantParams | PreparedRequant, out: Uint8Array, s: Conv2dShape): void {
+  conv("mulConvRequantU8I8", "mul", x, w, padValue, out, rq, s);
+}
+
+/** Per-channel requantization of acc [M][Nc] into out [M][Nc]; the semantics of reference requantizeU8. */
+export function requantizeU8(
+  acc: Int32Array, M: number, Nc: number, bias: Int32Array, mult: Int32Array, shift: Uint8Array,
+  outZp: number, lo: number, hi: number, out: Uint8Array,
+): void {
+  const op = "requantizeU8";
+  positive(op, { M, Nc });
+  checkRequant(Nc, bias, mult, shift, outZp, lo, hi);
+  checkArray(op, "acc", acc, Int32Array, M * Nc, "M·Nc");
+  checkArray(op, "out", out, Uint8Array, M * Nc, "M·Nc");
+  const rt = runtime();
+  inMemory(rt, op, { acc, out });
+  const rq = scratchRequant(rt, Nc, { bias, mult, shift, outZp, lo, hi });
+  rt.parallel("requantizeU8", [acc.byteOffset, out.byteOffset, Nc, rq], M, grainFor(Nc * 16));
+}
+
+/** Max pooling of u8 NHWC with no padding; OH = floor((H − kh)/stride) + 1. out is [N][OH][OW][C]. */
+export function maxPool2dU8(x: Uint8Array, N: number, H: number, W: number, C: number, kh: number, kw: number, stride: number, out: Uint8Array): void {
+  const op = "maxPool2dU8";
+  positive(op, { N, H, W, C, kh, kw, stride });
+  const OH = Math.floor((H - kh) / stride) + 1, OW = Math.floor((W - kw) / stride) + 1;
+  if (OH < 1 || OW < 1) throw new Error(`${op}: a ${kh}×${kw} window does not fit ${H}×${W}`);
+  checkArray(op, "x", x, Uint8Array, N * H * W * C, "N·H·W·C");
+  checkArray(op, "out", out, Uint8Array, N * OH * OW * C, "N·OH·OW·C");
+  const rt = runtime();
+  inMemory(rt, op, { x, out });
+  rt.parallel("maxPool2dU8", [x.byteOffset, out.byteOffset, H, W, C, kh, kw, stride], N * OH, grainFor(OW * C * kh * kw));
+}
+
+/** Global average pooling of u8 [N][HW][C] to [N][C], rounding half up: floor((Σ + ⌊HW/2⌋) / HW). */
+export function avgPoolGlobalU8(x: Uint8Array, N: number, HW: number, C: number, out: Uint8Array): void {
+  const op = "avgPoolGlobalU8";
+  positive(op, { N, HW, C });
+  if (HW * 255 >= 2 ** 31) throw new Error(`${op}: HW = ${HW} positions would overflow the i32 sums`);
+  checkArray(op, "x", x, Uint8Array, N * HW * C, "N·HW·C");
+  checkArray(op, "out", out, Uint8Array, N * C, "N·C");
+  const rt = runtime();
+  inMemory(rt, op, { x, out });
+  rt.parallel("avgPoolGlobalU8", [x.byteOffset, out.byteOffset, HW, C, threadScratch(rt, 64), 64], N, grainFor(HW * C));
+}
+
+// ---- plumbing ----
+
+function prepare(op: string, kind: "adder" | "mul", w: Uint8Array | Int8Array, s: Conv2dShape): Int8Weights {
+  checkConv2dShape(s);
+  const type = kind === "adder" ? Uint8Array : Int8Array;
+  checkArray(op, "w", w, type, s.K * s.kh * s.kw * (s.C / s.groups), "K·kh·kw·C/groups");
+  return new Int8Weights(runtime(), kind, { C: s.C, K: s.K, kh: s.kh, kw: s.kw, groups: s.groups }, w);
+}
+
+function conv(
+  op: string, kind: "adder" | "mul", x: Uint8Array, w: Int8Weights, padValue: number,
+  out: Int32Array | Uint8Array, rq: RequantParams | PreparedRequant | null, s: Conv2dShape,
+): void {
+  checkShape(s);
+  if (!(w instanceof Int8Weights) || w.kind !== kind) throw new Error(`${op}: weights must come from ${kind === "adder" ? "prepareAdderWeights" : "prepareMulWeights"}`);
+  if (w.disposed) throw new Error(`${op}: the prepared weights were disposed`);
+  const g = w.geometry;
+  if (g.C !== s.C || g.K !== s.K || g.kh !== s.kh || g.kw !== s.kw || g.groups !== s.groups) {
+    for (const f of ["C", "K", "kh", "kw", "groups"] as const) {
+      if (g[f] !== s[f]) throw new Error(`${op}: weights were prepared for ${f} = ${g[f]}, but the call has ${f} = ${s[f]}`);
+    }
+  }
+  if ((padValue & 255) !== padValue) throw new Error(`${op}: padValue must be an integer in [0, 255], got ${padValue}`);
+  const positions = s.N * s.OH * s.OW;
+  checkArray(op, "x", x, Uint8Array, s.N * s.H * s.W * s.C, "N·H·W·C");
+  checkArray(op, "out", out, rq ? Uint8Array : Int32Array, positions * s.K, "N·OH·OW·K");
+  const rt = runtime();
+  inMemory1(rt, op, "x", x);
+  inMemory1(rt, op, "out", out);
+  let rqPtr = 0;
+  if (rq instanceof PreparedRequant) {
+    if (rq.K !== s.K) throw new Error(`${op}: the requantization was prepared for ${rq.K} channels, the layer has K = ${s.K}`);
+    rqPtr = rq.address;
+  } else if (rq) {
+    checkRequant(s.K, rq.bias, rq.mult, rq.shift, rq.outZp, rq.lo, rq.hi);
+    rqPtr = scratchRequant(rt, s.K, rq);
+  }
+  const esz = kind === "adder" ? 1 : 2;
+  const rowBytes = w.Rp * esz;
+  const block = Math.min(512, Math.max(4, Math.floor(int8Tuning.blockBytes / rowBytes / 4) * 4));
+  // groups = 1 and dilationW = 1: patches read kw·C contiguous bytes per kernel row of a padded copy
+  const planeData = (s.H + 2 * s.padH) * (s.W + 2 * s.padW) * s.C;
+  const planeBytes = s.groups === 1 && s.dilationW === 1 && planeData <= MAX_PLANE_BYTES ? alignUp(planeData + 16, 64) : 0;
+  const st = state(rt);
+  // [image tag 64][plane][block rows + 16 bytes of overrun slack]
+  const slotBytes = alignUp(64 + planeBytes + block * rowBytes + 64, 64);
+  const p = st.params;
+  p[0] = s.N; p[1] = s.C; p[2] = s.H; p[3] = s.W; p[4] = s.K; p[5] = s.kh; p[6] = s.kw;
+  p[7] = s.strideH; p[8] = s.strideW; p[9] = s.padH; p[10] = s.padW; p[11] = s.dilationH; p[12] = s.dilationW;
+  p[13] = s.groups; p[14] = s.OH; p[15] = s.OW; p[16] = s.C / s.groups; p[17] = s.K / s.groups;
+  p[18] = w.KgP; p[19] = w.R; p[20] = w.Rp; p[21] = padValue; p[22] = block; p[23] = kind === "mul" ? 1 : 0;
+  p[24] = planeBytes; p[25] = x.byteOffset; p[26] = w.address; p[27] = out.byteOffset; p[28] = rqPtr;
+  p[29] = threadSlots(rt, st, slotBytes); p[30] = slotBytes;
+  rt.parallel(kind === "adder" ? "adderConvU8" : "mulConvU8I8", [st.paramsPtr], positions, grainFor(s.groups * w.KgP * w.Rp), 4);
+}
+
+/**
+ * checkConv2dShape's verdict at a fraction of its cost (it loops over field names, which showed up
+ * at batch 1): plain comparisons, and the full check, with its message, only when one fails.
+ */
+function checkShape(s: Conv2dShape): void {
+  const pos = (v: number) => (v | 0) === v && v >= 1;
+  const ok =
+    pos(s.N) && pos(s.C) && pos(s.H) && pos(s.W) && pos(s.K) && pos(s.kh) && pos(s.kw) && pos(s.strideH) && pos(s.strideW) &&
+    pos(s.dilationH) && pos(s.dilationW) && pos(s.groups) && (s.padH | 0) === s.padH && s.padH >= 0 && (s.padW | 0) === s.padW && s.padW >= 0 &&
+    s.C % s.groups === 0 && s.K % s.groups === 0 &&
+    s.OH === Math.floor((s.H + 2 * s.padH - s.dilationH * (s.kh - 1) - 1) / s.strideH) + 1 && s.OH >= 1 &&
+    s.OW === Math.floor((s.W + 2 * s.padW - s.dilationW * (s.kw - 1) - 1) / s.strideW) + 1 && s.OW >= 1;
+  if (!ok) checkConv2dShape(s);
+}
+
+/** Per-runtime buffers of this file: the geometry block and a grow-only requantization block. */
+interface State {
+  paramsPtr: number;
+  params: Int32Array;
+  rqPtr: number;
+  rqBytes: number;
+  /** all of memory as i32, refreshed when memory has grown past it */
+  words: Int32Array;
+}
+const states = new WeakMap<Runtime, State>();
+
+function state(rt: Runtime): State {
+  let st = states.get(rt);
+  if (!st) {
+    const paramsPtr = rt.heap.alloc(PARAM_FIELDS * 4);
+    // shared memory never detaches on growth, so the view stays valid
+    st = { paramsPtr, params: rt.i32(paramsPtr, PARAM_FIELDS), rqPtr: 0, rqBytes: 0, words: new Int32Array(rt.memory.buffer) };
+    states.set(rt, st);
+  }
+  return st;
+}
+
+/**
+ * threadScratch of gemm.ts (the shared slot 0 and its claim counter), without a new typed-array
+ * view per call: at batch 1 a layer's whole kernel takes a few microseconds.
+ */
+function threadSlots(rt: Runtime, st: State, slotBytes: number): number {
+  const base = rt.scratch(SCRATCH_THREADS, 64 + rt.threads * slotBytes);
+  if (st.words.length * 4 < base + 4) st.words = new Int32Array(rt.memory.buffer);
+  st.words[base >> 2] = 0;
+  return base;
+}
+
+function scratchRequant(rt: Runtime, K: number, p: RequantParams): number {
+  const st = state(rt);
+  const bytes = requantBytes(K);
+  if (st.rqBytes < bytes) {
+    if (st.rqPtr) rt.heap.free(st.rqPtr);
+    st.rqBytes = Math.max(bytes, 2 * st.rqBytes);
+    st.rqPtr = rt.heap.alloc(st.rqBytes);
+  }
+  writeRequant(rt, st.rqPtr, K, p);
+  return st.rqPtr;
+}
+
+/** Channels of a requantization block: room for the 4-lane reads of the last tile past K. */
+function requantChannels(K: number): number {
+  return alignUp(K, 4) + 4;
+}
+
+function requantBytes(K: number): number {
+  return 32 + requantChannels(K) * 12;
+}
+
+/** Header f64 [lo − zp, hi − zp, zp + 2^52], i32 Kpad at 24; bias i32 [Kpad]; mult·2^−shift f64 [Kpad]. */
+function writeRequant(rt: Runtime, ptr: number, K: number, p: RequantParams): void {
+  const Kpad = requantChannels(K);
+  const head = new Float64Array(rt.memory.buffer, ptr, 3);
+  head[0] = p.lo - p.outZp;
+  head[1] = p.hi - p.outZp;
+  head[2] = p.outZp + 2 ** 52;
+  rt.i32(ptr + 24, 1)[0] = Kpad;
+  const bias = rt.i32(ptr + 32, Kpad);
+  const m = new Float64Array(rt.memory.buffer, ptr + 32 + Kpad * 4, Kpad);
+  bias.fill(0);
+  m.fill(0);
+  for (let k = 0; k < K; k++) {
+    bias[k] = p.bias[k];
+    m[k] = p.mult[k] * 2 ** -p.shift[k];
+  }
+}
+
+function positive(op: string, sizes: Record<string, number>): void {
+  for (const [name, v] of Object.entries(sizes)) {
+    if (!Number.isInteger(v) || v < 1) throw new Error(`${op}: ${name} must be a positive integer, got ${v}`);
+  }
+}
+
+type ArrayType = typeof Uint8Array | typeof Int8Array | typeof Int32Array;
+
+function checkArray(op: string, name: string, a: unknown, type: ArrayType, n: number, what: string): void {
+  if (!(a instanceof type) || a.length !== n) {
+    const got = ArrayBuffer.isView(a) ? `${a.constructor.name} of ${(a as Uint8Array).length}` : String(a);
+    throw new Error(`${op}: ${name} must be a ${type.name} of ${what} = ${n} elements, got ${got}`);
+  }
+}
+
+function inMemory(rt: Runtime, op: string, arrays: Record<string, ArrayBufferView>): void {
+  for (const [name, a] of Object.entries(arrays)) inMemory1(rt, op, name, a);
+}
+
+function inMemory1(rt: Runtime, op: string, name: string, a: ArrayBufferView): void {
+  // a shared memory hands out a new SharedArrayBuffer object after growing: compare kinds and bounds
+  const mem = rt.memory.buffer;
+  if (a.buffer.constructor !== mem.constructor || a.byteOffset + a.byteLength > mem.byteLength) {
+    throw new Error(`${op}: ${name} is not in the kernel runtime's memory; allocate it with runtime().heap`);
+  }
+}

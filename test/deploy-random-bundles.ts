@@ -1,0 +1,143 @@
+// Random valid deployment bundles for the runner tests: random geometry (padding, stride,
+// dilation, groups, pools, flatten, global average pool), random weights of every layer kind, and
+// requantization parameters inside the kernels' contract.
+import { encodeBundle } from "../src/deploy/bundle_codec.js";
+import type { TensorEntry } from "../src/io/safetensors.js";
+import { REQUANT_TENSORS, weightTensorName, type Geometry, type IntGraph, type IntNode, type LayerKind, type Quant } from "../src/deploy/graph.js";
+import { fieldBitsFor, packShifts } from "../src/deploy/pack_shift.js";
+
+export type Mix = LayerKind | "mixed";
+
+const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
+const int = (r: () => number, lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
+
+/** What a bundle is made of, before encoding; tests corrupt these and encode again. */
+export interface BundleParts {
+  graph: IntGraph;
+  /** Weight bytes by layer name. */
+  weights: Record<string, Uint8Array>;
+  requant: { bias: Int32Array; mult: Int16Array; shift: Uint8Array };
+}
+
+export function encodeParts(p: BundleParts): Uint8Array {
+  const tensors: Record<string, TensorEntry> = {};
+  for (const [layer, bytes] of Object.entries(p.weights)) tensors[weightTensorName(layer)] = { dtype: "U8", shape: [bytes.length], data: bytes };
+  tensors[REQUANT_TENSORS.bias] = { dtype: "I32", shape: [p.requant.bias.length], data: p.requant.bias };
+  tensors[REQUANT_TENSORS.mult] = { dtype: "I16", shape: [p.requant.mult.length], data: p.requant.mult };
+  tensors[REQUANT_TENSORS.shift] = { dtype: "U8", shape: [p.requant.shift.length], data: p.requant.shift };
+  return encodeBundle(p.graph, tensors, { test: "random" });
+}
+
+export interface RandomBundle {
+  bytes: Uint8Array;
+  parts: BundleParts;
+  /** [C, H, W] of one input image. */
+  shape: [number, number, number];
+}
+
+/** A random bundle whose layers are all of `mix` (or of random kinds for "mixed"). */
+export function randomBundle(r: () => number, mix: Mix, opts: { maxSide?: number; shape?: [number, number, number] } = {}): RandomBundle {
+  const kind = (): LayerKind => (mix === "mixed" ? pick(r, ["mul", "adder", "shift"] as const) : mix);
+  const maxSide = opts.maxSide ?? 11;
+  const [C0, H0, W0] = opts.shape ?? [int(r, 1, 3), int(r, 3, maxSide), int(r, 3, maxSide)];
+  const inQuant: Quant = { scale: 0.01 + r() * 0.05, zeroPoint: int(r, 0, 255) };
+  const nodes: IntNode[] = [{
+    op: "input", shape: [C0, H0, W0],
+    mean: Array.from({ length: C0 }, () => r() * 0.5), std: Array.from({ length: C0 }, () => 0.2 + r()), out: inQuant,
+  }];
+  const weights: Record<string, Uint8Array> = {};
+  const bias: number[] = [], mult: number[] = [], rshift: number[] = [];
+  let C = C0, H = H0, W = W0, q = inQuant, channels = 0;
+
+  const addLayer = (name: string, g: Geometry, last: boolean) => {
+    const [, , , K, kh, kw, , , , , , , groups] = g;
+    const taps = kh * kw * (g[0] / groups);
+    const k = kind();
+    const count = K * taps;
+    let worst = 0;
+    if (k === "shift") {
+      // the largest shift the int32 accumulator allows for this many taps (bundle validation checks it)
+      const maxShift = Math.min(pick(r, [0, 2, 5, 9, 14]), Math.floor(Math.log2(2 ** 30 / (255 * taps))));
+      const sign = Int8Array.from({ length: count }, () => pick(r, [-1, 0, 1]));
+      const sh = Uint8Array.from({ length: count }, (_, i) => (sign[i] ? int(r, 0, maxShift) : 0));
+      const fieldBits = fieldBitsFor(maxShift + 1);
+      weights[name] = packShifts(sign, sh, fieldBits);
+      worst = 255 * taps * 2 ** maxShift;
+      nodes.push(layerNode(name, k, g, q, channels, last, { fieldBits, base: int(r, -12, 3) }));
+    } else {
+      weights[name] = Uint8Array.from({ length: count }, () => int(r, 0, 255));
+      worst = 255 * taps * (k === "adder" ? 1 : 128);
+      nodes.push(layerNode(name, k, g, q, channels, last));
+    }
+    for (let c = 0; c < K; c++) {
+      bias.push(int(r, -Math.min(worst, 2 ** 20), Math.min(worst, 2 ** 20)));
+      if (last) {
+        mult.push(0);
+        rshift.push(1);
+      } else {
+        const m = int(r, -32767, 32767);
+        mult.push(m);
+        // map about a quarter of the worst-case range onto the 256 output levels
+        rshift.push(Math.max(1, Math.min(52, Math.ceil(Math.log2((worst * Math.abs(m) + 1) / 64)))));
+      }
+    }
+    const node = nodes[nodes.length - 1] as Extract<IntNode, { op: "layer" }>;
+    if (node.out) q = node.out;
+    channels += K;
+  };
+
+  const convs = int(r, 1, 3);
+  for (let i = 0; i < convs; i++) {
+    const kh = int(r, 1, Math.min(3, H)), kw = int(r, 1, Math.min(3, W));
+    const groups = pick(r, [1, 1, 1, C]);
+    const K = groups * int(r, 1, 4);
+    const stride = pick(r, [1, 1, 2]), pad = int(r, 0, 1), dil = pick(r, [1, 1, 2]);
+    const OH = Math.floor((H + 2 * pad - dil * (kh - 1) - 1) / stride) + 1, OW = Math.floor((W + 2 * pad - dil * (kw - 1) - 1) / stride) + 1;
+    if (OH < 1 || OW < 1) continue;
+    addLayer(`conv${i}`, [C, H, W, K, kh, kw, stride, stride, pad, pad, dil, dil, groups], false);
+    [C, H, W] = [K, OH, OW];
+    if (H >= 2 && W >= 2 && r() < 0.5) {
+      const k = int(r, 2, Math.min(3, H, W)), s = int(r, 1, 2);
+      nodes.push({ op: "maxpool", kh: k, kw: k, stride: s });
+      H = Math.floor((H - k) / s) + 1;
+      W = Math.floor((W - k) / s) + 1;
+    }
+  }
+  if (r() < 0.3) {
+    nodes.push({ op: "avgpool" });
+    H = W = 1;
+  } else {
+    nodes.push({ op: "flatten" });
+    C = C * H * W;
+    H = W = 1;
+  }
+  const fcs = int(r, 0, 2);
+  for (let i = 0; i < fcs; i++) {
+    const K = int(r, 2, 12);
+    addLayer(`fc${i}`, [C, 1, 1, K, 1, 1, 1, 1, 0, 0, 1, 1, 1], false);
+    C = K;
+  }
+  const classes = int(r, 2, 10);
+  addLayer("logits", [C, 1, 1, classes, 1, 1, 1, 1, 0, 0, 1, 1, 1], true);
+  const graph: IntGraph = { nodes, classes };
+  const parts: BundleParts = {
+    graph, weights,
+    requant: { bias: Int32Array.from(bias), mult: Int16Array.from(mult), shift: Uint8Array.from(rshift) },
+  };
+  return { bytes: encodeParts(parts), parts, shape: [C0, H0, W0] };
+
+  function layerNode(name: string, k: LayerKind, g: Geometry, input: Quant, offset: number, last: boolean, shift?: { fieldBits: number; base: number }): IntNode {
+    const K = g[3];
+    const base = { op: "layer" as const, name, kind: k, geometry: g, in: input, channelOffset: offset, ...(shift ? { shift } : {}) };
+    if (last) return { ...base, logitScale: Array.from({ length: K }, () => (0.5 + r()) * 1e-3) };
+    const relu = r() < 0.6;
+    const outZp = relu ? 0 : int(r, 0, 255);
+    const lo = relu ? 0 : int(r, 0, 20), hi = int(r, 235, 255);
+    return { ...base, requant: { outZp, lo: relu ? outZp : Math.min(lo, outZp), hi: Math.max(hi, outZp) }, out: { scale: 0.01 + r() * 0.1, zeroPoint: outZp } };
+  }
+}
+
+/** n random images of raw bytes, NCHW. */
+export function randomPixels(r: () => number, n: number, shape: readonly number[]): Uint8Array {
+  return Uint8Array.from({ length: n * shape[0]! * shape[1]! * shape[2]! }, () => int(r, 0, 255));
+}

@@ -1,0 +1,331 @@
+// The int8 deployment kernels (src/kernels/int8.ts) against the reference loops (reference/int8.ts):
+// exact equality on random shapes, fused == requantize ∘ unfused, 1 thread == 2 threads, the
+// requantization's extremes, and clear errors for bad calls.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { initRuntime, type Runtime } from "../src/kernels/runtime.js";
+import { tuning } from "../src/kernels/gemm.js";
+import { conv2dShape, type Conv2dShape } from "../src/kernels/conv2d.js";
+import * as fast from "../src/kernels/int8.js";
+import * as ref from "../src/kernels/reference/int8.js";
+import { rng } from "./random.js";
+import { WasmBuffers } from "./wasm-buffers.js";
+
+const SHAPES = 220;
+/** Taps per shape (N·OH·OW·K·R) at most, so the reference loops stay fast. */
+const MAX_TAPS = 120_000;
+
+const int = (rand: () => number, lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
+
+/** A random conv geometry: groups (depthwise included), odd sizes, stride, padding, dilation; linear layers too. */
+function randomShape(rand: () => number): Conv2dShape {
+  for (;;) {
+    const N = int(rand, 1, 3);
+    if (rand() < 0.15) {
+      // a linear layer: a 1×1 conv on a 1×1 image
+      const I = int(rand, 1, 300), O = int(rand, 1, 20);
+      return conv2dShape([N, I, 1, 1], [O, I, 1, 1]);
+    }
+    const r = rand();
+    const groups = r < 0.6 ? 1 : r < 0.8 ? int(rand, 2, 3) : 0; // 0: depthwise
+    const Cg = groups === 0 ? 1 : int(rand, 1, Math.floor(20 / groups));
+    const G = groups === 0 ? int(rand, 1, 12) : groups;
+    const C = Cg * G;
+    const K = G * (groups === 0 ? int(rand, 1, 2) : int(rand, 1, Math.floor(20 / G)));
+    const kh = int(rand, 1, 5), kw = int(rand, 1, 5);
+    const stride = [int(rand, 1, 2), int(rand, 1, 2)] as [number, number];
+    const padding = [int(rand, 0, 2), int(rand, 0, 2)] as [number, number];
+    const dilation = [int(rand, 1, 2), int(rand, 1, 2)] as [number, number];
+    const H = int(rand, Math.max(1, (kh - 1) * dilation[0] + 1 - 2 * padding[0]), 12);
+    const W = int(rand, Math.max(1, (kw - 1) * dilation[1] + 1 - 2 * padding[1]), 12);
+    let s: Conv2dShape;
+    try {
+      s = conv2dShape([N, C, H, W], [K, Cg, kh, kw], { stride, padding, dilation, groups: G });
+    } catch {
+      continue;
+    }
+    if (s.N * s.OH * s.OW * s.K * Cg * kh * kw <= MAX_TAPS) return s;
+  }
+}
+
+/** Requantization within the contract: |acc + bias| < 2^31, |mult| < 2^21, shift in [1, 52]. */
+function randomRequant(rand: () => number, K: number): fast.RequantParams {
+  const shift = Uint8Array.from({ length: K }, () => (rand() < 0.3 ? int(rand, 1, 52) : int(rand, 8, 24)));
+  const mult = Int32Array.from({ length: K }, () => int(rand, -(2 ** 21 - 1), 2 ** 21 - 1));
+  const bias = Int32Array.from({ length: K }, () => int(rand, -(2 ** 20), 2 ** 20));
+  const lo = int(rand, 0, 255), hi = int(rand, lo, 255);
+  return { bias, mult, shift, outZp: int(rand, 0, 255), lo, hi };
+}
+
+function fill(a: Uint8Array | Int8Array, rand: () => number, lo: number, hi: number): void {
+  for (let i = 0; i < a.length; i++) a[i] = int(rand, lo, hi);
+}
+
+interface Outputs {
+  acc: Int32Array;
+  q: Uint8Array;
+}
+
+/** One random shape of one kind: wasm unfused and fused against the reference, returned for the thread comparison. */
+function checkConv(rt: Runtime, buf: WasmBuffers, kind: "adder" | "mul", s: Conv2dShape, rand: () => number, label: string): Outputs {
+  const nx = s.N * s.H * s.W * s.C, ny = s.N * s.OH * s.OW * s.K;
+  const nw = s.K * s.kh * s.kw * (s.C / s.groups);
+  const x = buf.u8(nx);
+  fill(x, rand, 0, 255);
+  const padValue = int(rand, 0, 255);
+  const rq = randomRequant(rand, s.K);
+  // outputs with a guard zone after them: no kernel may write past its output
+  const GUARD = 64;
+  const accAll = buf.i32(ny + GUARD).fill(0x5a5a5a5a), qAll = buf.u8(ny + GUARD).fill(0xa5), q2All = buf.u8(ny + GUARD).fill(0xa5);
+  const acc = accAll.subarray(0, ny), q = qAll.subarray(0, ny), q2 = q2All.subarray(0, ny);
+  const want = new Int32Array(ny), wantQ = new Uint8Array(ny);
+  let w: fast.Int8Weights;
+  if (kind === "adder") {
+    const wv = new Uint8Array(nw);
+    fill(wv, rand, 0, 255);
+    ref.adderConvU8(x, wv, padValue, want, s);
+    w = fast.prepareAdderWeights(wv, s);
+    fast.adderConvU8(x, w, padValue, acc, s);
+    fast.adderConvRequantU8(x, w, padValue, rq, q, s);
+    const prq = fast.prepareRequant(rq, s.K);
+    fast.adderConvRequantU8(x, w, padValue, prq, q2, s);
+    prq.dispose();
+  } else {
+    const wv = new Int8Array(nw);
+    fill(wv, rand, -128, 127);
+    ref.mulConvU8I8(x, wv, padValue, want, s);
+    w = fast.prepareMulWeights(wv, s);
+    fast.mulConvU8I8(x, w, padValue, acc, s);
+    fast.mulConvRequantU8I8(x, w, padValue, rq, q, s);
+    const prq = fast.prepareRequant(rq, s.K);
+    fast.mulConvRequantU8I8(x, w, padValue, prq, q2, s);
+    prq.dispose();
+  }
+  w.dispose();
+  ref.requantizeU8(want, ny / s.K, s.K, rq.bias, rq.mult, rq.shift, rq.outZp, rq.lo, rq.hi, wantQ);
+  const what = `${kind} ${label} padValue ${padValue} ${JSON.stringify(s)}`;
+  assert.deepEqual(acc, want, `${what}: accumulators`);
+  assert.deepEqual(q, wantQ, `${what}: fused requantization`);
+  assert.deepEqual(q2, wantQ, `${what}: fused requantization, prepared`);
+  assert.ok(accAll.subarray(ny).every((v) => v === 0x5a5a5a5a) && qAll.subarray(ny).every((v) => v === 0xa5) && q2All.subarray(ny).every((v) => v === 0xa5), `${what}: wrote past the output`);
+  return { acc: acc.slice(), q: q.slice() };
+}
+
+function runShapes(rt: Runtime, kind: "adder" | "mul", seed: number): Outputs[] {
+  const buf = new WasmBuffers(rt);
+  const rand = rng(seed);
+  const outs: Outputs[] = [];
+  try {
+    for (let i = 0; i < SHAPES; i++) outs.push(checkConv(rt, buf, kind, randomShape(rand), rand, `#${i} (seed ${seed}, ${rt.threads} thread(s))`));
+  } finally {
+    buf.freeAll();
+  }
+  return outs;
+}
+
+/** Run fn with 2 threads and jobs split even when tiny; restore 1 thread after. */
+function withTwoThreads<T>(fn: (rt: Runtime) => T): T {
+  const saved = tuning.minMacsPerThread;
+  const rt = initRuntime({ threads: 2 });
+  tuning.minMacsPerThread = 1;
+  try {
+    return fn(rt);
+  } finally {
+    tuning.minMacsPerThread = saved;
+    rt.setThreads(1);
+  }
+}
+
+for (const kind of ["adder", "mul"] as const) {
+  test(`int8 ${kind} conv/linear: ${SHAPES} random shapes equal the reference, fused and unfused, 1 and 2 threads alike`, () => {
+    const seed = kind === "adder" ? 101 : 202;
+    const one = runShapes(initRuntime({ threads: 1 }), kind, seed);
+    const two = withTwoThreads((rt) => runShapes(rt, kind, seed));
+    assert.equal(one.length, two.length);
+    for (let i = 0; i < one.length; i++) {
+      assert.deepEqual(two[i].acc, one[i].acc, `${kind} shape #${i}: 2 threads differ from 1`);
+      assert.deepEqual(two[i].q, one[i].q, `${kind} shape #${i}: 2 threads differ from 1 (fused)`);
+    }
+  });
+}
+
+test("int8 conv: LeNet-5 shapes at batch 11 (several blocks per thread), 1 and 2 threads", () => {
+  const rand = rng(7);
+  const shapes = [
+    conv2dShape([11, 1, 28, 28], [6, 1, 5, 5], { padding: 2 }),
+    conv2dShape([11, 6, 14, 14], [16, 6, 5, 5]),
+    conv2dShape([11, 400, 1, 1], [120, 400, 1, 1]),
+    conv2dShape([11, 120, 1, 1], [84, 120, 1, 1]),
+    conv2dShape([11, 84, 1, 1], [10, 84, 1, 1]),
+  ];
+  for (const threads of [1, 2]) {
+    const run = (rt: Runtime) => {
+      const buf = new WasmBuffers(rt);
+      try {
+        for (const s of shapes) for (const kind of ["adder", "mul"] as const) checkConv(rt, buf, kind, s, rand, `LeNet, ${threads} thread(s)`);
+      } finally {
+        buf.freeAll();
+      }
+    };
+    if (threads === 1) run(initRuntime({ threads: 1 }));
+    else withTwoThreads(run);
+  }
+});
+
+test("int8 adder: the largest sums (x = 255, w = 0) stay exact across u16 runs (R up to 2100)", () => {
+  const rt = initRuntime({ threads: 1 });
+  const buf = new WasmBuffers(rt);
+  try {
+    for (const I of [1023, 1024, 1025, 2048, 2100]) {
+      const s = conv2dShape([3, I, 1, 1], [5, I, 1, 1]);
+      const x = buf.u8(3 * I).fill(255);
+      const wv = new Uint8Array(5 * I);
+      wv.fill(255, I); // channel 0 all zeros: 255 per tap; the others 0 per tap
+      const w = fast.prepareAdderWeights(wv, s);
+      const acc = buf.i32(15);
+      fast.adderConvU8(x, w, 0, acc, s);
+      w.dispose();
+      const want = new Int32Array(15);
+      ref.adderConvU8(x, wv, 0, want, s);
+      assert.deepEqual(acc, want, `I = ${I}`);
+      assert.equal(acc[0], 255 * I);
+    }
+  } finally {
+    buf.freeAll();
+  }
+});
+
+test("int8 mul: extreme products (255 · −128) over long rows", () => {
+  const rt = initRuntime({ threads: 1 });
+  const buf = new WasmBuffers(rt);
+  try {
+    const I = 3001;
+    const s = conv2dShape([2, I, 1, 1], [3, I, 1, 1]);
+    const x = buf.u8(2 * I).fill(255);
+    const wv = new Int8Array(3 * I).fill(-128);
+    wv.fill(127, I, 2 * I);
+    const w = fast.prepareMulWeights(wv, s);
+    const acc = buf.i32(6);
+    fast.mulConvU8I8(x, w, 0, acc, s);
+    w.dispose();
+    assert.deepEqual([...acc], [-255 * 128 * I, 255 * 127 * I, -255 * 128 * I, -255 * 128 * I, 255 * 127 * I, -255 * 128 * I]);
+  } finally {
+    buf.freeAll();
+  }
+});
+
+test("requantizeU8: random and extreme parameters equal the reference, 1 and 2 threads", () => {
+  const rand = rng(303);
+  const check = (rt: Runtime) => {
+    const buf = new WasmBuffers(rt);
+    try {
+      for (let t = 0; t < 200; t++) {
+        const M = int(rand, 1, 40), Nc = int(rand, 1, 37);
+        const rq = randomRequant(rand, Nc);
+        const acc = buf.i32(M * Nc);
+        const edge = t % 4 === 0;
+        for (let i = 0; i < acc.length; i++) acc[i] = int(rand, -(2 ** 30), 2 ** 30);
+        if (edge) {
+          // |acc + bias| up to 2^31 − 1, |mult| up to 2^21 − 1, shifts at both ends
+          for (let c = 0; c < Nc; c++) {
+            rq.bias[c] = 0;
+            rq.mult[c] = [2 ** 21 - 1, -(2 ** 21 - 1), 1, -1, 0][c % 5];
+            rq.shift[c] = [1, 52, 31, 30, 2][(c + t) % 5];
+          }
+          for (let i = 0; i < acc.length; i++) acc[i] = [2 ** 31 - 1, -(2 ** 31 - 1), 0, 1, -1, 2 ** 30][i % 6];
+        }
+        const outAll = buf.u8(M * Nc + 32).fill(0xa5), want = new Uint8Array(M * Nc);
+        const out = outAll.subarray(0, M * Nc);
+        fast.requantizeU8(acc, M, Nc, rq.bias, rq.mult, rq.shift, rq.outZp, rq.lo, rq.hi, out);
+        assert.ok(outAll.subarray(M * Nc).every((v) => v === 0xa5), `requant #${t} wrote past its output`);
+        ref.requantizeU8(acc, M, Nc, rq.bias, rq.mult, rq.shift, rq.outZp, rq.lo, rq.hi, want);
+        assert.deepEqual(out, want, `requant #${t} M ${M} Nc ${Nc} ${JSON.stringify({ ...rq, bias: [...rq.bias], mult: [...rq.mult], shift: [...rq.shift] })}`);
+      }
+      // rounding ties: (acc + bias)·mult / 2^shift exactly k + 1/2 rounds up, for negative values too
+      const acc = buf.i32(8);
+      acc.set([1, 3, -1, -3, 5, -5, 2, -2]);
+      const one = (v: number) => Int32Array.from({ length: 8 }, () => v);
+      const out = buf.u8(8), want = new Uint8Array(8);
+      fast.requantizeU8(acc, 1, 8, one(0), one(1), new Uint8Array(8).fill(1), 100, 0, 255, out);
+      ref.requantizeU8(acc, 1, 8, one(0), one(1), new Uint8Array(8).fill(1), 100, 0, 255, want);
+      assert.deepEqual([...out], [101, 102, 100, 99, 103, 98, 101, 99]);
+      assert.deepEqual(out, want);
+    } finally {
+      buf.freeAll();
+    }
+  };
+  check(initRuntime({ threads: 1 }));
+  withTwoThreads(check);
+});
+
+test("maxPool2dU8 and avgPoolGlobalU8: random shapes equal the reference", () => {
+  const rand = rng(404);
+  const check = (rt: Runtime) => {
+    const buf = new WasmBuffers(rt);
+    try {
+      for (let t = 0; t < 200; t++) {
+        const N = int(rand, 1, 3), C = int(rand, 1, 40), kh = int(rand, 1, 3), kw = int(rand, 1, 3), stride = int(rand, 1, 3);
+        const H = int(rand, kh, 13), W = int(rand, kw, 13);
+        const OH = Math.floor((H - kh) / stride) + 1, OW = Math.floor((W - kw) / stride) + 1;
+        const x = buf.u8(N * H * W * C);
+        fill(x, rand, 0, 255);
+        const outAll = buf.u8(N * OH * OW * C + 32).fill(0xa5), want = new Uint8Array(N * OH * OW * C);
+        const out = outAll.subarray(0, N * OH * OW * C);
+        fast.maxPool2dU8(x, N, H, W, C, kh, kw, stride, out);
+        ref.maxPool2dU8(x, N, H, W, C, kh, kw, stride, want);
+        assert.deepEqual(out, want, `maxPool #${t} ${JSON.stringify({ N, H, W, C, kh, kw, stride })}`);
+        assert.ok(outAll.subarray(out.length).every((v) => v === 0xa5), `maxPool #${t} wrote past its output`);
+        const HW = H * W;
+        const avgAll = buf.u8(N * C + 32).fill(0xa5), wantAvg = new Uint8Array(N * C);
+        const avg = avgAll.subarray(0, N * C);
+        fast.avgPoolGlobalU8(x, N, HW, C, avg);
+        ref.avgPoolGlobalU8(x, N, HW, C, wantAvg);
+        assert.deepEqual(avg, wantAvg, `avgPool #${t} ${JSON.stringify({ N, HW, C })}`);
+        assert.ok(avgAll.subarray(avg.length).every((v) => v === 0xa5), `avgPool #${t} wrote past its output`);
+      }
+    } finally {
+      buf.freeAll();
+    }
+  };
+  check(initRuntime({ threads: 1 }));
+  withTwoThreads(check);
+});
+
+test("int8 kernels: bad calls throw errors that name the problem", () => {
+  const rt = initRuntime({ threads: 1 });
+  const buf = new WasmBuffers(rt);
+  try {
+    const s = conv2dShape([2, 3, 6, 6], [4, 3, 3, 3]);
+    const ny = 2 * 4 * 4 * 4;
+    const wv = new Uint8Array(4 * 27);
+    const w = fast.prepareAdderWeights(wv, s);
+    const x = buf.u8(2 * 6 * 6 * 3), acc = buf.i32(ny), q = buf.u8(ny);
+    const rq = randomRequant(rng(1), 4);
+    assert.throws(() => fast.prepareAdderWeights(new Uint8Array(5), s), /prepareAdderWeights: w must be a Uint8Array of K·kh·kw·C\/groups = 108 elements, got Uint8Array of 5/);
+    assert.throws(() => fast.prepareMulWeights(new Uint8Array(108) as unknown as Int8Array, s), /w must be a Int8Array/);
+    assert.throws(() => fast.adderConvU8(buf.u8(5), w, 0, acc, s), /adderConvU8: x must be a Uint8Array of N·H·W·C = 216 elements, got Uint8Array of 5/);
+    assert.throws(() => fast.adderConvU8(x, w, 0, buf.i32(3), s), /out must be a Int32Array of N·OH·OW·K = 128/);
+    assert.throws(() => fast.adderConvRequantU8(x, w, 0, rq, acc as unknown as Uint8Array, s), /out must be a Uint8Array/);
+    assert.throws(() => fast.adderConvU8(x, w, 256, acc, s), /padValue must be an integer in \[0, 255\], got 256/);
+    assert.throws(() => fast.adderConvU8(new Uint8Array(216), w, 0, acc, s), /x is not in the kernel runtime's memory/);
+    assert.throws(() => fast.mulConvU8I8(x, w, 0, acc, s), /weights must come from prepareMulWeights/);
+    assert.throws(() => fast.adderConvU8(x, w, 0, acc, { ...s, OH: 5 }), /output size 5×4 should be 4×4/);
+    assert.throws(() => fast.adderConvU8(x, w, 0, acc, { ...s, strideH: 0 }), /strideH must be an integer ≥ 1, got 0/);
+    const s5 = conv2dShape([2, 3, 6, 6], [5, 3, 3, 3]);
+    assert.throws(() => fast.adderConvU8(x, w, 0, buf.i32(2 * 16 * 5), s5), /weights were prepared for K = 4, but the call has K = 5/);
+    assert.throws(() => fast.adderConvRequantU8(x, w, 0, { ...rq, shift: new Uint8Array(4) }, q, s), /shift\[0\] = 0 must be in \[1, 52\]/);
+    assert.throws(() => fast.adderConvRequantU8(x, w, 0, { ...rq, bias: new Int32Array(2) }, q, s), /bias, mult and shift need 4 channels/);
+    const prq = fast.prepareRequant(rq, 3);
+    assert.throws(() => fast.adderConvRequantU8(x, w, 0, prq, q, s), /prepared for 3 channels, the layer has K = 4/);
+    prq.dispose();
+    assert.throws(() => fast.requantizeU8(acc, 33, 4, rq.bias, rq.mult, rq.shift, 0, 0, 255, q), /acc must be a Int32Array of M·Nc = 132/);
+    assert.throws(() => fast.requantizeU8(acc, 32, 4, rq.bias, rq.mult, rq.shift, 0, 9, 3, q), /need 0 ≤ lo ≤ hi ≤ 255/);
+    assert.throws(() => fast.maxPool2dU8(x, 2, 6, 6, 3, 7, 2, 2, q), /a 7×2 window does not fit 6×6/);
+    assert.throws(() => fast.maxPool2dU8(x, 2, 6, 6, 3, 2, 2, 0, q), /stride must be a positive integer, got 0/);
+    assert.throws(() => fast.avgPoolGlobalU8(x, 2, 36, 3, buf.u8(5)), /out must be a Uint8Array of N·C = 6 elements/);
+    w.dispose();
+    assert.throws(() => fast.adderConvU8(x, w, 0, acc, s), /the prepared weights were disposed/);
+  } finally {
+    buf.freeAll();
+  }
+});
