@@ -15,7 +15,7 @@
 // Threads split output positions; every output is one chain in a fixed order, so results do not
 // depend on the thread count.
 import { threadSlot } from "./gemm";
-import { emit2x2, emit4, hsum4, im2colRows, Int8Conv, memoryEnd, PLANE_OFFSET } from "./int8_common";
+import { buildPlane, emit2x2, emit4, hsum4, im2colRows, Int8Conv, memoryEnd, packU8, PLANE_OFFSET, requant4, rqMult, RQ_BIAS } from "./int8_common";
 
 /** Chunks of 16 bytes per u16 accumulation run. */
 const RUN: i32 = 64;
@@ -124,6 +124,10 @@ export function adderConvU8(shape: usize, start: i32, end: i32): void {
   const x = <usize>s.x, w = <usize>s.w, out = <usize>s.out, rq = <usize>s.rq;
   const slot = threadSlot(<usize>s.scratch, s.slotBytes);
   store<i32>(slot, -1); // no image in the plane yet
+  if (directC1(s)) {
+    adderConvDirectC1(s, slot, start, end);
+    return;
+  }
   const col = slot + PLANE_OFFSET + <usize>s.planeBytes;
   const memEnd = memoryEnd();
   const rp = <usize>s.Rp;
@@ -153,6 +157,139 @@ export function adderConvU8(shape: usize, start: i32, end: i32): void {
         tile4x2(col, wg + <usize>kq * rp, rp, chunks, out + (<usize>p0 * K + k) * esz, ldo, count, nk, rq, k);
       }
     }
+  }
+}
+
+// ---- one input channel (LeNet's conv1): no im2col ----
+//
+// With C = 1 an im2col row holds only kh·kw taps (25, padded to 32) and the per-position work
+// (im2col, the horizontal sums, the requantization of 4 channels) outweighed the SADs. Here 16
+// output positions of one row sit in the vector lanes instead: each weight is a splat, the
+// input vector for tap (ki, kj) is one unaligned load from the padded plane, and |x − w| widens
+// into u16 lanes (kh·kw ≤ 257, so 257·255 < 2^16), one accumulator pair per channel.
+
+/** The direct path applies: one channel, no groups, unit stride and dilation along W, u16-safe sums. */
+// @ts-ignore: decorator
+@inline function directC1(s: Int8Conv): bool {
+  return s.C == 1 && s.G == 1 && s.sw == 1 && s.dw == 1 && s.planeBytes != 0 && s.R <= 257;
+}
+
+// @ts-ignore: decorator
+@inline function sadLo(acc: v128, d: v128): v128 {
+  return i16x8.add(acc, i16x8.extend_low_i8x16_u(d));
+}
+// @ts-ignore: decorator
+@inline function sadHi(acc: v128, d: v128): v128 {
+  return i16x8.add(acc, i16x8.extend_high_i8x16_u(d));
+}
+// @ts-ignore: decorator
+@inline function absDiff(a: v128, b: v128): v128 {
+  return v128.or(i8x16.sub_sat_u(a, b), i8x16.sub_sat_u(b, a));
+}
+
+/**
+ * Channel k's sums for `count` (1–16) positions, u16 lanes lo (positions 0–7) and hi (8–15),
+ * to out: i32 at dst, dst + 4K, … (rq == 0) or requantized u8 at dst, dst + K, ….
+ */
+function emitC1(lo: v128, hi: v128, dst: usize, K: i32, count: i32, rq: usize, k: i32, tmp: usize): void {
+  const q0 = i32x4.extend_low_i16x8_u(lo), q1 = i32x4.extend_high_i16x8_u(lo);
+  const q2 = i32x4.extend_low_i16x8_u(hi), q3 = i32x4.extend_high_i16x8_u(hi);
+  if (rq == 0) {
+    v128.store(tmp, q0); v128.store(tmp, q1, 16); v128.store(tmp, q2, 32); v128.store(tmp, q3, 48);
+    const step = <usize>K << 2;
+    for (let i = 0; i < count; i++) store<i32>(dst + <usize>i * step, load<i32>(tmp + (<usize>i << 2)));
+    return;
+  }
+  const bias = v128.load32_splat(rq + RQ_BIAS + (<usize>k << 2));
+  const m = v128.load64_splat(rqMult(rq) + (<usize>k << 3));
+  const r0 = requant4(q0, bias, m, m, rq), r1 = requant4(q1, bias, m, m, rq);
+  const r2 = requant4(q2, bias, m, m, rq), r3 = requant4(q3, bias, m, m, rq);
+  const v = i8x16.narrow_i16x8_u(i16x8.narrow_i32x4_u(r0, r1), i16x8.narrow_i32x4_u(r2, r3));
+  const st = <usize>K;
+  if (count == 16) {
+    v128.store8_lane(dst, v, 0); v128.store8_lane(dst + st, v, 1); v128.store8_lane(dst + 2 * st, v, 2); v128.store8_lane(dst + 3 * st, v, 3);
+    v128.store8_lane(dst + 4 * st, v, 4); v128.store8_lane(dst + 5 * st, v, 5); v128.store8_lane(dst + 6 * st, v, 6); v128.store8_lane(dst + 7 * st, v, 7);
+    v128.store8_lane(dst + 8 * st, v, 8); v128.store8_lane(dst + 9 * st, v, 9); v128.store8_lane(dst + 10 * st, v, 10); v128.store8_lane(dst + 11 * st, v, 11);
+    v128.store8_lane(dst + 12 * st, v, 12); v128.store8_lane(dst + 13 * st, v, 13); v128.store8_lane(dst + 14 * st, v, 14); v128.store8_lane(dst + 15 * st, v, 15);
+    return;
+  }
+  v128.store(tmp, v);
+  for (let i = 0; i < count; i++) store<u8>(dst + <usize>i * st, load<u8>(tmp + i));
+}
+
+/** Positions [start, end) of a C = 1 conv through the padded plane, 16 positions of a row at a time. */
+function adderConvDirectC1(s: Int8Conv, slot: usize, start: i32, end: i32): void {
+  const x = <usize>s.x, w = <usize>s.w, out = <usize>s.out, rq = <usize>s.rq;
+  const memEnd = memoryEnd();
+  const plane = slot + PLANE_OFFSET;
+  const tmp = plane + <usize>s.planeBytes; // the unused im2col block: 64 bytes for partial stores
+  const pitch = <usize>(s.W + 2 * s.pw);
+  const rowStep = <usize>s.dh * pitch;
+  const K = s.K, KgP = s.KgP, kh = s.kh, kw = s.kw, OW = s.OW, OH = s.OH;
+  const rp = <usize>s.Rp;
+  const esz: usize = rq == 0 ? 4 : 1;
+  const pixelsPerImage = OH * OW;
+  let held = -1;
+  let p = start;
+  while (p < end) {
+    const n = p / pixelsPerImage, rest = p - n * pixelsPerImage;
+    const oh = rest / OW, ow = rest - oh * OW;
+    const count = min(16, min(OW - ow, end - p));
+    if (held != n) {
+      buildPlane(x, s, n, plane, pitch, memEnd);
+      held = n;
+    }
+    const src = plane + <usize>(oh * s.sh) * pitch + <usize>ow;
+    const dst = out + <usize>p * K * esz;
+    let kq = 0;
+    for (; kq + 4 <= KgP; kq += 4) {
+      const w0 = w + <usize>kq * rp, w1 = w0 + rp, w2 = w1 + rp, w3 = w2 + rp;
+      let l0 = i16x8.splat(0), h0 = i16x8.splat(0), l1 = i16x8.splat(0), h1 = i16x8.splat(0);
+      let l2 = i16x8.splat(0), h2 = i16x8.splat(0), l3 = i16x8.splat(0), h3 = i16x8.splat(0);
+      let t: usize = 0, r = src;
+      for (let ki = 0; ki < kh; ki++) {
+        for (let kj = 0; kj < kw; kj++) {
+          const a = v128.load(r + <usize>kj);
+          let d = absDiff(a, v128.load8_splat(w0 + t));
+          l0 = sadLo(l0, d); h0 = sadHi(h0, d);
+          d = absDiff(a, v128.load8_splat(w1 + t));
+          l1 = sadLo(l1, d); h1 = sadHi(h1, d);
+          d = absDiff(a, v128.load8_splat(w2 + t));
+          l2 = sadLo(l2, d); h2 = sadHi(h2, d);
+          d = absDiff(a, v128.load8_splat(w3 + t));
+          l3 = sadLo(l3, d); h3 = sadHi(h3, d);
+          t++;
+        }
+        r += rowStep;
+      }
+      const nk = min(4, K - kq);
+      const d0 = dst + <usize>kq * esz;
+      emitC1(l0, h0, d0, K, count, rq, kq, tmp);
+      if (nk > 1) emitC1(l1, h1, d0 + esz, K, count, rq, kq + 1, tmp);
+      if (nk > 2) emitC1(l2, h2, d0 + 2 * esz, K, count, rq, kq + 2, tmp);
+      if (nk > 3) emitC1(l3, h3, d0 + 3 * esz, K, count, rq, kq + 3, tmp);
+    }
+    if (kq < KgP) {
+      // the last two rows (KgP is even; a row past K is zeros and is not stored)
+      const w0 = w + <usize>kq * rp, w1 = w0 + rp;
+      let l0 = i16x8.splat(0), h0 = i16x8.splat(0), l1 = i16x8.splat(0), h1 = i16x8.splat(0);
+      let t: usize = 0, r = src;
+      for (let ki = 0; ki < kh; ki++) {
+        for (let kj = 0; kj < kw; kj++) {
+          const a = v128.load(r + <usize>kj);
+          let d = absDiff(a, v128.load8_splat(w0 + t));
+          l0 = sadLo(l0, d); h0 = sadHi(h0, d);
+          d = absDiff(a, v128.load8_splat(w1 + t));
+          l1 = sadLo(l1, d); h1 = sadHi(h1, d);
+          t++;
+        }
+        r += rowStep;
+      }
+      const d0 = dst + <usize>kq * esz;
+      emitC1(l0, h0, d0, K, count, rq, kq, tmp);
+      if (K - kq > 1) emitC1(l1, h1, d0 + esz, K, count, rq, kq + 1, tmp);
+    }
+    p += count;
   }
 }
 

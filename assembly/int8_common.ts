@@ -249,7 +249,7 @@ export function im2colRowsPlane(x: usize, s: Int8Conv, pos0: i32, count: i32, sl
 }
 
 /** Image n of x, padded with padValue: (H + 2ph) rows of `pitch` = (W + 2pw)·C bytes, 16 bytes of slack after. */
-function buildPlane(x: usize, s: Int8Conv, n: i32, plane: usize, pitch: usize, end: usize): void {
+export function buildPlane(x: usize, s: Int8Conv, n: i32, plane: usize, pitch: usize, end: usize): void {
   const pad = i8x16.splat(<i8>s.padValue);
   const C = s.C, side = s.pw * C, inner = s.W * C;
   const Hp = s.H + 2 * s.ph;

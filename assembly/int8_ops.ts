@@ -25,13 +25,40 @@ export function requantizeU8(acc: usize, out: usize, Nc: i32, rq: usize, start: 
  * Max pooling of u8 NHWC x [N][H][W][C] with a kh×kw window, no padding, into out [N][OH][OW][C],
  * for output rows [start, end) of N·OH.
  */
-export function maxPool2dU8(x: usize, out: usize, H: i32, W: i32, C: i32, kh: i32, kw: i32, stride: i32, start: i32, end: i32): void {
+export function maxPool2dU8(x: usize, out: usize, H: i32, W: i32, C: i32, window: i32, start: i32, end: i32): void {
+  // window = kh | kw << 10 | stride << 20: six arguments keep the JS dispatch off its spread path
+  const kh = window & 1023, kw = (window >> 10) & 1023, stride = window >> 20;
   const memEnd = memoryEnd();
   const OH = (H - kh) / stride + 1, OW = (W - kw) / stride + 1;
+  const rowOut = OW * C;
   for (let r = start; r < end; r++) {
     const n = r / OH, oh = r - n * OH;
     const top = x + <usize>((n * H + oh * stride) * W) * C;
     const o = out + <usize>r * OW * C;
+    // C ≤ 16 (LeNet: 6): one whole-vector load per window tap and a whole-vector store per
+    // output pixel; a store's overrun is overwritten by the next pixel, and the row's last
+    // pixels (whose overrun would leave the row, maybe another thread's) store exactly C bytes.
+    // The per-channel loop below spent most of its time in partial loads and stores.
+    if (C <= 16 && top + <usize>((kh - 1) * W + (OW - 1) * stride + kw - 1) * C + 16 <= memEnd) {
+      const rowStep = <usize>W * C, step = <usize>(stride * C);
+      let base = top;
+      for (let ow = 0; ow < OW; ow++) {
+        let m = v128.load(base);
+        if (kh == 2 && kw == 2) {
+          // the common 2×2 window, unrolled
+          const c = <usize>C;
+          m = i8x16.max_u(i8x16.max_u(m, v128.load(base + c)), i8x16.max_u(v128.load(base + rowStep), v128.load(base + rowStep + c)));
+        } else for (let i = 0; i < kh; i++) {
+          const rowp = base + <usize>i * rowStep;
+          for (let j = 0; j < kw; j++) m = i8x16.max_u(m, v128.load(rowp + <usize>j * C));
+        }
+        const d = o + <usize>ow * C;
+        if (ow * C + 16 <= rowOut) v128.store(d, m);
+        else storeBytes(d, m, C);
+        base += step;
+      }
+      continue;
+    }
     for (let ow = 0; ow < OW; ow++) {
       const base = top + <usize>(ow * stride) * C;
       for (let c = 0; c < C; c += 16) {

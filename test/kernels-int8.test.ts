@@ -149,6 +149,88 @@ for (const kind of ["adder", "mul"] as const) {
   });
 }
 
+/** A one-channel conv (the adder kernel's direct C = 1 path): any kh, kw ≤ 7, stride and dilation along H, padding. */
+function randomC1Shape(rand: () => number): Conv2dShape {
+  for (;;) {
+    const N = int(rand, 1, 3), K = int(rand, 1, 9);
+    const kh = int(rand, 1, 7), kw = int(rand, 1, 7);
+    const padding = [int(rand, 0, 3), int(rand, 0, 3)] as [number, number];
+    const dilation = [int(rand, 1, 2), 1] as [number, number];
+    const stride = [int(rand, 1, 2), 1] as [number, number];
+    const H = int(rand, 1, 20), W = int(rand, 1, 40);
+    try {
+      const s = conv2dShape([N, 1, H, W], [K, 1, kh, kw], { stride, padding, dilation });
+      if (s.N * s.OH * s.OW * s.K * kh * kw <= MAX_TAPS) return s;
+    } catch {
+      continue;
+    }
+  }
+}
+
+test(`int8 adder, one input channel (direct path): ${SHAPES} random shapes equal the reference, 1 and 2 threads alike`, () => {
+  const run = (rt: Runtime) => {
+    const buf = new WasmBuffers(rt);
+    const rand = rng(909);
+    const outs: Outputs[] = [];
+    try {
+      for (let i = 0; i < SHAPES; i++) outs.push(checkConv(rt, buf, "adder", randomC1Shape(rand), rand, `C1 #${i} (${rt.threads} thread(s))`));
+    } finally {
+      buf.freeAll();
+    }
+    return outs;
+  };
+  const one = run(initRuntime({ threads: 1 }));
+  const two = withTwoThreads(run);
+  for (let i = 0; i < one.length; i++) {
+    assert.deepEqual(two[i].acc, one[i].acc, `C1 shape #${i}: 2 threads differ from 1`);
+    assert.deepEqual(two[i].q, one[i].q, `C1 shape #${i}: 2 threads differ from 1 (fused)`);
+  }
+});
+
+test("int8 bound calls (bind*) equal the plain entry points on random shapes, and refuse disposed weights", () => {
+  const rt = initRuntime({ threads: 1 });
+  const buf = new WasmBuffers(rt);
+  const rand = rng(515);
+  try {
+    for (let i = 0; i < 60; i++) {
+      const s = i % 3 === 0 ? randomC1Shape(rand) : randomShape(rand);
+      const kind = i % 2 ? "adder" : "mul";
+      const nx = s.N * s.H * s.W * s.C, ny = s.N * s.OH * s.OW * s.K, nw = s.K * s.kh * s.kw * (s.C / s.groups);
+      const x = buf.u8(nx);
+      fill(x, rand, 0, 255);
+      const pad = int(rand, 0, 255);
+      const prq = fast.prepareRequant(randomRequant(rand, s.K), s.K);
+      const q = buf.u8(ny), qb = buf.u8(ny), acc = buf.i32(ny), accb = buf.i32(ny);
+      let w: fast.Int8Weights;
+      if (kind === "adder") {
+        const wv = new Uint8Array(nw);
+        fill(wv, rand, 0, 255);
+        w = fast.prepareAdderWeights(wv, s);
+        fast.adderConvU8(x, w, pad, acc, s);
+        fast.adderConvRequantU8(x, w, pad, prq, q, s);
+        const f = fast.bindAdderConvU8(x, w, pad, accb, s), g = fast.bindAdderConvRequantU8(x, w, pad, prq, qb, s);
+        f(); g(); f(); g();
+      } else {
+        const wv = new Int8Array(nw);
+        fill(wv, rand, -128, 127);
+        w = fast.prepareMulWeights(wv, s);
+        fast.mulConvU8I8(x, w, pad, acc, s);
+        fast.mulConvRequantU8I8(x, w, pad, prq, q, s);
+        const f = fast.bindMulConvU8I8(x, w, pad, accb, s), g = fast.bindMulConvRequantU8I8(x, w, pad, prq, qb, s);
+        f(); g(); f(); g();
+      }
+      assert.deepEqual(accb, acc, `bound ${kind} #${i} ${JSON.stringify(s)}`);
+      assert.deepEqual(qb, q, `bound ${kind} #${i} ${JSON.stringify(s)} (fused)`);
+      const bound = kind === "adder" ? fast.bindAdderConvU8(x, w, pad, accb, s) : fast.bindMulConvU8I8(x, w, pad, accb, s);
+      w.dispose();
+      assert.throws(bound, /disposed/);
+      prq.dispose();
+    }
+  } finally {
+    buf.freeAll();
+  }
+});
+
 test("int8 conv: LeNet-5 shapes at batch 11 (several blocks per thread), 1 and 2 threads", () => {
   const rand = rng(7);
   const shapes = [
@@ -263,8 +345,8 @@ test("maxPool2dU8 and avgPoolGlobalU8: random shapes equal the reference", () =>
   const check = (rt: Runtime) => {
     const buf = new WasmBuffers(rt);
     try {
-      for (let t = 0; t < 200; t++) {
-        const N = int(rand, 1, 3), C = int(rand, 1, 40), kh = int(rand, 1, 3), kw = int(rand, 1, 3), stride = int(rand, 1, 3);
+      for (let t = 0; t < 300; t++) {
+        const N = int(rand, 1, 3), C = t % 2 ? int(rand, 1, 16) : int(rand, 1, 40), kh = int(rand, 1, 3), kw = int(rand, 1, 3), stride = int(rand, 1, 3);
         const H = int(rand, kh, 13), W = int(rand, kw, 13);
         const OH = Math.floor((H - kh) / stride) + 1, OW = Math.floor((W - kw) / stride) + 1;
         const x = buf.u8(N * H * W * C);

@@ -1,13 +1,14 @@
 // The wasm backend's kernel table: for each layer kind, how to prepare its weights (and its
 // requantization) once at load, and how to build the call that runs it for a fixed batch: a
-// closure over fixed views and a fixed shape. The kernels themselves (src/kernels/int8.ts,
+// closure over fixed views and a fixed shape, validated once when bound (the bind* entry points,
+// so a call costs a dispatch, not a validation). The kernels themselves (src/kernels/int8.ts,
 // int8_shift.ts) write disjoint outputs per thread slice, so results do not depend on threads.
 import type { Conv2dShape } from "../kernels/conv2d.js";
 import {
-  adderConvRequantU8, adderConvU8, avgPoolGlobalU8, maxPool2dU8, mulConvRequantU8I8, mulConvU8I8,
+  avgPoolGlobalU8, bindAdderConvRequantU8, bindAdderConvU8, bindMaxPool2dU8, bindMulConvRequantU8I8, bindMulConvU8I8,
   prepareAdderWeights, prepareMulWeights, prepareRequant, type Int8Weights, type PreparedRequant,
 } from "../kernels/int8.js";
-import { prepareShiftWeights, shiftConvRequantU8, shiftConvU8, type ShiftWeights } from "../kernels/int8_shift.js";
+import { bindShiftConvRequantU8, bindShiftConvU8, prepareShiftWeights, type ShiftWeights } from "../kernels/int8_shift.js";
 import type { LayerData } from "./backend.js";
 
 /** A layer's weights and requantization in wasm memory, until free(). */
@@ -36,8 +37,8 @@ export function prepareLayer(layer: LayerData & { shape: Conv2dShape }): Prepare
       const pw: Int8Weights = prepareAdderWeights(w.w, layer.shape);
       return {
         pad, rq,
-        requantized: (x, out, s) => { const q = needRq(); return () => adderConvRequantU8(x, pw, pad, q, out, s); },
-        accumulate: (x, out, s) => () => adderConvU8(x, pw, pad, out, s),
+        requantized: (x, out, s) => bindAdderConvRequantU8(x, pw, pad, needRq(), out, s),
+        accumulate: (x, out, s) => bindAdderConvU8(x, pw, pad, out, s),
         free: () => { pw.dispose(); rq?.dispose(); },
       };
     }
@@ -45,16 +46,16 @@ export function prepareLayer(layer: LayerData & { shape: Conv2dShape }): Prepare
       const pw: Int8Weights = prepareMulWeights(w.w, layer.shape);
       return {
         pad, rq,
-        requantized: (x, out, s) => { const q = needRq(); return () => mulConvRequantU8I8(x, pw, pad, q, out, s); },
-        accumulate: (x, out, s) => () => mulConvU8I8(x, pw, pad, out, s),
+        requantized: (x, out, s) => bindMulConvRequantU8I8(x, pw, pad, needRq(), out, s),
+        accumulate: (x, out, s) => bindMulConvU8I8(x, pw, pad, out, s),
         free: () => { pw.dispose(); rq?.dispose(); },
       };
     }
     const pw: ShiftWeights = prepareShiftWeights(w.sign, w.shift, layer.shape);
     return {
       pad, rq,
-      requantized: (x, out, s) => { const q = needRq(); return () => shiftConvRequantU8(x, pw, pad, q, out, s); },
-      accumulate: (x, out, s) => () => shiftConvU8(x, pw, pad, out, s),
+      requantized: (x, out, s) => bindShiftConvRequantU8(x, pw, pad, needRq(), out, s),
+      accumulate: (x, out, s) => bindShiftConvU8(x, pw, pad, out, s),
       free: () => { pw.dispose(); rq?.dispose(); },
     };
   } catch (e) {
@@ -64,7 +65,7 @@ export function prepareLayer(layer: LayerData & { shape: Conv2dShape }): Prepare
 }
 
 export function maxPoolU8(x: Uint8Array, N: number, H: number, W: number, C: number, kh: number, kw: number, stride: number, out: Uint8Array): () => void {
-  return () => maxPool2dU8(x, N, H, W, C, kh, kw, stride, out);
+  return bindMaxPool2dU8(x, N, H, W, C, kh, kw, stride, out);
 }
 
 export function avgPoolU8(x: Uint8Array, N: number, HW: number, C: number, out: Uint8Array): () => void {

@@ -32,6 +32,8 @@ const MUL_VECTOR = 8; // i16 per vector
 const PARAM_FIELDS = 31;
 /** Largest padded image copy (per thread) for the contiguous im2col; bigger images take the general path. */
 const MAX_PLANE_BYTES = 1 << 22;
+/** maxPool2dU8 packs kh, kw and stride into 10 bits each. */
+const MAX_WINDOW = 1023;
 
 /** Weights of one adder or multiply layer in the kernels' layout, in wasm memory until dispose(). */
 export class Int8Weights {
@@ -165,15 +167,23 @@ export function requantizeU8(
 
 /** Max pooling of u8 NHWC with no padding; OH = floor((H − kh)/stride) + 1. out is [N][OH][OW][C]. */
 export function maxPool2dU8(x: Uint8Array, N: number, H: number, W: number, C: number, kh: number, kw: number, stride: number, out: Uint8Array): void {
+  bindMaxPool2dU8(x, N, H, W, C, kh, kw, stride, out)();
+}
+
+/** maxPool2dU8 bound to fixed arrays and sizes: validated once (see bindAdderConvU8). */
+export function bindMaxPool2dU8(x: Uint8Array, N: number, H: number, W: number, C: number, kh: number, kw: number, stride: number, out: Uint8Array): () => void {
   const op = "maxPool2dU8";
   positive(op, { N, H, W, C, kh, kw, stride });
+  if (kh > MAX_WINDOW || kw > MAX_WINDOW || stride > MAX_WINDOW) throw new Error(`${op}: kh, kw and stride must be at most ${MAX_WINDOW}, got ${kh}, ${kw}, ${stride}`);
   const OH = Math.floor((H - kh) / stride) + 1, OW = Math.floor((W - kw) / stride) + 1;
   if (OH < 1 || OW < 1) throw new Error(`${op}: a ${kh}×${kw} window does not fit ${H}×${W}`);
   checkArray(op, "x", x, Uint8Array, N * H * W * C, "N·H·W·C");
   checkArray(op, "out", out, Uint8Array, N * OH * OW * C, "N·OH·OW·C");
   const rt = runtime();
   inMemory(rt, op, { x, out });
-  rt.parallel("maxPool2dU8", [x.byteOffset, out.byteOffset, H, W, C, kh, kw, stride], N * OH, grainFor(OW * C * kh * kw));
+  const args = [x.byteOffset, out.byteOffset, H, W, C, kh | (kw << 10) | (stride << 20)];
+  const grain = grainFor(OW * C * kh * kw);
+  return () => rt.parallel("maxPool2dU8", args, N * OH, grain);
 }
 
 /** Global average pooling of u8 [N][HW][C] to [N][C], rounding half up: floor((Σ + ⌊HW/2⌋) / HW). */
@@ -201,6 +211,18 @@ function conv(
   op: string, kind: "adder" | "mul", x: Uint8Array, w: Int8Weights, padValue: number,
   out: Int32Array | Uint8Array, rq: RequantParams | PreparedRequant | null, s: Conv2dShape,
 ): void {
+  bindConv(op, kind, x, w, padValue, out, rq, s)();
+}
+
+/**
+ * Validate a conv call and build its geometry block once; the returned closure only copies the
+ * block into place, claims the thread slots and dispatches. A plain RequantParams is still
+ * written into scratch on every call (another call may have reused it).
+ */
+function bindConv(
+  op: string, kind: "adder" | "mul", x: Uint8Array, w: Int8Weights, padValue: number,
+  out: Int32Array | Uint8Array, rq: RequantParams | PreparedRequant | null, s: Conv2dShape,
+): () => void {
   checkShape(s);
   if (!(w instanceof Int8Weights) || w.kind !== kind) throw new Error(`${op}: weights must come from ${kind === "adder" ? "prepareAdderWeights" : "prepareMulWeights"}`);
   if (w.disposed) throw new Error(`${op}: the prepared weights were disposed`);
@@ -217,14 +239,10 @@ function conv(
   const rt = runtime();
   inMemory1(rt, op, "x", x);
   inMemory1(rt, op, "out", out);
-  let rqPtr = 0;
-  if (rq instanceof PreparedRequant) {
-    if (rq.K !== s.K) throw new Error(`${op}: the requantization was prepared for ${rq.K} channels, the layer has K = ${s.K}`);
-    rqPtr = rq.address;
-  } else if (rq) {
-    checkRequant(s.K, rq.bias, rq.mult, rq.shift, rq.outZp, rq.lo, rq.hi);
-    rqPtr = scratchRequant(rt, s.K, rq);
-  }
+  const prepared = rq instanceof PreparedRequant ? rq : null;
+  const plain = rq && !prepared ? (rq as RequantParams) : null;
+  if (prepared && prepared.K !== s.K) throw new Error(`${op}: the requantization was prepared for ${prepared.K} channels, the layer has K = ${s.K}`);
+  if (plain) checkRequant(s.K, plain.bias, plain.mult, plain.shift, plain.outZp, plain.lo, plain.hi);
   const esz = kind === "adder" ? 1 : 2;
   const rowBytes = w.Rp * esz;
   const block = Math.min(512, Math.max(4, Math.floor(int8Tuning.blockBytes / rowBytes / 4) * 4));
@@ -234,14 +252,44 @@ function conv(
   const st = state(rt);
   // [image tag 64][plane][block rows + 16 bytes of overrun slack]
   const slotBytes = alignUp(64 + planeBytes + block * rowBytes + 64, 64);
-  const p = st.params;
+  const p = new Int32Array(PARAM_FIELDS);
   p[0] = s.N; p[1] = s.C; p[2] = s.H; p[3] = s.W; p[4] = s.K; p[5] = s.kh; p[6] = s.kw;
   p[7] = s.strideH; p[8] = s.strideW; p[9] = s.padH; p[10] = s.padW; p[11] = s.dilationH; p[12] = s.dilationW;
   p[13] = s.groups; p[14] = s.OH; p[15] = s.OW; p[16] = s.C / s.groups; p[17] = s.K / s.groups;
   p[18] = w.KgP; p[19] = w.R; p[20] = w.Rp; p[21] = padValue; p[22] = block; p[23] = kind === "mul" ? 1 : 0;
-  p[24] = planeBytes; p[25] = x.byteOffset; p[26] = w.address; p[27] = out.byteOffset; p[28] = rqPtr;
-  p[29] = threadSlots(rt, st, slotBytes); p[30] = slotBytes;
-  rt.parallel(kind === "adder" ? "adderConvU8" : "mulConvU8I8", [st.paramsPtr], positions, grainFor(s.groups * w.KgP * w.Rp), 4);
+  p[24] = planeBytes; p[25] = x.byteOffset; p[26] = w.address; p[27] = out.byteOffset; p[30] = slotBytes;
+  const name = kind === "adder" ? "adderConvU8" : "mulConvU8I8";
+  const grain = grainFor(s.groups * w.KgP * w.Rp);
+  const args = [st.paramsPtr];
+  const K = s.K;
+  return () => {
+    // the only state that can change after binding: disposal, and the scratch blocks
+    p[26] = w.address;
+    p[28] = prepared ? prepared.address : plain ? scratchRequant(rt, K, plain) : 0;
+    p[29] = threadSlots(rt, st, slotBytes);
+    st.params.set(p);
+    rt.parallel(name, args, positions, grain, 4);
+  };
+}
+
+/** adderConvU8 bound to fixed arrays and shape: validated once, then each call only dispatches. */
+export function bindAdderConvU8(x: Uint8Array, w: Int8Weights, padValue: number, out: Int32Array, s: Conv2dShape): () => void {
+  return bindConv("adderConvU8", "adder", x, w, padValue, out, null, s);
+}
+
+/** adderConvRequantU8, bound (see bindAdderConvU8). */
+export function bindAdderConvRequantU8(x: Uint8Array, w: Int8Weights, padValue: number, rq: RequantParams | PreparedRequant, out: Uint8Array, s: Conv2dShape): () => void {
+  return bindConv("adderConvRequantU8", "adder", x, w, padValue, out, rq, s);
+}
+
+/** mulConvU8I8, bound (see bindAdderConvU8). */
+export function bindMulConvU8I8(x: Uint8Array, w: Int8Weights, padValue: number, out: Int32Array, s: Conv2dShape): () => void {
+  return bindConv("mulConvU8I8", "mul", x, w, padValue, out, null, s);
+}
+
+/** mulConvRequantU8I8, bound (see bindAdderConvU8). */
+export function bindMulConvRequantU8I8(x: Uint8Array, w: Int8Weights, padValue: number, rq: RequantParams | PreparedRequant, out: Uint8Array, s: Conv2dShape): () => void {
+  return bindConv("mulConvRequantU8I8", "mul", x, w, padValue, out, rq, s);
 }
 
 /**

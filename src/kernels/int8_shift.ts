@@ -184,32 +184,43 @@ interface Group {
 
 /** out = Σ sign·(x << shift) over every tap (padded taps use x = padValue); out [N][OH][OW][K] is overwritten. */
 export function shiftConvU8(x: Uint8Array, w: ShiftWeights, padValue: number, out: Int32Array, s: Conv2dShape): void {
+  bindShiftConvU8(x, w, padValue, out, s)();
+}
+
+/** shiftConvU8 bound to fixed arrays and shape: validated and laid out once, then each call only dispatches. */
+export function bindShiftConvU8(x: Uint8Array, w: ShiftWeights, padValue: number, out: Int32Array, s: Conv2dShape): () => void {
   const op = "shiftConvU8";
   check(op, x, w, padValue, s);
   if (!(out instanceof Int32Array) || out.length !== s.N * s.OH * s.OW * s.K) throw new Error(`${op}: out must be an Int32Array of N·OH·OW·K = ${s.N * s.OH * s.OW * s.K} elements, got ${describe(out)}`);
-  run(op, x, w, padValue, out, null, s);
+  return bind(op, x, w, padValue, out, null, s);
 }
 
-/** requantizeU8(shiftConvU8(x)) in one pass: out [N][OH][OW][K] u8 is overwritten. */
 /**
  * requantizeU8(shiftConvU8(x)) in one pass: out [N][OH][OW][K] u8 is overwritten. rq as for
  * mulConvRequantU8I8 (src/kernels/int8.ts): prepare it once with prepareRequant on hot paths.
  */
 export function shiftConvRequantU8(x: Uint8Array, w: ShiftWeights, padValue: number, rq: RequantParams | PreparedRequant, out: Uint8Array, s: Conv2dShape): void {
-  const op = "shiftConvRequantU8";
-  check(op, x, w, padValue, s);
-  if (!(out instanceof Uint8Array) || out.length !== s.N * s.OH * s.OW * s.K) throw new Error(`${op}: out must be a Uint8Array of N·OH·OW·K = ${s.N * s.OH * s.OW * s.K} elements, got ${describe(out)}`);
   if (rq instanceof PreparedRequant) {
-    if (rq.K !== s.K) throw new Error(`${op}: the requantization was prepared for ${rq.K} channels, the layer has K = ${s.K}`);
-    run(op, x, w, padValue, out, rq, s);
+    bindShiftConvRequantU8(x, w, padValue, rq, out, s)();
     return;
   }
+  check("shiftConvRequantU8", x, w, padValue, s);
   const prepared = prepareRequant(rq, s.K);
   try {
-    run(op, x, w, padValue, out, prepared, s);
+    bindShiftConvRequantU8(x, w, padValue, prepared, out, s)();
   } finally {
     prepared.dispose();
   }
+}
+
+/** shiftConvRequantU8 bound (see bindShiftConvU8); the requantization must be prepared. */
+export function bindShiftConvRequantU8(x: Uint8Array, w: ShiftWeights, padValue: number, rq: PreparedRequant, out: Uint8Array, s: Conv2dShape): () => void {
+  const op = "shiftConvRequantU8";
+  check(op, x, w, padValue, s);
+  if (!(out instanceof Uint8Array) || out.length !== s.N * s.OH * s.OW * s.K) throw new Error(`${op}: out must be a Uint8Array of N·OH·OW·K = ${s.N * s.OH * s.OW * s.K} elements, got ${describe(out)}`);
+  if (!(rq instanceof PreparedRequant)) throw new Error(`${op}: a bound call needs a requantization from prepareRequant`);
+  if (rq.K !== s.K) throw new Error(`${op}: the requantization was prepared for ${rq.K} channels, the layer has K = ${s.K}`);
+  return bind(op, x, w, padValue, out, rq, s);
 }
 
 function check(op: string, x: Uint8Array, w: ShiftWeights, padValue: number, s: Conv2dShape): void {
@@ -245,7 +256,7 @@ export function chooseShiftLayout(s: Conv2dShape): ShiftLayout {
   return batchLanes >= planeLanes ? "batch" : "planes";
 }
 
-function run(op: string, x: Uint8Array, w: ShiftWeights, padValue: number, out: Int32Array | Uint8Array, rq: PreparedRequant | null, s: Conv2dShape): void {
+function bind(op: string, x: Uint8Array, w: ShiftWeights, padValue: number, out: Int32Array | Uint8Array, rq: PreparedRequant | null, s: Conv2dShape): () => void {
   const rt = runtime();
   inMemory(rt, op, { x, out });
   const layout = chooseShiftLayout(s);
@@ -259,32 +270,53 @@ function run(op: string, x: Uint8Array, w: ShiftWeights, padValue: number, out: 
       ? { Hl: g.Hp, Wl: g.Wp, image: g.Hp * g.Wp * s.C, images: s.N, items: s.N * s.OH * s.OW }
       : { Hl: s.H, Wl: s.W, image: s.H * s.W * s.C, images: s.N, items: s.N * s.OH * s.OW },
   }[layout];
-  const fields = [
+  const fields = Int32Array.of(
     s.N, s.C, s.H, s.W, s.K, s.OH, s.OW, s.strideH, s.strideW, s.padH, s.padW,
     shape.Hl, shape.Wl, shape.image, padValue, g.tiles,
-  ];
-  const params = rt.scratch(PARAMS_SLOT, fields.length * 4);
-  rt.i32(params, fields.length).set(fields);
-  const rqPtr = rq ? rq.address : 0;
+  );
   const prog = w.programs[layout];
   const work = Math.max(1, w.nonzero);
+  // the params block and layout buffer are scratch shared with other calls: written per call
+  const params = () => {
+    const ptr = rt.scratch(PARAMS_SLOT, fields.length * 4);
+    rt.i32(ptr, fields.length).set(fields);
+    return ptr;
+  };
+  const live = () => {
+    if (w.disposed) throw new Error(`${op}: the prepared weights were disposed`);
+    return rq ? rq.address : 0;
+  };
 
   if (layout === "scalar") {
-    let xl = x.byteOffset;
-    if (padded) {
-      xl = rt.scratch(LAYOUT_SLOT, shape.images * shape.image);
-      rt.parallel("shiftLayoutPaddedU8", [x.byteOffset, xl, params], s.N, grainFor(shape.image));
-    }
-    rt.parallel("shiftConvScalarU8", [xl, prog, out.byteOffset, params, rqPtr], shape.items, grainFor(work));
-    return;
+    const scalarGrain = grainFor(work), padGrain = grainFor(shape.image);
+    return () => {
+      const rqPtr = live();
+      const p = params();
+      let xl = x.byteOffset;
+      if (padded) {
+        xl = rt.scratch(LAYOUT_SLOT, shape.images * shape.image);
+        rt.parallel("shiftLayoutPaddedU8", [x.byteOffset, xl, p], s.N, padGrain);
+      }
+      rt.parallel("shiftConvScalarU8", [xl, prog, out.byteOffset, p, rqPtr], shape.items, scalarGrain);
+    };
   }
   // planes: the last tile of the last image reads up to Wq + 32 elements past the images
   const slack = layout === "planes" ? g.Wq + 2 * LANES : 0;
   const layoutBytes = (shape.images * shape.image + slack) * 2;
-  const xl = rt.scratch(LAYOUT_SLOT, layoutBytes);
-  if (slack) rt.u8(xl + shape.images * shape.image * 2, slack * 2).fill(0);
   const tileBytes = alignUp(s.K * LANES * 5, 64); // i32 tile, then its requantized bytes
-  const scratch = threadScratch(rt, tileBytes);
-  rt.parallel(layout === "batch" ? "shiftLayoutBatchU8" : "shiftLayoutPlanesU8", [x.byteOffset, xl, params], shape.images, grainFor(shape.image));
-  rt.parallel("shiftConvLanesU8", [+(layout === "batch"), xl, prog, out.byteOffset, params, rqPtr, scratch, tileBytes], shape.items, grainFor(work * LANES));
+  const layoutKernel = layout === "batch" ? "shiftLayoutBatchU8" : "shiftLayoutPlanesU8";
+  // a batch-1 conv is a few tiles of ~20 µs in all: handing half to a worker measured 10–40× slower
+  // on a busy machine (the wake-up dominates), so a thread needs 4× the usual minimum of work
+  const layoutGrain = grainFor(shape.image), laneGrain = 4 * grainFor(work * LANES);
+  const args = [+(layout === "batch"), 0, prog, out.byteOffset, 0, 0, 0, tileBytes];
+  return () => {
+    const rqPtr = live();
+    const p = params();
+    const xl = rt.scratch(LAYOUT_SLOT, layoutBytes);
+    if (slack) rt.u8(xl + shape.images * shape.image * 2, slack * 2).fill(0);
+    const scratch = threadScratch(rt, tileBytes);
+    rt.parallel(layoutKernel, [x.byteOffset, xl, p], shape.images, layoutGrain);
+    args[1] = xl; args[4] = p; args[5] = rqPtr; args[6] = scratch;
+    rt.parallel("shiftConvLanesU8", args, shape.items, laneGrain);
+  };
 }
