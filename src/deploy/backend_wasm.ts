@@ -84,8 +84,16 @@ export class WasmEngine implements Engine {
   /** Buffers for `n` images (grow-only; old plans point at freed memory, so they go). */
   private grow(n: number): void {
     this.freeBuffers();
+    // all or nothing: a failed allocation (a huge batch) must not leave half a set of buffers
+    const ptrs: number[] = [];
+    try {
+      for (const bytes of this.specs) ptrs.push(this.rt.heap.alloc(bytes * n));
+    } catch (e) {
+      for (const p of ptrs) this.rt.heap.free(p);
+      throw e;
+    }
+    this.ptrs = ptrs;
     this.capacity = n;
-    this.ptrs = this.specs.map((bytes) => this.rt.heap.alloc(bytes * n));
   }
 
   private freeBuffers(): void {

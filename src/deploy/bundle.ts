@@ -180,7 +180,8 @@ function checkNode(n: unknown, i: number, isLast: boolean, fail: Fail): void {
     }
     case "maxpool":
       for (const key of ["kh", "kw", "stride"]) {
-        if (!isInt(n[key]) || n[key] < 1) throw fail(`${field(key)} must be a positive integer, got ${show(n[key])}`);
+        // ≤ 1023: the pool kernel packs the three into 10-bit fields
+        if (!isInt(n[key]) || n[key] < 1 || n[key] > 1023) throw fail(`${field(key)} must be an integer from 1 to 1023, got ${show(n[key])}`);
       }
       return;
     case "avgpool":

@@ -30,12 +30,12 @@ export function traceModules(model: Module, x: Tensor): { output: Tensor; calls:
     const original = module.forward;
     const leaf = module.namedChildren().length === 0;
     const own = Object.prototype.hasOwnProperty.call(module, "forward");
-    module.forward = (input: Tensor): Tensor => {
+    module.forward = (input: Tensor, ...rest: unknown[]): Tensor => {
       const call: ModuleCall = { name, module, depth, leaf, input, output: input };
       calls.push(call);
       depth++;
       try {
-        call.output = original.call(module, input);
+        call.output = (original as (...a: unknown[]) => Tensor).call(module, input, ...rest);
       } finally {
         depth--;
       }

@@ -4,6 +4,7 @@ import { CIFAR10_NORMALIZATION, loadCifar } from "../../data/cifar.js";
 import type { Dataset, Normalization } from "../../data/dataset.js";
 import { loadMnist, MNIST_NORMALIZATION } from "../../data/mnist.js";
 import { referenceBackend } from "../../deploy/backend_reference.js";
+import { readBundle } from "../../deploy/bundle.js";
 import { decodeBundle, encodeBundle } from "../../deploy/bundle_codec.js";
 import { ExportError } from "../../deploy/chain.js";
 import { argmax, prepareModel } from "../../deploy/execute.js";
@@ -107,6 +108,12 @@ export function runExport(f: ParsedFlags, [path]: string[]): void {
   // kept short: every header byte counts against a small model's size ratio
   const source = { model: ckpt.spec.model, op: ckpt.spec.op, calibration: `${result.calibrationImages} ${dataset}${f.percentile === undefined ? "" : ` p${f.percentile}`}` };
   const bytes = encodeBundle(result.graph, result.tensors, source);
+  // never write a bundle that load() would refuse: the runner's strict checks run first
+  try {
+    readBundle(bytes, out);
+  } catch (e) {
+    throw new CliError(`${path}: the exported bundle fails its own checks: ${(e as Error).message}`);
+  }
   writeFileAtomic(out, bytes);
 
   const floatBytes = fp32Bytes(model);

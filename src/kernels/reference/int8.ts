@@ -18,7 +18,8 @@
 // Callers keep every sum inside int32 (export checks the worst case); these loops do not wrap.
 import { checkConv2dShape, type Conv2dShape } from "../conv2d.js";
 
-/** Largest left shift of a shift-layer weight: 255 << 23 still leaves room for 2^8 taps in i32. */
+/** Largest left shift of a shift-layer weight: 255 << 23 still fits an i32; the exporter and the
+ * bundle reader bound the whole sum. */
 export const MAX_SHIFT = 23;
 
 /** Calls visit(outIndex, xIndex or −1 for a padded tap, wIndex) for every tap, NHWC / OHWI. */
