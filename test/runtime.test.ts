@@ -28,10 +28,13 @@ test("switching thread counts repeatedly never hangs or mixes pools", () => {
   const n = 50000;
   const a = rt.heap.alloc(n * 4), o = rt.heap.alloc(n * 4);
   rt.f32(a, n).fill(1.5);
+  let inUse = 0;
   for (let round = 0; round < 12; round++) {
     rt.setThreads(1 + (round % 2));
     rt.parallel("addF32", [a, a, o], n, 1024, 4);
     assert.equal(rt.f32(o, n)[n - 1], 3);
+    if (round === 3) inUse = rt.heap.bytesInUse;
+    if (round > 3 && round % 2 === 1) assert.equal(rt.heap.bytesInUse, inUse, "old mailboxes are given back");
   }
   rt.close();
 });

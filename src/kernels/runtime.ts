@@ -58,7 +58,9 @@ export class Runtime {
     }
     const wanted = threads - 1;
     if (wanted !== this.workers.length) {
-      this.stopWorkers();
+      const old = this.ctl.byteOffset;
+      // the old mailbox can be reused only once no worker can still be reading it
+      if (this.stopWorkers()) this.heap.free(old);
       [this.ctl, this.args] = this.newMailbox();
       const wt = nodeBuiltin<typeof import("node:worker_threads")>("node:worker_threads");
       if (wanted > 0 && !wt) throw new Error("threads > 1 needs worker_threads (Node) in this build");
@@ -177,9 +179,11 @@ export class Runtime {
   }
 
   /** Ask every worker to exit and wait (briefly) for their acknowledgements before terminating. */
-  private stopWorkers(): void {
-    if (this.workers.length === 0) return;
+  /** Stops the workers; true when every one of them acknowledged (or there were none). */
+  private stopWorkers(): boolean {
+    if (this.workers.length === 0) return true;
     const ctl = this.ctl;
+    let acked = false;
     if (this.workersReady()) {
       Atomics.store(ctl, KERNEL, -1);
       Atomics.store(ctl, PENDING, this.workers.length);
@@ -187,10 +191,12 @@ export class Runtime {
       Atomics.notify(ctl, GEN);
       const deadline = Date.now() + 2000;
       while (Atomics.load(ctl, PENDING) > 0 && Date.now() < deadline) if (canBlock) Atomics.wait(ctl, PENDING, Atomics.load(ctl, PENDING), 10);
+      acked = Atomics.load(ctl, PENDING) === 0;
     }
     for (const w of this.workers) void w.terminate();
     this.workers = [];
     this.readyChecked = true;
+    return acked;
   }
 
   close(): void {
