@@ -34,19 +34,11 @@ const shiftK = await load('src/kernels/int8_shift.js');
 
 const rt = initRuntime({ threads: Math.max(...threadList) });
 
-// seeded stream (mulberry32) so every run times the same weights
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const rand = rng(2024);
-const gauss = () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
+// the library's seeded generator, so every run times the same weights
+const { Rng, uniform, normal } = await load('src/tensor/random.js');
+const stream = Rng.fromSeed(2024);
+const rand = () => uniform(stream, 0, 1);
+const gauss = () => normal(stream);
 
 function bytes(n) {
   const v = rt.u8(rt.heap.alloc(n), n);

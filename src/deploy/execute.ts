@@ -36,13 +36,43 @@ export function quantizeInput(input: InputNode, pixels: Float32Array, N: number,
   }
 }
 
+/**
+ * Runs quantized input `x` (N images, u8 NHWC) through the graph on `backend` and returns the
+ * logits layer's raw accumulators (N × classes, no bias). The result is the backend's buffer:
+ * call between backend.begin() and backend.end(), and copy it to keep it.
+ */
+export function runGraph<P>(graph: IntGraph, prepared: (node: LayerNode) => P, backend: IntBackend<P>, x: Uint8Array, N: number): Int32Array {
+  let [c, h, w] = (graph.nodes[0] as InputNode).shape;
+  for (const node of graph.nodes.slice(1)) {
+    if (node.op === "layer") {
+      const p = prepared(node);
+      if (!node.requant) return backend.layerI32(p, x, N);
+      x = backend.layerU8(p, x, N);
+      const g = node.geometry;
+      h = Math.floor((g[1] + 2 * g[8] - g[10] * (g[4] - 1) - 1) / g[6]) + 1;
+      w = Math.floor((g[2] + 2 * g[9] - g[11] * (g[5] - 1) - 1) / g[7]) + 1;
+      c = g[3];
+    } else if (node.op === "maxpool") {
+      x = backend.maxPool(x, N, h, w, c, node.kh, node.kw, node.stride);
+      h = Math.floor((h - node.kh) / node.stride) + 1;
+      w = Math.floor((w - node.kw) / node.stride) + 1;
+    } else if (node.op === "avgpool") {
+      x = backend.avgPool(x, N, h * w, c);
+      h = w = 1;
+    } else if (node.op === "flatten") {
+      [c, h, w] = [c * h * w, 1, 1]; // NHWC is already the flattened order the next layer expects
+    }
+  }
+  throw new Error("the graph has no logits layer");
+}
+
 /** Prepare a decoded bundle's layers once on `backend`; the returned model runs any batch size. */
 export function prepareModel<P>(bundle: Bundle, backend: IntBackend<P>): IntModel {
   const { graph } = bundle;
   const input = graph.nodes[0] as InputNode;
   const prepared = new Map<LayerNode, P>();
   for (const layer of bundle.layers) prepared.set(layer.node, backend.prepareLayer(layer));
-  const logitBias = new Map(bundle.layers.map((l) => [l.node, l.bias]));
+  const last = bundle.layers[bundle.layers.length - 1];
   const [C, H, W] = input.shape;
   const sample = C * H * W;
   return {
@@ -57,38 +87,13 @@ export function prepareModel<P>(bundle: Bundle, backend: IntBackend<P>): IntMode
       }
       backend.begin?.();
       try {
-        let x = backend.input(N * sample);
+        const x = backend.input(N * sample);
         quantizeInput(input, pixels, N, x);
-        let [c, h, w] = [C, H, W];
-        for (const node of graph.nodes.slice(1)) {
-          if (node.op === "layer") {
-            const p = prepared.get(node)!;
-            const K = node.geometry[3];
-            if (!node.requant) {
-              const acc = backend.layerI32(p, x, N);
-              const bias = logitBias.get(node)!;
-              const scale = node.logitScale!;
-              const out = new Float32Array(N * K);
-              for (let i = 0; i < N * K; i++) out[i] = scale[i % K] * (acc[i] + bias[i % K]);
-              return out;
-            }
-            x = backend.layerU8(p, x, N);
-            const g = node.geometry;
-            h = Math.floor((g[1] + 2 * g[8] - g[10] * (g[4] - 1) - 1) / g[6]) + 1;
-            w = Math.floor((g[2] + 2 * g[9] - g[11] * (g[5] - 1) - 1) / g[7]) + 1;
-            c = K;
-          } else if (node.op === "maxpool") {
-            x = backend.maxPool(x, N, h, w, c, node.kh, node.kw, node.stride);
-            h = Math.floor((h - node.kh) / node.stride) + 1;
-            w = Math.floor((w - node.kw) / node.stride) + 1;
-          } else if (node.op === "avgpool") {
-            x = backend.avgPool(x, N, h * w, c);
-            h = w = 1;
-          } else if (node.op === "flatten") {
-            [c, h, w] = [c * h * w, 1, 1]; // NHWC is already the flattened order the next layer expects
-          }
-        }
-        throw new Error("the graph has no logits layer");
+        const acc = runGraph(graph, (node) => prepared.get(node)!, backend, x, N);
+        const K = graph.classes, scale = last.node.logitScale!, bias = last.bias;
+        const out = new Float32Array(N * K);
+        for (let i = 0; i < N * K; i++) out[i] = scale[i % K] * (acc[i] + bias[i % K]);
+        return out;
       } finally {
         backend.end?.();
       }
