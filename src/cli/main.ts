@@ -7,10 +7,12 @@ import { evalSpec, runEval } from "./commands/eval.js";
 import { exportSpec, runExport } from "./commands/export.js";
 import { inspectSpec, runInspect } from "./commands/inspect.js";
 import { opsSpec, runOps } from "./commands/ops.js";
+import { predictSpec, runPredict } from "./commands/predict.js";
 import { runRun, runSpec } from "./commands/run.js";
 import { runTrain, trainSpec } from "./commands/train.js";
 import { runViz, vizSpec } from "./commands/viz.js";
 import { reportError } from "./errors.js";
+import { packageVersion } from "./version.js";
 
 interface Command {
   spec: CommandSpec;
@@ -25,6 +27,7 @@ const commands: Command[] = [
   { spec: vizSpec, run: runViz },
   { spec: exportSpec, run: runExport },
   { spec: runSpec, run: runRun },
+  { spec: predictSpec, run: runPredict },
   { spec: opsSpec, run: runOps },
   { spec: benchSpec, run: runBench },
 ];
@@ -34,7 +37,7 @@ function usage(): string {
   return [
     "mulfree: multiplication-free neural networks (AdderNet, DeepShift) with WebAssembly SIMD kernels",
     "",
-    "usage: mulfree <command> [options]   (mulfree <command> --help for its options)",
+    "usage: mulfree <command> [options]   (mulfree <command> --help for its options; mulfree --version)",
     "",
     "commands:",
     ...commands.map((c) => `  ${c.spec.name.padEnd(width)}  ${c.spec.summary}`),
@@ -43,8 +46,13 @@ function usage(): string {
 
 async function main(argv: string[]): Promise<number> {
   const debug = argv.includes("--debug");
+  const json = argv.includes("--json");
   try {
     const [name, ...rest] = argv;
+    if (name === "--version" || name === "-V" || name === "version") {
+      process.stdout.write(`mulfree ${packageVersion()}\n`);
+      return 0;
+    }
     if (!name || name === "--help" || name === "-h" || name === "help") {
       process.stdout.write(usage() + "\n");
       return name ? 0 : 2;
@@ -59,7 +67,7 @@ async function main(argv: string[]): Promise<number> {
     await cmd.run(parsed.flags, parsed.positionals);
     return 0;
   } catch (e) {
-    return reportError(e, debug);
+    return reportError(e, { debug, json });
   }
 }
 

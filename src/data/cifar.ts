@@ -1,6 +1,6 @@
 // CIFAR-10 binary format: records of 1 label byte + 3072 pixel bytes (32×32 red plane, then green,
 // then blue), concatenated; the training set is split over data_batch_1..5.bin.
-import { checkLimit, normalizedValue, pixelsToFloat, subset, type Dataset, type Normalization } from "./dataset.js";
+import { checkLimit, datasetFromPixels, subset, type Dataset, type Normalization } from "./dataset.js";
 import { DataError } from "./errors.js";
 import { readDataFile, writeDataFile } from "./files.js";
 import { Rng } from "../tensor/random.js";
@@ -63,14 +63,7 @@ export function cifarFromBytes(files: Array<{ bytes: Uint8Array; name: string }>
     at += p.n;
   }
   const norm = options.normalize === false ? null : options.normalize === true || options.normalize === undefined ? CIFAR10_NORMALIZATION : options.normalize;
-  const ds: Dataset = {
-    images: pixelsToFloat(pixels, 3, CIFAR_SIZE * CIFAR_SIZE, norm),
-    labels,
-    n,
-    shape: [3, CIFAR_SIZE, CIFAR_SIZE],
-    padValue: [0, 1, 2].map((c) => normalizedValue(0, c, norm)),
-    numClasses: 10,
-  };
+  const ds = datasetFromPixels(pixels, labels, [3, CIFAR_SIZE, CIFAR_SIZE], norm, 10);
   return options.limit !== undefined && options.limit < n ? subset(ds, 0, options.limit) : ds;
 }
 

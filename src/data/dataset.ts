@@ -14,6 +14,10 @@ export interface Dataset {
   padValue?: number[];
   /** Number of classes (labels are in [0, numClasses)). */
   numClasses?: number;
+  /** The raw pixel bytes behind `images` (n × C × H × W), kept by the file readers: deployment takes bytes. */
+  pixels?: Uint8Array;
+  /** The normalisation that turned `pixels` into `images` (null: x/255 only). */
+  normalization?: Normalization | null;
 }
 
 export interface Normalization {
@@ -43,6 +47,47 @@ export function pixelsToFloat(pixels: Uint8Array, channels: number, planeSize: n
   return out;
 }
 
+/**
+ * Floats already in [0, 1] (decoded, resized images) to the model's input: (x − mean[c]) / std[c]
+ * in the same float32 steps as pixelsToFloat, so a byte p and the float p/255 give the same value.
+ */
+export function normalizeUnitFloats(x: Float32Array, channels: number, planeSize: number, norm: Normalization | null): Float32Array {
+  const sample = channels * planeSize;
+  if (sample === 0 || x.length % sample !== 0) throw new DataError(`normalizeUnitFloats: ${x.length} values are not whole samples of ${channels}×${planeSize}`);
+  checkNormalization(channels, norm);
+  const out = new Float32Array(x.length);
+  if (!norm) {
+    out.set(x);
+    return out;
+  }
+  for (let i = 0; i < x.length; i++) {
+    const c = Math.floor(i / planeSize) % channels;
+    out[i] = Math.fround(Math.fround(Math.fround(x[i]!) - Math.fround(norm.mean[c]!)) / Math.fround(norm.std[c]!));
+  }
+  return out;
+}
+
+/** A dataset from raw pixel bytes (NCHW), normalised once here; it keeps the bytes too. */
+export function datasetFromPixels(
+  pixels: Uint8Array, labels: Int32Array, shape: [number, number, number], norm: Normalization | null, numClasses?: number,
+): Dataset {
+  const [c, h, w] = shape;
+  const n = labels.length;
+  if (pixels.length !== n * c * h * w) throw new DataError(`${pixels.length} pixel bytes for ${n} images of ${c}×${h}×${w}`);
+  let maxLabel = -1;
+  for (let i = 0; i < n; i++) if (labels[i]! > maxLabel) maxLabel = labels[i]!;
+  return {
+    images: pixelsToFloat(pixels, c, h * w, norm),
+    labels,
+    n,
+    shape: [c, h, w],
+    padValue: Array.from({ length: c }, (_, ch) => normalizedValue(0, ch, norm)),
+    numClasses: numClasses ?? Math.max(maxLabel + 1, 1),
+    pixels,
+    normalization: norm,
+  };
+}
+
 /** The float32 value a raw pixel byte `v` becomes in channel `c`. */
 export function normalizedValue(v: number, c: number, norm: Normalization | null): number {
   const x = Math.fround(v / 255);
@@ -50,15 +95,22 @@ export function normalizedValue(v: number, c: number, norm: Normalization | null
   return Math.fround(Math.fround(x - Math.fround(norm.mean[c]!)) / Math.fround(norm.std[c]!));
 }
 
-function channelTables(channels: number, norm: Normalization | null): Float32Array[] {
-  if (norm) {
-    if (norm.mean.length !== channels || norm.std.length !== channels) {
-      throw new DataError(`normalisation needs ${channels} mean and std values, got ${norm.mean.length} and ${norm.std.length}`);
-    }
-    norm.std.forEach((s) => {
-      if (!(s > 0)) throw new DataError(`normalisation std must be positive, got ${s}`);
-    });
+/** Throws unless `norm` has one finite mean and one positive finite std per channel. */
+export function checkNormalization(channels: number, norm: Normalization | null): void {
+  if (!norm) return;
+  if (!Array.isArray(norm.mean) || !Array.isArray(norm.std) || norm.mean.length !== channels || norm.std.length !== channels) {
+    throw new DataError(`normalisation needs ${channels} mean and std values, got ${norm.mean?.length} and ${norm.std?.length}`);
   }
+  norm.mean.forEach((m) => {
+    if (typeof m !== "number" || !Number.isFinite(m)) throw new DataError(`normalisation mean must be a finite number, got ${m}`);
+  });
+  norm.std.forEach((s) => {
+    if (typeof s !== "number" || !Number.isFinite(s) || !(s > 0)) throw new DataError(`normalisation std must be a positive number, got ${s}`);
+  });
+}
+
+function channelTables(channels: number, norm: Normalization | null): Float32Array[] {
+  checkNormalization(channels, norm);
   const luts: Float32Array[] = [];
   for (let c = 0; c < channels; c++) {
     const lut = new Float32Array(256);
@@ -82,6 +134,8 @@ export function subset(ds: Dataset, start: number, count: number): Dataset {
   };
   if (ds.padValue) out.padValue = [...ds.padValue];
   if (ds.numClasses !== undefined) out.numClasses = ds.numClasses;
+  if (ds.pixels) out.pixels = ds.pixels.slice(start * size, (start + count) * size);
+  if (ds.normalization !== undefined) out.normalization = ds.normalization;
   return out;
 }
 

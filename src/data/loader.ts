@@ -15,6 +15,11 @@ export interface LoaderOptions {
   shuffle?: boolean;
   /** Skip the last incomplete batch of an epoch. Default false. */
   dropLast?: boolean;
+  /**
+   * Skip a last incomplete batch smaller than this (default 1: keep every batch). Training uses 2:
+   * BatchNorm cannot normalise a batch of one image, and shuffling shows that image in other epochs.
+   */
+  minBatch?: number;
   /** Seed of the shuffle and augmentation streams. Default 0. */
   seed?: number;
   /** Random crop / flip (e.g. CIFAR_AUGMENT). Default none. */
@@ -28,6 +33,8 @@ export interface LoaderState {
   batchSize: number;
   shuffle: boolean;
   dropLast: boolean;
+  /** Absent in states saved before the option existed (then 1). */
+  minBatch?: number;
   augment: AugmentOptions | null;
   epoch: number;
   /** Samples of the current epoch already handed out. */
@@ -42,6 +49,7 @@ export class DataLoader {
   readonly batchSize: number;
   readonly shuffle: boolean;
   readonly dropLast: boolean;
+  readonly minBatch: number;
   readonly augment: AugmentOptions | null;
   /** Values in one sample (C·H·W). */
   readonly sampleSize: number;
@@ -60,6 +68,8 @@ export class DataLoader {
     this.batchSize = batchSize;
     this.shuffle = options.shuffle ?? true;
     this.dropLast = options.dropLast ?? false;
+    this.minBatch = options.minBatch ?? 1;
+    if (!Number.isInteger(this.minBatch) || this.minBatch < 1 || this.minBatch > batchSize) throw new DataError(`minBatch must be an integer in 1–${batchSize}, got ${options.minBatch}`);
     const aug = options.augment ?? null;
     if (aug) {
       if (!Number.isInteger(aug.cropPadding) || aug.cropPadding < 0) throw new DataError(`crop padding must be a non-negative integer, got ${aug.cropPadding}`);
@@ -68,9 +78,10 @@ export class DataLoader {
     // A fixed key order, so saved states compare equal as JSON.
     this.augment = aug ? { cropPadding: aug.cropPadding, flip: aug.flip } : null;
     this.sampleSize = dataset.shape[0] * dataset.shape[1] * dataset.shape[2];
-    this.batchesPerEpoch = this.dropLast ? Math.floor(dataset.n / batchSize) : Math.ceil(dataset.n / batchSize);
+    const rest = dataset.n % batchSize;
+    this.batchesPerEpoch = Math.floor(dataset.n / batchSize) + (rest > 0 && !this.dropLast && rest >= this.minBatch ? 1 : 0);
     if (this.batchesPerEpoch === 0) {
-      throw new DataError(`the dataset has ${dataset.n} samples, too few for one batch of ${batchSize}${this.dropLast ? " with drop-last" : ""}`);
+      throw new DataError(`the dataset has ${dataset.n} samples, too few for one batch of ${this.dropLast ? batchSize : this.minBatch}`);
     }
     this.shuffleRng = Rng.fromSeed(options.seed ?? 0);
     this.augmentRng = this.shuffleRng.clone();
@@ -106,7 +117,7 @@ export class DataLoader {
         `batch buffers too small: need ${this.batchSize * this.sampleSize} image values and ${this.batchSize} labels, got ${images.length} and ${labels.length}`,
       );
     }
-    const end = this.dropLast ? this.batchesPerEpoch * this.batchSize : this.dataset.n;
+    const end = this.end();
     if (this.pos >= end) {
       this.epochNo++;
       this.pos = 0;
@@ -149,6 +160,7 @@ export class DataLoader {
       batchSize: this.batchSize,
       shuffle: this.shuffle,
       dropLast: this.dropLast,
+      ...(this.minBatch !== 1 ? { minBatch: this.minBatch } : {}),
       augment: this.augment ? { ...this.augment } : null,
       epoch: this.epochNo,
       position: this.pos,
@@ -166,13 +178,14 @@ export class DataLoader {
     for (const key of ["batchSize", "shuffle", "dropLast"] as const) {
       if (state[key] !== mine[key]) throw bad(`the saved ${key} is ${state[key]}, this loader has ${mine[key]}`);
     }
+    if ((state.minBatch ?? 1) !== this.minBatch) throw bad(`the saved minBatch is ${state.minBatch ?? 1}, this loader has ${this.minBatch}`);
     const sameAugment = state.augment === null || mine.augment === null
       ? state.augment === mine.augment
       : state.augment.cropPadding === mine.augment.cropPadding && state.augment.flip === mine.augment.flip;
     if (!sameAugment) {
       throw bad(`the saved augmentation ${JSON.stringify(state.augment)} differs from this loader's ${JSON.stringify(mine.augment)}`);
     }
-    const end = this.dropLast ? this.batchesPerEpoch * this.batchSize : this.dataset.n;
+    const end = this.end();
     if (!Number.isInteger(state.epoch) || state.epoch < 0) throw bad(`invalid epoch ${state.epoch}`);
     if (!Number.isInteger(state.position) || state.position < 0 || state.position > end) throw bad(`invalid position ${state.position}`);
     let shuffleRng: Rng, augmentRng: Rng;
@@ -188,6 +201,11 @@ export class DataLoader {
     this.drawOrder();
     this.epochNo = state.epoch;
     this.pos = state.position;
+  }
+
+  /** Samples handed out per epoch. */
+  private end(): number {
+    return Math.min(this.batchesPerEpoch * this.batchSize, this.dataset.n);
   }
 
   private drawOrder(): void {

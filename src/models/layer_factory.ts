@@ -17,7 +17,14 @@ export const multiplyLayers: LayerFactory = {
   linear: (i, o, opts) => new Linear(i, o, opts),
 };
 
-const factories = new Map<string, (options: Record<string, unknown>) => LayerFactory>([["conv", () => multiplyLayers]]);
+/** conv layers take no options: a spec that gives some (e.g. weightBits) was made for another op kind. */
+function convLayers(options: Record<string, unknown>): LayerFactory {
+  const keys = Object.keys(options);
+  if (keys.length) throw new Error(`op conv takes no options, got ${keys.slice(0, 3).map((k) => `'${k}'`).join(", ")}`);
+  return multiplyLayers;
+}
+
+const factories = new Map<string, (options: Record<string, unknown>) => LayerFactory>([["conv", convLayers]]);
 
 /** Op kinds add themselves here (adder, shift-q, shift-ps). */
 export function registerOpKind(name: string, make: (options: Record<string, unknown>) => LayerFactory): void {

@@ -56,6 +56,31 @@ export function resolveSpec(partial: Partial<ModelSpec> & { model: string }): Mo
   };
 }
 
+const SPEC_KEYS = ["model", "op", "inChannels", "inputSize", "numClasses", "allLayers", "opOptions"];
+const LIMITS = { inChannels: 4096, inputSize: 4096, numClasses: 1_000_000 };
+
+/**
+ * A spec read back from a file, checked field by field (names, integer sizes, the op kind's
+ * options); throws a one-line Error naming the field. The model is not built here.
+ */
+export function parseSpec(raw: unknown): ModelSpec {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new Error(`the model spec must be an object, got ${raw === null ? "null" : typeof raw}`);
+  const r = raw as Record<string, unknown>;
+  const unknown = Object.keys(r).filter((k) => !SPEC_KEYS.includes(k));
+  if (unknown.length) throw new Error(`the model spec has unknown field '${unknown[0]!.slice(0, 40)}'`);
+  if (typeof r.model !== "string" || !builders.has(r.model)) throw new Error(`unknown model ${JSON.stringify(String(r.model).slice(0, 40))}; valid: ${modelNames().join(", ")}`);
+  if (typeof r.op !== "string") throw new Error("the model spec's op must be a string");
+  for (const [key, max] of Object.entries(LIMITS)) {
+    const v = r[key];
+    if (typeof v !== "number" || !Number.isInteger(v) || v < 1 || v > max) throw new Error(`the model spec's ${key} must be an integer in 1–${max}, got ${JSON.stringify(v)}`);
+  }
+  if (r.allLayers !== undefined && typeof r.allLayers !== "boolean") throw new Error("the model spec's allLayers must be true or false");
+  const opts = r.opOptions;
+  if (opts !== undefined && (typeof opts !== "object" || opts === null || Array.isArray(opts))) throw new Error("the model spec's opOptions must be an object");
+  layerFactory(r.op, opts as Record<string, unknown> | undefined); // validates the op kind and its options
+  return r as unknown as ModelSpec;
+}
+
 export function createModel(spec: ModelSpec): Module {
   const entry = builders.get(spec.model);
   if (!entry) throw new Error(`unknown model '${spec.model}'; valid: ${modelNames().join(", ")}`);

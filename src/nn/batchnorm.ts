@@ -9,13 +9,14 @@ export interface BatchNormOptions {
 }
 
 /** BatchNorm over the channel dimension (dim 1); BatchNorm1d and BatchNorm2d differ only in input rank. */
-abstract class BatchNormBase extends Module {
+export abstract class BatchNormBase extends Module {
   weight: Parameter | null;
   bias: Parameter | null;
   runningMean: Buffer;
   runningVar: Buffer;
   readonly eps: number;
-  readonly momentum: number;
+  /** Weight of the newest batch in the running statistics (PreciseBN sets 1/k to average k batches). */
+  momentum: number;
 
   constructor(readonly numFeatures: number, opts: BatchNormOptions = {}) {
     super();

@@ -86,6 +86,16 @@ export abstract class LRScheduler {
     lastLr.forEach((lr, i) => (this.optimizer.paramGroups[i].lr = lr));
   }
 
+  /**
+   * Jump to t steps and set every group's lr in closed form. A run extended to more epochs uses
+   * this: the schedule is rebuilt over the new total and continues at the step it had reached.
+   */
+  seek(t: number): void {
+    if (this.owner !== null) throw new Error(`${this.kind}.seek: this schedule is driven by ${this.owner}; seek that instead`);
+    this.epoch = integer(t, "t", `${this.kind}.seek`, 0);
+    this.apply();
+  }
+
   /** Called at the end of a concrete constructor: applies t = 0. */
   protected start(): void {
     this.epoch = 0;

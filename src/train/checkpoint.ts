@@ -8,7 +8,9 @@
 import { decodeSafetensors, encodeSafetensors, type TensorEntry } from "../io/safetensors.js";
 import { readFileChecked, writeFileAtomic } from "../io/files.js";
 import type { Module } from "../nn/module.js";
-import type { ModelSpec } from "../models/zoo.js";
+import { parseSpec, type ModelSpec } from "../models/zoo.js";
+import { parseDataSource, type DataSource } from "../data/registry.js";
+import { parseJson } from "../io/json.js";
 
 export const CHECKPOINT_FORMAT = "mulfree-checkpoint/1";
 
@@ -20,6 +22,8 @@ export interface TrainingState {
   scheduler: unknown;
   loader: unknown;
   history: unknown[];
+  /** The run's resolved options (what `train --resume` continues with). */
+  options?: Record<string, unknown>;
 }
 
 export const LATENT_PREFIX = "latent.";
@@ -31,6 +35,8 @@ export interface Checkpoint {
   latent?: Map<string, { shape: number[]; data: Float32Array }>;
   optimizerTensors: Map<number, Record<string, Float32Array>>;
   training: TrainingState | null;
+  /** The data the model was trained and tested on (absent in checkpoints of mulfree before 0.2 and in imports). */
+  dataset?: DataSource;
 }
 
 export class CheckpointError extends Error {}
@@ -63,7 +69,7 @@ export function encodeCheckpoint(
   model: Module,
   training: TrainingState | null,
   optimizerTensors?: Array<Record<string, Float32Array | number>>,
-  options: { latent?: boolean } = {},
+  options: { latent?: boolean; dataset?: DataSource } = {},
 ): Uint8Array {
   const latent: Record<string, TensorEntry> = {};
   const tensors = { ...modelTensors(model, latent), ...((options.latent ?? training !== null) ? latent : {}) };
@@ -78,38 +84,102 @@ export function encodeCheckpoint(
   });
   const meta: Record<string, string> = { format: CHECKPOINT_FORMAT, spec: JSON.stringify(spec) };
   if (training) meta.training = JSON.stringify({ ...training, optimizer: training.optimizer ? { ...training.optimizer, scalars } : null });
+  if (options.dataset) meta.dataset = JSON.stringify(options.dataset);
   return encodeSafetensors(tensors, meta);
 }
 
 export function decodeCheckpoint(bytes: Uint8Array, path: string): Checkpoint {
   const file = decodeSafetensors(bytes, path);
   const meta = file.metadata ?? {};
-  if (meta.format !== CHECKPOINT_FORMAT || !meta.spec) {
-    throw new CheckpointError(`${path}: not a mulfree checkpoint (no '${CHECKPOINT_FORMAT}' metadata)`);
+  const fail = (problem: string) => new CheckpointError(`${path}: ${problem}`);
+  if (meta.format !== CHECKPOINT_FORMAT || meta.spec === undefined) {
+    throw fail(`not a mulfree checkpoint (no '${CHECKPOINT_FORMAT}' metadata)`);
   }
   let spec: ModelSpec;
-  let training: TrainingState | null = null;
   try {
-    spec = JSON.parse(meta.spec) as ModelSpec;
-    if (meta.training) training = JSON.parse(meta.training) as TrainingState;
-  } catch {
-    throw new CheckpointError(`${path}: corrupt checkpoint metadata`);
+    spec = parseSpec(parseMetadata(meta.spec, "spec"));
+  } catch (e) {
+    throw fail((e as Error).message);
+  }
+  const training = meta.training === undefined ? null : parseTrainingState(parseMetadata(meta.training, "training"), fail);
+  let dataset: DataSource | undefined;
+  if (meta.dataset !== undefined) {
+    try {
+      dataset = parseDataSource(parseMetadata(meta.dataset, "dataset"), path);
+    } catch (e) {
+      throw new CheckpointError((e as Error).message);
+    }
   }
   const weights = new Map<string, { shape: number[]; data: Float32Array }>();
   const optimizerTensors = new Map<number, Record<string, Float32Array>>();
   const latent = new Map<string, { shape: number[]; data: Float32Array }>();
   for (const [name, t] of Object.entries(file.tensors)) {
-    if (!(t.data instanceof Float32Array)) throw new CheckpointError(`${path}: tensor ${name} is ${t.dtype}, expected F32`);
-    const m = /^optimizer\.state\.(\d+)\.(.+)$/.exec(name);
+    if (!(t.data instanceof Float32Array)) throw fail(`tensor ${name} is ${t.dtype}, expected F32`);
+    checkFinite(t.data, name, fail);
+    const m = /^optimizer\.state\.(\d{1,6})\.(.+)$/.exec(name);
     if (m) {
       const i = Number(m[1]);
       const entry = optimizerTensors.get(i) ?? {};
-      entry[m[2]] = t.data;
+      entry[m[2]!] = t.data;
       optimizerTensors.set(i, entry);
     } else if (name.startsWith(LATENT_PREFIX)) latent.set(name.slice(LATENT_PREFIX.length), { shape: [...t.shape], data: t.data });
-    else weights.set(name, { shape: [...t.shape], data: t.data });
+    else {
+      if (name.endsWith(".running_var")) checkVariance(t.data, name, fail);
+      weights.set(name, { shape: [...t.shape], data: t.data });
+    }
   }
-  return { spec, weights, optimizerTensors, training, latent };
+  return { spec, weights, optimizerTensors, training, latent, ...(dataset ? { dataset } : {}) };
+}
+
+/** Metadata values are JSON strings; a broken one names its field. */
+function parseMetadata(text: string, field: string): unknown {
+  try {
+    return parseJson(text, `metadata '${field}'`);
+  } catch (e) {
+    throw new CheckpointError((e as Error).message);
+  }
+}
+
+function checkFinite(data: Float32Array, name: string, fail: (p: string) => CheckpointError): void {
+  for (let i = 0; i < data.length; i++) {
+    if (!Number.isFinite(data[i])) throw fail(`tensor ${name} holds ${data[i]} at index ${i}: the weights are not finite (a diverged run?)`);
+  }
+}
+
+function checkVariance(data: Float32Array, name: string, fail: (p: string) => CheckpointError): void {
+  for (let i = 0; i < data.length; i++) {
+    if (data[i]! < 0) throw fail(`tensor ${name} holds a negative variance ${data[i]} at index ${i}`);
+  }
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+const isCount = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
+
+/** The training metadata, checked before anything runs (a resume must not fail an epoch later). */
+function parseTrainingState(raw: unknown, fail: (p: string) => CheckpointError): TrainingState {
+  const bad = (what: string) => fail(`corrupt training state: ${what}`);
+  if (!isRecord(raw)) throw bad("not an object");
+  if (!isCount(raw.epoch)) throw bad(`epoch must be a non-negative integer, got ${JSON.stringify(raw.epoch)?.slice(0, 20)}`);
+  if (!isCount(raw.step)) throw bad(`step must be a non-negative integer, got ${JSON.stringify(raw.step)?.slice(0, 20)}`);
+  if (!isRecord(raw.config)) throw bad("config must be an object");
+  if (raw.optimizer !== null) {
+    const o = raw.optimizer;
+    if (!isRecord(o) || !Array.isArray(o.groups) || !Array.isArray(o.scalars)) throw bad("optimizer must hold groups and scalars lists");
+    for (const s of o.scalars) {
+      if (!isRecord(s) || !Object.values(s).every((v) => typeof v === "number" && Number.isFinite(v))) throw bad("optimizer scalars must be objects of finite numbers");
+    }
+  }
+  if (!isRecord(raw.scheduler)) throw bad("scheduler must be an object");
+  if (!isRecord(raw.loader)) throw bad("loader must be an object");
+  if (!Array.isArray(raw.history) || raw.history.length !== raw.epoch) throw bad(`history must list one record per finished epoch (${raw.epoch})`);
+  raw.history.forEach((h, i) => {
+    if (!isRecord(h) || h.epoch !== i + 1) throw bad(`history record ${i} is not the record of epoch ${i + 1}`);
+    for (const key of ["trainLoss", "testAccuracy", "lr"]) {
+      if (typeof h[key] !== "number" || !Number.isFinite(h[key])) throw bad(`history record ${i} has no finite ${key}`);
+    }
+  });
+  if (raw.options !== undefined && !isRecord(raw.options)) throw bad("options must be an object");
+  return raw as unknown as TrainingState;
 }
 
 export function saveCheckpoint(path: string, bytes: Uint8Array): void {

@@ -1,25 +1,34 @@
 // The JSONL training log: one line per epoch. A resumed run first drops lines past its checkpoint,
 // so the log always matches the weights.
-import { existsSync, readFileSync } from "node:fs";
-import { writeFileAtomic } from "../io/files.js";
+import { existsSync } from "node:fs";
+import { IoError } from "../io/errors.js";
+import { readFileChecked, writeFileAtomic } from "../io/files.js";
 
-export function appendLog(path: string, record: Record<string, unknown>): void {
-  const prev = existsSync(path) ? readFileSync(path, "utf8") : "";
-  writeFileAtomic(path, new TextEncoder().encode(prev + JSON.stringify(record) + "\n"));
+function lines(path: string): string[] {
+  if (!existsSync(path)) return [];
+  const text = new TextDecoder().decode(readFileChecked(path, "training log"));
+  return text.split("\n").filter((line) => line.trim());
 }
 
-/** Keep only records with epoch ≤ `epoch` (all of them are dropped when starting fresh). */
+export function appendLog(path: string, record: Record<string, unknown>): void {
+  const kept = lines(path);
+  kept.push(JSON.stringify(record));
+  writeFileAtomic(path, new TextEncoder().encode(kept.map((l) => l + "\n").join("")));
+}
+
+/** Keep only records with epoch ≤ `epoch` (all of them are dropped when starting fresh); a corrupt line is an error, not silently lost. */
 export function truncateLog(path: string, epoch: number): void {
-  if (!existsSync(path)) return;
-  const kept = readFileSync(path, "utf8")
-    .split("\n")
-    .filter((line) => {
-      if (!line.trim()) return false;
-      try {
-        return (JSON.parse(line) as { epoch?: number }).epoch! <= epoch;
-      } catch {
-        return false;
-      }
-    });
+  const all = lines(path);
+  if (!all.length) return;
+  const kept = all.filter((line, i) => {
+    let record: { epoch?: unknown };
+    try {
+      record = JSON.parse(line) as { epoch?: unknown };
+    } catch {
+      throw new IoError(`${path}: line ${i + 1} is not JSON; repair or delete the log`);
+    }
+    if (typeof record.epoch !== "number") throw new IoError(`${path}: line ${i + 1} has no epoch number; repair or delete the log`);
+    return record.epoch <= epoch;
+  });
   writeFileAtomic(path, new TextEncoder().encode(kept.map((l) => l + "\n").join("")));
 }

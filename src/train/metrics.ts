@@ -48,3 +48,21 @@ export function evaluate(model: Module, ds: Dataset, batchSize = 1000): EvalResu
   model.train(wasTraining);
   return { accuracy: correct / ds.n, correct, total: ds.n, imagesPerSecond: ds.n / seconds };
 }
+
+/** Logits [n, classes] of n NCHW images (already normalised), in eval mode without gradients. */
+export function predictLogits(model: Module, images: Float32Array, n: number, shape: readonly [number, number, number]): { logits: Float32Array; classes: number } {
+  const wasTraining = model.training;
+  model.eval();
+  try {
+    return noGrad(() =>
+      scope(() => {
+        const x = new Tensor(allocF32(images.length), [n, ...shape]);
+        x.data.set(images);
+        const y = model.forward(x);
+        return { logits: Float32Array.from(y.data), classes: y.shape[1]! };
+      }),
+    );
+  } finally {
+    model.train(wasTraining);
+  }
+}

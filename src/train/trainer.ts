@@ -14,6 +14,9 @@ import { allocF32, allocI32, scope } from "../tensor/storage.js";
 import { Tensor } from "../tensor/tensor.js";
 import { encodeCheckpoint, loadCheckpoint, loadWeights, saveCheckpoint, CheckpointError, type Checkpoint, type TrainingState } from "./checkpoint.js";
 import { evaluate } from "./metrics.js";
+import { preciseBatchNorm } from "./precise_bn.js";
+import type { RunOptions } from "./run_options.js";
+import type { DataSource } from "../data/registry.js";
 
 export interface TrainConfig {
   spec: ModelSpec;
@@ -31,20 +34,44 @@ export interface TrainConfig {
   augment: AugmentOptions | null;
   /** Extra optimizer options per op kind (e.g. AdderNet's η), passed to the op's training hooks. */
   extra?: Record<string, unknown>;
+  /** PreciseBN before each evaluation: batches to average (0 or absent: off). See precise_bn.ts. */
+  preciseBn?: number;
+  /** Stored in the checkpoint so that `--resume` continues with them (run_options.ts). */
+  options?: RunOptions;
+  /** The data's record, stored in every checkpoint the run writes (data/registry.ts). */
+  dataset?: DataSource;
 }
 
 export interface EpochRecord {
   epoch: number;
   trainLoss: number;
+  /** Test accuracy of the model as saved (after PreciseBN when it is on). */
   testAccuracy: number;
+  /** With PreciseBN on: the test accuracy with the running statistics from training, before recalibration. */
+  testAccuracyRunningStats?: number;
   imagesPerSecond: number;
   lr: number;
   seconds: number;
 }
 
+/**
+ * A mean cross-entropy above this means the true class got probability below e^−1000000: no
+ * network that still learns gets there, so the run has diverged (the loss is not NaN yet).
+ */
+export const DIVERGED_LOSS = 1e6;
+
+/** The loss exceeded DIVERGED_LOSS or stopped being a number, or the weights stopped being finite. */
+export class TrainingDivergedError extends Error {}
+
 export interface TrainEvents {
   onStep?(f: { epoch: number; step: number; steps: number; loss: number; imagesPerSecond: number; etaSeconds: number }): void;
   onEpoch?(r: EpochRecord, checkpointBytes: Uint8Array): void;
+}
+
+/** True when the arrays hold only finite numbers. */
+function allFinite(arrays: Iterable<Float32Array>): boolean {
+  for (const a of arrays) for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return false;
+  return true;
 }
 
 
@@ -69,10 +96,14 @@ export class Trainer {
     });
     applyTrainingSetups(this.model, this.optimizer, config);
     this.scheduler = makeScheduler(config.schedule, this.optimizer, { tMax: config.epochs, milestones: config.milestones, gamma: config.gamma });
-    this.loader = new DataLoader(train, { batchSize: config.batchSize, seed: config.seed, augment: config.augment });
+    this.loader = new DataLoader(train, { batchSize: config.batchSize, seed: config.seed, augment: config.augment, minBatch: Math.min(2, config.batchSize) });
   }
 
-  /** Restore optimizer, scheduler, loader and counters from a checkpoint written by this trainer. */
+  /**
+   * Restore optimizer, scheduler, loader and counters from a checkpoint written by this trainer.
+   * When the run was extended (config.epochs differs from the stored one), the schedule is this
+   * trainer's (built over the new total) moved to the step the run had reached.
+   */
   resumeFrom(ckpt: Checkpoint): void {
     const t = ckpt.training;
     if (!t) throw new CheckpointError("the checkpoint holds no training state (weights only)");
@@ -81,7 +112,9 @@ export class Trainer {
       const state = t.optimizer.scalars.map((s, i) => ({ ...s, ...(ckpt.optimizerTensors.get(i) ?? {}) }));
       this.optimizer.loadStateDict({ groups: t.optimizer.groups, state } as Parameters<Optimizer["loadStateDict"]>[0]);
     }
-    this.scheduler.loadStateDict(t.scheduler as Parameters<LRScheduler["loadStateDict"]>[0]);
+    const saved = t.scheduler as Parameters<LRScheduler["loadStateDict"]>[0];
+    if ((t.config as { epochs?: number }).epochs === this.config.epochs) this.scheduler.loadStateDict(saved);
+    else this.scheduler.seek(t.epoch);
     this.loader.restore(t.loader as Parameters<DataLoader["restore"]>[0]);
     this.epoch = t.epoch;
     this.step = t.step;
@@ -119,21 +152,41 @@ export class Trainer {
         });
       }
       const seconds = (performance.now() - t0) / 1000;
+      if (!allFinite(this.model.parameters().map((p) => p.data))) {
+        throw new TrainingDivergedError(`the weights stopped being finite in epoch ${this.epoch + 1} (lr ${this.optimizer.paramGroups[0].lr}); lower --lr`);
+      }
       const lr = this.optimizer.paramGroups[0].lr;
       this.scheduler.step();
       this.epoch++;
-      const acc = evaluate(this.model, this.test);
-      const record: EpochRecord = { epoch: this.epoch, trainLoss: lossSum / seen, testAccuracy: acc.accuracy, imagesPerSecond: seen / seconds, lr, seconds };
+      const record: EpochRecord = { epoch: this.epoch, trainLoss: lossSum / seen, ...this.testAccuracies(), imagesPerSecond: seen / seconds, lr, seconds };
       this.history.push(record);
       events.onEpoch?.(record, this.checkpointBytes());
     }
     return this.history;
   }
 
+  /** Test accuracy; with PreciseBN, before and after recalibrating BatchNorm on training batches. */
+  private testAccuracies(): Pick<EpochRecord, "testAccuracy" | "testAccuracyRunningStats"> {
+    const batches = this.config.preciseBn ?? 0;
+    if (batches <= 0) return { testAccuracy: evaluate(this.model, this.test).accuracy };
+    const before = evaluate(this.model, this.test).accuracy;
+    // a fresh sample per epoch, fixed by the seed: resumed runs recalibrate identically
+    preciseBatchNorm(this.model, this.train, { batches, batchSize: this.config.batchSize, seed: Math.imul(this.config.seed + 7, 0x9e3779b1) ^ this.epoch });
+    return { testAccuracy: evaluate(this.model, this.test).accuracy, testAccuracyRunningStats: before };
+  }
+
   /** One optimisation step on a batch; returns the mean loss. */
   trainStep(images: Float32Array, labels: Int32Array, shape: number[]): number {
     setDropoutSeed(Math.imul(this.config.seed + 1, 0x2545f491) ^ this.step);
     this.step++;
+    const loss = this.optimize(images, labels, shape);
+    if (!(loss <= DIVERGED_LOSS)) {
+      throw new TrainingDivergedError(`the loss became ${loss.toPrecision(3)} at step ${this.step} (epoch ${this.epoch + 1}, lr ${this.optimizer.paramGroups[0].lr}); lower --lr`);
+    }
+    return loss;
+  }
+
+  private optimize(images: Float32Array, labels: Int32Array, shape: number[]): number {
     return scope(() => {
       const x = new Tensor(images, shape);
       const loss = crossEntropy(this.model.forward(x), labels);
@@ -146,16 +199,23 @@ export class Trainer {
 
   checkpointBytes(): Uint8Array {
     const opt = this.optimizer.stateDict();
+    const { options, dataset, ...config } = this.config;
     const training: TrainingState = {
       epoch: this.epoch,
       step: this.step,
-      config: { ...this.config },
+      config,
       optimizer: { groups: opt.groups, scalars: [] },
       scheduler: this.scheduler.stateDict(),
       loader: this.loader.state(),
       history: this.history,
+      ...(options ? { options: options as unknown as Record<string, unknown> } : {}),
     };
-    return encodeCheckpoint(this.config.spec, this.model, training, opt.state as Array<Record<string, Float32Array | number>>);
+    return encodeCheckpoint(this.config.spec, this.model, training, opt.state as Array<Record<string, Float32Array | number>>, { dataset: this.config.dataset });
+  }
+
+  /** The weights alone, with the data record (model.safetensors, best.safetensors). */
+  weightsBytes(): Uint8Array {
+    return encodeCheckpoint(this.config.spec, this.model, null, undefined, { dataset: this.config.dataset });
   }
 }
 

@@ -1,7 +1,7 @@
 // The images `mulfree bench` feeds every engine: MNIST test images for timing, MNIST training
 // images for calibration (random pixels, said so, when the MNIST files cannot be read).
 import { loadMnist, MNIST_NORMALIZATION } from "../../data/mnist.js";
-import type { Normalization } from "../../data/dataset.js";
+import { normalizeUnitFloats, type Normalization } from "../../data/dataset.js";
 
 export const IMAGE: [number, number, number] = [1, 28, 28];
 export const IMAGE_SIZE = 28 * 28;
@@ -22,15 +22,9 @@ export interface BenchData {
   source: string;
 }
 
-/** x → (x − mean)/std in float32 steps, as the training data path does. */
-export function normalize(pixels: Float32Array, norm: Normalization): Float32Array {
-  const mean = Math.fround(norm.mean[0]!);
-  const std = Math.fround(norm.std[0]!);
-  return pixels.map((x) => Math.fround(Math.fround(x - mean) / std));
-}
 
 function images(pixels: Float32Array, n: number, norm: Normalization): BenchImages {
-  return { pixels, normalized: normalize(pixels, norm), n };
+  return { pixels, normalized: normalizeUnitFloats(pixels, 1, IMAGE_SIZE, norm), n };
 }
 
 /** Deterministic pixels in [0, 1] with MNIST-like sparsity (most pixels black). */

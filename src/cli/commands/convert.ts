@@ -1,9 +1,6 @@
-import { basename, dirname, join, resolve } from "node:path";
-import { initRuntime } from "../../kernels/runtime.js";
-import { convertToShift } from "../../models/convert_shift.js";
-import { manualSeed } from "../../tensor/random.js";
-import { encodeCheckpoint, loadCheckpoint } from "../../train/checkpoint.js";
-import { writeFileAtomic } from "../../io/files.js";
+import { resolve } from "node:path";
+import type { Rounding } from "../../nn/shift.js";
+import { convertCheckpoint, convertedPath } from "../../tasks/convert.js";
 import { UsageError, type CommandSpec, type ParsedFlags } from "../args.js";
 import { CliError } from "../errors.js";
 import { printJson } from "../output.js";
@@ -27,39 +24,24 @@ export const convertSpec: CommandSpec = {
   },
 };
 
-function defaultOutput(path: string, op: string): string {
-  return join(dirname(path), `${basename(path).replace(/\.safetensors$/, "")}.${op}.safetensors`);
-}
-
 export function runConvert(f: ParsedFlags, [path]: string[]): void {
   if (f.to === undefined) throw new UsageError(`convert needs --to ${TARGETS.join(" or ")}`);
   const to = String(f.to);
-  const out = String(f.out ?? defaultOutput(path, to));
-  if (resolve(out) === resolve(path)) throw new CliError(`-o ${out} would overwrite the input checkpoint`);
-  const ckpt = loadCheckpoint(path);
-  if (ckpt.spec.op !== "conv") throw new CliError(`${path} is a ${ckpt.spec.op} model; convert takes a conv model (a checkpoint of mulfree train --op conv)`);
-  initRuntime({ threads: 1 });
-  manualSeed(0);
-  let converted;
-  try {
-    converted = convertToShift(ckpt, {
-      to,
-      weightBits: f.weightBits as number | undefined,
-      shiftDepth: f.shiftDepth as number | undefined,
-      keepFirstLast: f.keepFirstLast === true,
-      rounding: f.rounding as "deterministic" | "stochastic" | undefined,
-      activationBits: f.activationBits === undefined ? undefined : parseActivationBits(String(f.activationBits)),
-      activationUnsigned: f.unsignedActivations === true,
-    });
-  } catch (e) {
-    throw new CliError(`${path}: ${(e as Error).message}`);
-  }
-  const { spec, model, shifted, kept } = converted;
-  writeFileAtomic(out, encodeCheckpoint(spec, model, null, undefined, { latent: true }));
+  const out = String(f.out ?? convertedPath(path!, to));
+  if (resolve(out) === resolve(path!)) throw new CliError(`-o ${out} would overwrite the input checkpoint`);
+  const { spec, shifted, kept } = convertCheckpoint(path!, {
+    to, out,
+    weightBits: f.weightBits as number | undefined,
+    shiftDepth: f.shiftDepth as number | undefined,
+    keepFirstLast: f.keepFirstLast === true,
+    rounding: f.rounding as Rounding | undefined,
+    activationBits: f.activationBits === undefined ? undefined : parseActivationBits(String(f.activationBits)),
+    activationUnsigned: f.unsignedActivations === true,
+  });
   const bits = (spec.opOptions?.weightBits as number) ?? 5;
   process.stdout.write(
     `${spec.model}: ${shifted.length} layer${shifted.length === 1 ? "" : "s"} to ${to} (${bits}-bit): ${shifted.join(", ")}` +
-      `${kept.length ? `; multiplicative: ${kept.join(", ")}` : ""}\nwrote ${out} (fine-tune it with: mulfree train --from ${out})\n`,
+      `${kept.length ? `; multiplicative: ${kept.join(", ")}` : ""}\nwrote ${out} (fine-tune it with: mulfree train --from ${out} --out runs/NAME)\n`,
   );
   if (f.json) printJson({ command: "convert", checkpoint: path, output: out, model: spec.model, op: to, weightBits: bits, shifted, kept, spec });
 }

@@ -1,8 +1,5 @@
 import { inspectModel, type LayerReport } from "../../analysis/inspect.js";
-import { initRuntime } from "../../kernels/runtime.js";
-import { createModel } from "../../models/zoo.js";
-import { manualSeed } from "../../tensor/random.js";
-import { loadCheckpoint, loadWeights } from "../../train/checkpoint.js";
+import { loadModel } from "../../train/load_model.js";
 import type { CommandSpec, ParsedFlags } from "../args.js";
 import { pct, printJson } from "../output.js";
 
@@ -30,15 +27,11 @@ function row(r: LayerReport, width: number): string {
 }
 
 export function runInspect(f: ParsedFlags, [path]: string[]): void {
-  const ckpt = loadCheckpoint(path);
-  initRuntime({ threads: 1 });
-  manualSeed(0);
-  const model = createModel(ckpt.spec);
-  loadWeights(model, ckpt, path);
+  const { spec, model } = loadModel(path);
   const layers = inspectModel(model);
   const width = Math.max(5, ...layers.map((l) => l.name.length));
   const lines = [
-    `${ckpt.spec.model} (${ckpt.spec.op}) from ${path}`,
+    `${spec.model} (${spec.op}) from ${path}`,
     `${"layer".padEnd(width)}  ${"kind".padEnd(8)}  ${"weights".padStart(8)}  ${"zeros".padStart(6)}  ${"bits n/c/H".padEnd(12)}  shifts`,
     ...layers.map((l) => row(l, width)),
     "bits n/c/H: nominal / fixed-width code for the values used (sign + shift codes + zero) / entropy",
@@ -46,5 +39,5 @@ export function runInspect(f: ParsedFlags, [path]: string[]): void {
   const unrounded = layers.filter((l) => l.storedRounded === false).map((l) => l.name);
   if (unrounded.length) lines.push(`note: ${unrounded.join(", ")} hold unrounded values in the file; shown rounded as inference uses them`);
   process.stdout.write(lines.join("\n") + "\n");
-  if (f.json) printJson({ command: "inspect", checkpoint: path, model: ckpt.spec.model, op: ckpt.spec.op, layers });
+  if (f.json) printJson({ command: "inspect", checkpoint: path, model: spec.model, op: spec.op, layers });
 }
