@@ -45,6 +45,12 @@ const CONFIG = {
   concat: { spacing: 36 },
 };
 
+/**
+ * Four significant digits, trailing zeros dropped: 94.8, 0.001, 100. Without a precision vega
+ * picks one from the tick step, and "~g" then writes 100 as "1e+2".
+ */
+const TICK_FORMAT = ".4~r";
+
 const PANEL_TITLE = { fontSize: 13, fontWeight: "bold" as const, anchor: "middle" as const };
 
 /**
@@ -146,10 +152,10 @@ export function trainingCurvesSpec(runs: readonly TrainingRun[], opts: TrainingC
     hconcat: [
       panel("Training loss", "mean over each epoch", rows.map((r) => ({ ...key(r), loss: r.trainLoss })), {
         field: "loss", type: "quantitative", title: logLoss ? "cross-entropy (log scale)" : "cross-entropy",
-        ...(logLoss ? logAxis(rows.map((r) => r.trainLoss), "~g") : { scale: { zero: true }, axis: { format: "~g" } }),
+        ...(logLoss ? logAxis(rows.map((r) => r.trainLoss), TICK_FORMAT) : { scale: { zero: true }, axis: { format: TICK_FORMAT } }),
       }),
       panel("Test accuracy", "after each epoch", accuracy, {
-        field: "accuracy", type: "quantitative", title: "accuracy (%)", scale: { zero: false }, axis: { format: "~g" },
+        field: "accuracy", type: "quantitative", title: "accuracy (%)", scale: { zero: false }, axis: { format: TICK_FORMAT },
       }, precise ? {
         strokeDash: {
           field: "statistics", type: "nominal", title: "accuracy with BatchNorm statistics",
@@ -159,7 +165,7 @@ export function trainingCurvesSpec(runs: readonly TrainingRun[], opts: TrainingC
       } : {}),
       panel("Learning rate", "during each epoch", rows.map((r) => ({ ...key(r), lr: r.lr })), {
         field: "lr", type: "quantitative", title: logLr ? "learning rate (log scale)" : "learning rate",
-        ...(logLr ? logAxis(rows.map((r) => r.lr), "~g") : { scale: { zero: true }, axis: { format: "~g" } }),
+        ...(logLr ? logAxis(rows.map((r) => r.lr), TICK_FORMAT) : { scale: { zero: true }, axis: { format: TICK_FORMAT } }),
       }),
     ],
     resolve: { scale: { color: "shared", strokeDash: "shared" } },
