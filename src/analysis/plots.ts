@@ -51,6 +51,11 @@ const CONFIG = {
  */
 const TICK_FORMAT = ".4~r";
 
+/** What every figure has at its top level: schema, white background, title and look. */
+function figure(text: string, subtitle: string) {
+  return { $schema: SCHEMA, background: "white", padding: 16, title: { text, subtitle }, config: CONFIG };
+}
+
 const PANEL_TITLE = { fontSize: 13, fontWeight: "bold" as const, anchor: "middle" as const };
 
 /**
@@ -141,14 +146,7 @@ export function trainingCurvesSpec(runs: readonly TrainingRun[], opts: TrainingC
     layer: [{ mark: { type: "line" as const }, encoding: { strokeWidth, ...extra } }, ...markers],
   });
   return {
-    $schema: SCHEMA,
-    background: "white",
-    padding: 16,
-    title: {
-      text: opts.title ?? "Training curves",
-      subtitle: `${runs.length} run${runs.length === 1 ? "" : "s"}: ${names.join(", ")}`,
-    },
-    config: CONFIG,
+    ...figure(opts.title ?? "Training curves", `${runs.length} run${runs.length === 1 ? "" : "s"}: ${names.join(", ")}`),
     hconcat: [
       panel("Training loss", "mean over each epoch", rows.map((r) => ({ ...key(r), loss: r.trainLoss })), {
         field: "loss", type: "quantitative", title: logLoss ? "cross-entropy (log scale)" : "cross-entropy",
@@ -303,14 +301,7 @@ export function opsBarsSpec(reports: readonly OpsReport[], opts: OpsBarsOptions 
     ],
   };
   return {
-    $schema: SCHEMA,
-    background: "white",
-    padding: 16,
-    title: {
-      text: opts.title ?? "Operations and energy per image",
-      subtitle: "arithmetic energy at 45 nm, 0.9 V (Horowitz, ISSCC 2014); weight reads from memory not included",
-    },
-    config: CONFIG,
+    ...figure(opts.title ?? "Operations and energy per image", "arithmetic energy at 45 nm, 0.9 V (Horowitz, ISSCC 2014); weight reads from memory not included"),
     // stacked, so each model's bars line up in one column
     vconcat: [countsPanel, energyPanel],
     resolve: { scale: { color: "independent", y: "independent" } },
