@@ -12,11 +12,11 @@ import { energyOf } from "../src/analysis/energy.js";
 import { countFloatOps } from "../src/analysis/ops.js";
 import { countIntOps, type TensorInfo } from "../src/analysis/ops_int.js";
 import type { LayerOps, OpsReport } from "../src/analysis/op_counts.js";
-import { opsReport } from "../src/cli/commands/ops.js";
+import { opsReport } from "../src/analysis/ops_file.js";
 import { BUNDLE_FORMAT, type Geometry, type IntGraph, type LayerNode } from "../src/deploy/graph.js";
 import { encodeBundle } from "../src/deploy/bundle_codec.js";
 import { exportModel } from "../src/deploy/export.js";
-import { encodeSafetensors } from "../src/io/safetensors.js";
+import { decodeSafetensors, encodeSafetensors, type TensorEntry } from "../src/io/safetensors.js";
 import { initRuntime } from "../src/kernels/runtime.js";
 import { createModel, resolveSpec } from "../src/models/zoo.js";
 import { manualSeed } from "../src/tensor/random.js";
@@ -187,7 +187,7 @@ test("integer graph of an int8 adder LeNet-5: SAD taps, requantization multiplie
     assert.equal(l.mults, 0);
     assert.equal(typed(l, "add", "int8"), macs, `${name}: one u8 subtraction per tap`);
     assert.equal(typed(l, "add", "int32"), macs, `${name}: one i32 accumulation per tap`);
-    assert.ok(Math.abs(l.energyPJ - macs * 0.13) < 1e-6 * macs, `${name}: 0.03 + 0.1 pJ per tap, as reference/addernet.md §11 derives`);
+    assert.ok(Math.abs(l.energyPJ - macs * 0.13) < 1e-6 * macs, `${name}: 0.03 + 0.1 pJ per tap (int8 subtraction, int32 accumulation)`);
   }
   const requant = { conv1: 4704, conv2: 1600, fc1: 120, fc2: 84 };
   for (const [name, values] of Object.entries(requant)) {
@@ -324,6 +324,36 @@ test("mulfree ops: one clear line on stderr for a bad file; --json ends with the
   assert.equal(json.command, "ops");
   assert.equal(json.graph, "integer");
   assert.match(r.stdout, /^total\s/m);
-  assert.match(r.stdout, /Horowitz, ISSCC 2014/);
+  assert.match(r.stdout, /Horowitz, "Computing's energy problem \(and what we can do about it\)", ISSCC 2014, 45 nm/);
+  assert.doesNotMatch(r.stdout, /reference\/(addernet|deepshift)\.md|DESIGN/, "no pointer to a file outside this repository");
   assert.match(r.stdout, /x − w \(u8, \|·\| free\): 117,600 × int8 add @ 0\.03 pJ/);
 });
+
+/** A good bundle re-encoded after `edit` changes its tensors or metadata. */
+function editedBundle(edit: (tensors: Record<string, TensorEntry>, meta: Record<string, string>) => void): Uint8Array {
+  const { tensors, metadata } = decodeSafetensors(exportedBundle("adder").bytes);
+  edit(tensors, metadata);
+  return encodeSafetensors(tensors, metadata);
+}
+
+test("mulfree ops reads bundles as strictly as mulfree run: malformed graphs and wrong dtypes are one-line errors", () => {
+  const cases: Array<[string, Uint8Array, RegExp]> = [
+    ["null-nodes", editedBundle((_, m) => { m.graph = JSON.stringify({ ...JSON.parse(m.graph), nodes: [null] }); }), /graph\.nodes must be an array holding at least an input and a layer node/],
+    ["null-node", editedBundle((_, m) => {
+      const g = JSON.parse(m.graph);
+      g.nodes.splice(2, 0, null);
+      m.graph = JSON.stringify(g);
+    }), /graph\.nodes\[2\] is not an object/],
+    ["dtype", editedBundle((t) => {
+      const w = t["conv1.weight"];
+      t["conv1.weight"] = { dtype: "I8", shape: w.shape, data: new Int8Array(w.data.buffer, w.data.byteOffset, w.data.length) };
+    }), /tensor "conv1\.weight" has dtype I8, expected U8/],
+  ];
+  for (const [name, bytes, problem] of cases) {
+    const path = join(dir, `${name}.mulfree.safetensors`);
+    writeFileSync(path, bytes);
+    assert.throws(() => opsReport(path), (e: Error) => e.message.startsWith(`${path}: `) && problem.test(e.message), name);
+    expectCleanError([path], new RegExp(`${name}\\.mulfree\\.safetensors: .*${problem.source}`));
+  }
+});
+

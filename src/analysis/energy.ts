@@ -1,5 +1,5 @@
 // Energy per arithmetic operation, 45 nm at 0.9 V (Horowitz, "Computing's energy problem (and what
-// we can do about it)", ISSCC 2014), as quoted in reference/addernet.md §11. The table has no
+// we can do about it)", ISSCC 2014; the table and its use here in docs/ops.md). The table has no
 // shifts, comparisons, 64-bit or 16-bit multiplies, exp, division or square root: every such
 // entry below is marked `assumed` with its reason, and the report prints those reasons.
 
@@ -9,7 +9,7 @@ export type OpKind = "mul" | "add" | "shift" | "cmp" | "div" | "exp" | "sqrt";
 /** Operand type: the width the hardware needs for the operation. */
 export type OpType = "fp32" | "int8" | "int16" | "int32" | "int64";
 
-export const ENERGY_SOURCE = "Horowitz, ISSCC 2014, 45 nm 0.9 V (reference/addernet.md §11)";
+export const ENERGY_SOURCE = 'Horowitz, "Computing\'s energy problem (and what we can do about it)", ISSCC 2014, 45 nm 0.9 V (see docs/ops.md)';
 
 export interface EnergyEntry {
   pj: number;
@@ -47,7 +47,7 @@ const ASSUMED: Record<string, EnergyEntry> = {
   "int32 cmp": { pj: TABLE["int32 add"], assumed: CMP_AS_ADD },
   "fp32 cmp": { pj: TABLE["int32 add"], assumed: "not in the table; IEEE floats order like sign-magnitude integers: assumed an int32 add" },
   "int64 add": { pj: 2 * TABLE["int32 add"], assumed: "not in the table; assumed two int32 adds" },
-  "int16 mul": { pj: TABLE["int32 mul"], assumed: "not in the table (the reference notes it is missing); costed as an int32 mult, an upper bound" },
+  "int16 mul": { pj: TABLE["int32 mul"], assumed: "not in the table; costed as an int32 mult, an upper bound" },
   "int64 mul": { pj: TABLE["int32 mul"], assumed: "an i32 × i16 → i64 requantization product; not in the table: costed as an int32 mult (the operands are ≤ 32 bits)" },
   "fp32 div": { pj: TABLE["fp32 mul"], assumed: "not in the table; costed as one fp32 mult, a lower bound (a divider takes several multiplier passes)" },
   "int32 div": { pj: TABLE["int32 mul"], assumed: "not in the table; costed as one int32 mult, a lower bound" },

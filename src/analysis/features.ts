@@ -15,6 +15,9 @@ import { flatten } from "../tensor/ops/shape.js";
 import { allocF32, scope } from "../tensor/storage.js";
 import { Tensor } from "../tensor/tensor.js";
 
+// rendering lives in ./render.ts; re-exported for the callers that still import it from here
+export { renderSvg } from "./render.js";
+
 /** The zoo name of the feature network. */
 export const FEATURE_MODEL = "lenet5-2d";
 export const FEATURE_DIMS = 2;
@@ -155,15 +158,4 @@ export function featureScatterSpec(panels: FeaturePanel[], opts: { title?: strin
     })),
     resolve: { scale: { x: "independent", y: "independent" } },
   };
-}
-
-/** Compile a vega-lite spec and render it to an SVG string (headless, no canvas needed). */
-export async function renderSvg(spec: TopLevelSpec): Promise<string> {
-  const [vega, vegaLite] = await Promise.all([import("vega"), import("vega-lite")]);
-  const view = new vega.View(vega.parse(vegaLite.compile(spec).spec), { renderer: "none" });
-  try {
-    return await view.toSVG();
-  } finally {
-    view.finalize();
-  }
 }

@@ -1,17 +1,8 @@
-import { countFloatOps } from "../../analysis/ops.js";
-import { countIntOps, type TensorInfo } from "../../analysis/ops_int.js";
-import type { OpsReport } from "../../analysis/op_counts.js";
+// `mulfree ops`: flags and printing; the counting is the library's (src/analysis/ops_file.ts).
 import { energyOf } from "../../analysis/energy.js";
-import { decodeBundle } from "../../deploy/bundle_codec.js";
-import { BUNDLE_FORMAT } from "../../deploy/graph.js";
-import { readFileChecked } from "../../io/files.js";
-import { decodeSafetensorsHeader } from "../../io/safetensors.js";
-import { initRuntime } from "../../kernels/runtime.js";
-import { createModel } from "../../models/zoo.js";
-import { manualSeed } from "../../tensor/random.js";
-import { CHECKPOINT_FORMAT, decodeCheckpoint, loadWeights } from "../../train/checkpoint.js";
+import { opsReport } from "../../analysis/ops_file.js";
+import type { OpsReport } from "../../analysis/op_counts.js";
 import type { CommandSpec, ParsedFlags } from "../args.js";
-import { CliError } from "../errors.js";
 import { printJson } from "../output.js";
 
 export const opsSpec: CommandSpec = {
@@ -25,45 +16,6 @@ export const opsSpec: CommandSpec = {
     detail: { type: "bool", help: "list every row's typed operations (what, type, count, pJ each)" },
   },
 };
-
-function floatReport(bytes: Uint8Array, path: string): OpsReport {
-  const ckpt = decodeCheckpoint(bytes, path);
-  initRuntime({ threads: 1 });
-  manualSeed(0);
-  const model = createModel(ckpt.spec);
-  loadWeights(model, ckpt, path);
-  return countFloatOps(model, ckpt.spec);
-}
-
-/** The bundle is decoded (and so validated) as the runner decodes it; the header gives tensor bytes. */
-function integerReport(bytes: Uint8Array, path: string, header: ReturnType<typeof decodeSafetensorsHeader>): OpsReport {
-  const bundle = decodeBundle(bytes, path);
-  const source = bundle.source as { model?: unknown; op?: unknown; spec?: { model?: unknown; op?: unknown } };
-  const spec = source.spec ?? source;
-  const tensors: Record<string, TensorInfo> = {};
-  for (const [name, e] of Object.entries(header.tensors)) {
-    tensors[name] = { dtype: e.dtype, elements: e.shape.reduce((a, b) => a * b, 1), bytes: e.data_offsets[1] - e.data_offsets[0] };
-  }
-  return countIntOps(bundle.graph, tensors, {
-    source: path,
-    model: typeof spec.model === "string" ? spec.model : undefined,
-    op: typeof spec.op === "string" ? spec.op : undefined,
-    fileBytes: bytes.length,
-  });
-}
-
-/** A checkpoint or a bundle, told apart by the format in its safetensors metadata. */
-export function opsReport(path: string): OpsReport {
-  const bytes = readFileChecked(path, "model file");
-  const header = decodeSafetensorsHeader(bytes, path);
-  const format = header.metadata.format;
-  if (format === CHECKPOINT_FORMAT) return floatReport(bytes, path);
-  if (format === BUNDLE_FORMAT) return integerReport(bytes, path, header);
-  throw new CliError(
-    `${path}: neither a mulfree checkpoint ('${CHECKPOINT_FORMAT}') nor a deployment bundle ('${BUNDLE_FORMAT}'); ` +
-      (format === undefined ? "its metadata has no format" : `its metadata format is '${format}'`),
-  );
-}
 
 const int = (n: number) => n.toLocaleString("en-US");
 const nj = (pj: number) => (pj / 1000).toFixed(pj < 1000 ? 3 : 1);

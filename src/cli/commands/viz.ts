@@ -3,7 +3,8 @@
 // side by side (SVG through vega-lite, PNG through resvg).
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { extractFeatures, FEATURE_MODEL, featureScatterSpec, recalibrateBatchNorm, renderSvg, type FeatureLeNet, type FeaturePanel } from "../../analysis/features.js";
+import { extractFeatures, FEATURE_MODEL, featureScatterSpec, recalibrateBatchNorm, type FeatureLeNet, type FeaturePanel } from "../../analysis/features.js";
+import { renderPng, renderSvg } from "../../analysis/render.js";
 import { writeFileAtomic } from "../../io/files.js";
 import { initRuntime } from "../../kernels/runtime.js";
 import { resolveSpec } from "../../models/zoo.js";
@@ -85,10 +86,8 @@ export async function runViz(f: ParsedFlags, [what]: string[]): Promise<void> {
     panels.push({ title: `${label}, test accuracy ${pct(accuracy)}`, features, labels: test.labels });
   }
   const svg = await renderSvg(featureScatterSpec(panels, { title: `2-D features of MNIST test images (${test.n}), LeNet-5-BN with a 2-unit last hidden layer` }));
-  // loaded here, not at the top: a native addon (with its own threads) every other command can skip
-  const { Resvg } = await import("@resvg/resvg-js");
   // twice the SVG's size, so 10k small points stay distinct
-  const png = new Resvg(svg, { fitTo: { mode: "zoom", value: 2 }, background: "white" }).render().asPng();
+  const png = await renderPng(svg, { scale: 2 });
   mkdirSync(out, { recursive: true });
   const files = { svg: join(out, "features.svg"), png: join(out, "features.png"), data: join(out, "features.json") };
   writeFileAtomic(files.svg, new TextEncoder().encode(svg));

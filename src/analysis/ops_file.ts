@@ -1,0 +1,59 @@
+// Operation counts of a model file: a training checkpoint gives the float graph (./ops.ts), a
+// deployment bundle the integer graph (./ops_int.ts). The two are told apart by the format in
+// the safetensors metadata. A bundle is read with the runner's strict reader, so a bundle that
+// `mulfree run` refuses is refused here too, with the same message.
+import { readBundle } from "../deploy/bundle.js";
+import { BUNDLE_FORMAT } from "../deploy/graph.js";
+import { IoError } from "../io/errors.js";
+import { readFileChecked } from "../io/files.js";
+import { decodeSafetensorsHeader, type SafetensorsHeader } from "../io/safetensors.js";
+import { runtime } from "../kernels/runtime.js";
+import { createModel } from "../models/zoo.js";
+import { CHECKPOINT_FORMAT, decodeCheckpoint, loadWeights } from "../train/checkpoint.js";
+import { countFloatOps } from "./ops.js";
+import { countIntOps, type TensorInfo } from "./ops_int.js";
+import type { OpsReport } from "./op_counts.js";
+
+function floatReport(bytes: Uint8Array, name: string): OpsReport {
+  const ckpt = decodeCheckpoint(bytes, name);
+  // counting runs the model once; a runtime the caller set up keeps its thread count
+  runtime();
+  const model = createModel(ckpt.spec);
+  // every parameter and buffer is overwritten here, so the random initial draw never matters
+  loadWeights(model, ckpt, name);
+  return countFloatOps(model, ckpt.spec);
+}
+
+/** The header gives each tensor's stored bytes (packed shift codes stay packed). */
+function integerReport(bytes: Uint8Array, name: string, header: SafetensorsHeader): OpsReport {
+  const bundle = readBundle(bytes, name);
+  const source = bundle.source as { model?: unknown; op?: unknown; spec?: { model?: unknown; op?: unknown } };
+  const spec = source.spec ?? source;
+  const tensors: Record<string, TensorInfo> = {};
+  for (const [key, e] of Object.entries(header.tensors)) {
+    tensors[key] = { dtype: e.dtype, elements: e.shape.reduce((a, b) => a * b, 1), bytes: e.data_offsets[1] - e.data_offsets[0] };
+  }
+  return countIntOps(bundle.graph, tensors, {
+    source: name,
+    model: typeof spec.model === "string" ? spec.model : undefined,
+    op: typeof spec.op === "string" ? spec.op : undefined,
+    fileBytes: bytes.length,
+  });
+}
+
+/** The report of a checkpoint's or a bundle's bytes; `name` (a path) appears in every error. */
+export function opsReportOf(bytes: Uint8Array, name: string): OpsReport {
+  const header = decodeSafetensorsHeader(bytes, name);
+  const format = header.metadata.format;
+  if (format === CHECKPOINT_FORMAT) return floatReport(bytes, name);
+  if (format === BUNDLE_FORMAT) return integerReport(bytes, name, header);
+  throw new IoError(
+    `${name}: neither a mulfree checkpoint ('${CHECKPOINT_FORMAT}') nor a deployment bundle ('${BUNDLE_FORMAT}'); ` +
+      (format === undefined ? "its metadata has no format" : `its metadata format is '${format}'`),
+  );
+}
+
+/** The report of a checkpoint or bundle file (Node: reads the file). */
+export function opsReport(path: string): OpsReport {
+  return opsReportOf(readFileChecked(path, "model file"), path);
+}
