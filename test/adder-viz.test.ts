@@ -3,7 +3,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Resvg } from "@resvg/resvg-js";
-import { extractFeatures, FEATURE_MODEL, featureScatterSpec, recalibrateBatchNorm, renderSvg, type FeatureLeNet } from "../src/analysis/features.js";
+import { extractFeatures, FEATURE_MODEL, featureScatterSpec, type FeatureLeNet } from "../src/analysis/features.js";
+import { renderSvg } from "../src/analysis/render.js";
+import { preciseBatchNorm } from "../src/train/precise_bn.js";
 import { initRuntime } from "../src/kernels/runtime.js";
 import { AdderLinear } from "../src/nn/adder.js";
 import { createModel, resolveSpec } from "../src/models/zoo.js";
@@ -17,7 +19,7 @@ const labels = Int32Array.from({ length: n }, (_, i) => i % 10);
 test("the feature LeNet gives n × 2 features for conv and adder; the adder one classifies by L1 distance", () => {
   for (const op of ["conv", "adder"]) {
     const model = createModel(resolveSpec({ model: FEATURE_MODEL, op })) as FeatureLeNet;
-    recalibrateBatchNorm(model, images, [1, 28, 28], 60, 30); // running statistics of the (untrained) weights
+    preciseBatchNorm(model, { images, labels, n, shape: [1, 28, 28] }, { batches: 2, batchSize: 30, seed: 0 }); // running statistics of the (untrained) weights
     const f = extractFeatures(model, images, [1, 28, 28], 25);
     assert.equal(f.length, 2 * n);
     assert.ok(f.every(Number.isFinite));

@@ -16,7 +16,6 @@ import { allocF32, scope } from "../tensor/storage.js";
 import { Tensor } from "../tensor/tensor.js";
 
 // rendering lives in ./render.ts; re-exported for the callers that still import it from here
-export { renderSvg } from "./render.js";
 
 /** The zoo name of the feature network. */
 export const FEATURE_MODEL = "lenet5-2d";
@@ -95,36 +94,6 @@ export function extractFeatures(model: FeatureLeNet, images: Float32Array, shape
     model.train(wasTraining);
   }
   return out;
-}
-
-/**
- * Re-estimate BatchNorm running statistics for the final weights: train-mode forward passes
- * without gradients over `batches` batches. Adder networks need this when training stops at a
- * high learning rate: every adder step has the same size (the adaptive learning rate), so the
- * large pre-BN offsets (reference §5) move faster than the running averages (momentum 0.1) follow,
- * and eval-mode outputs lag behind.
- */
-export function recalibrateBatchNorm(model: Module, images: Float32Array, shape: readonly [number, number, number], batches = 50, batchSize = 256): void {
-  const [C, H, W] = shape;
-  const sample = C * H * W;
-  const n = Math.floor(images.length / sample);
-  const wasTraining = model.training;
-  model.train();
-  try {
-    noGrad(() => {
-      for (let b = 0; b < batches; b++) {
-        const start = (b * batchSize) % Math.max(1, n - batchSize + 1);
-        const size = Math.min(batchSize, n);
-        scope(() => {
-          const x = new Tensor(allocF32(size * sample), [size, C, H, W]);
-          x.data.set(images.subarray(start * sample, (start + size) * sample));
-          model.forward(x);
-        });
-      }
-    });
-  } finally {
-    model.train(wasTraining);
-  }
 }
 
 export interface FeaturePanel {

@@ -7,6 +7,7 @@ import { evalSpec, runEval } from "./commands/eval.js";
 import { exportSpec, runExport } from "./commands/export.js";
 import { inspectSpec, runInspect } from "./commands/inspect.js";
 import { opsSpec, runOps } from "./commands/ops.js";
+import { plotSpec, runPlot } from "./commands/plot.js";
 import { predictSpec, runPredict } from "./commands/predict.js";
 import { runRun, runSpec } from "./commands/run.js";
 import { runTrain, trainSpec } from "./commands/train.js";
@@ -29,6 +30,7 @@ const commands: Command[] = [
   { spec: runSpec, run: runRun },
   { spec: predictSpec, run: runPredict },
   { spec: opsSpec, run: runOps },
+  { spec: plotSpec, run: runPlot },
   { spec: benchSpec, run: runBench },
 ];
 
