@@ -13,3 +13,8 @@ export { layerFactory, registerOpKind, opKinds, type LayerFactory } from "./mode
 export { encodeSafetensors, decodeSafetensors } from "./io/safetensors.js";
 export { Conv2dShift, LinearShift, ShiftLayer, type ShiftOptions, type ShiftsAndSigns } from "./nn/shift.js";
 export * as deploy from "./deploy/index.js";
+export { loadModel, type LoadedModel } from "./train/load_model.js";
+export { Trainer, TrainingDivergedError, type TrainConfig, type EpochRecord } from "./train/trainer.js";
+export { preciseBatchNorm } from "./train/precise_bn.js";
+export { recipeFor, type Recipe } from "./train/recipes.js";
+export * from "./tasks/index.js";

@@ -1,38 +1,9 @@
 #!/usr/bin/env node
 // The mulfree command line: `mulfree <command> [options]`.
-import { formatHelp, parseArgs, UsageError, type CommandSpec, type ParsedFlags } from "./args.js";
-import { benchSpec, runBench } from "./commands/bench.js";
-import { convertSpec, runConvert } from "./commands/convert.js";
-import { evalSpec, runEval } from "./commands/eval.js";
-import { exportSpec, runExport } from "./commands/export.js";
-import { inspectSpec, runInspect } from "./commands/inspect.js";
-import { opsSpec, runOps } from "./commands/ops.js";
-import { plotSpec, runPlot } from "./commands/plot.js";
-import { predictSpec, runPredict } from "./commands/predict.js";
-import { runRun, runSpec } from "./commands/run.js";
-import { runTrain, trainSpec } from "./commands/train.js";
-import { runViz, vizSpec } from "./commands/viz.js";
+import { formatHelp, parseArgs, UsageError } from "./args.js";
+import { COMMANDS as commands } from "./commands/index.js";
 import { reportError } from "./errors.js";
 import { packageVersion } from "./version.js";
-
-interface Command {
-  spec: CommandSpec;
-  run(flags: ParsedFlags, positionals: string[]): void | Promise<void>;
-}
-
-const commands: Command[] = [
-  { spec: trainSpec, run: runTrain },
-  { spec: evalSpec, run: runEval },
-  { spec: convertSpec, run: runConvert },
-  { spec: inspectSpec, run: runInspect },
-  { spec: vizSpec, run: runViz },
-  { spec: exportSpec, run: runExport },
-  { spec: runSpec, run: runRun },
-  { spec: predictSpec, run: runPredict },
-  { spec: opsSpec, run: runOps },
-  { spec: plotSpec, run: runPlot },
-  { spec: benchSpec, run: runBench },
-];
 
 function usage(): string {
   const width = Math.max(...commands.map((c) => c.spec.name.length));

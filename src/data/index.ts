@@ -8,3 +8,5 @@ export * from "./loader.js";
 export * from "./mnist.js";
 export * from "./cifar.js";
 export * from "./files.js";
+export * from "./registry.js";
+export * from "./preprocess.js";
