@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { DataError } from "../src/data/errors.js";
 import { encodeIdx, parseIdx, type IdxArray } from "../src/data/idx.js";
-import { readIdxFile } from "../src/data/files.js";
+import { MAX_DATA_FILE_BYTES, readDataFile, readIdxFile } from "../src/data/files.js";
 
 const dir = mkdtempSync(join(tmpdir(), "mulfree-idx-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -81,6 +81,17 @@ test("IDX errors: missing file, directory, corrupt gzip", () => {
   const badGz = join(dir, "bad.gz");
   writeFileSync(badGz, Uint8Array.from([0x1f, 0x8b, 8, 0, 1, 2, 3, 4, 5]));
   expectDataError(() => readIdxFile(badGz), /corrupt gzip/, new RegExp(badGz));
+});
+
+// FIFOs: test/io-files.test.ts, which reads them in a child process that cannot hang the suite
+test("data files: devices are refused unopened; gzip bombs are capped", () => {
+  expectDataError(() => readDataFile("/dev/null", "labels file"), /^labels file \/dev\/null: not a regular file \(a character device\)$/);
+  const bomb = join(dir, "bomb.gz");
+  writeFileSync(bomb, gzipSync(new Uint8Array(50_000_000)));
+  expectDataError(() => readDataFile(bomb, "images file", 1_000_000), /bomb\.gz: decompresses to more than the 1000000-byte limit/);
+  assert.equal(readDataFile(bomb, "images file", 50_000_000).length, 50_000_000, "exactly at the limit is fine");
+  expectDataError(() => readDataFile(bomb, "images file", 1000), /bomb\.gz: \d+ bytes, more than the 1000-byte limit/);
+  assert.ok(MAX_DATA_FILE_BYTES >= 2 ** 30);
 });
 
 test("IDX errors: truncated data and header", () => {
