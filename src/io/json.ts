@@ -241,6 +241,11 @@ export function quoted(text: string, max = 40): string {
   return JSON.stringify(cut(text, max)).replace(/[\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
 }
 
+/** A name for a message: as it is when short printable ASCII, else quoted(). */
+export function printable(text: string, max = 40): string {
+  return text.length <= max && /^[\x20-\x7e]*$/.test(text) ? text : quoted(text, max);
+}
+
 /**
  * Any value as one line of at most `max` characters, JSON-like: what an error message may show
  * of an untrusted value. Unlike JSON.stringify it stops once the line is full, so a huge or
