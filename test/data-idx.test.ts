@@ -105,6 +105,11 @@ test("IDX errors: truncated data and header", () => {
   expectDataError(() => parseIdx(bytes.subarray(0, 9), "hdr"), /^hdr: truncated IDX file: 9 bytes, the header of 3 dimensions needs 16/);
   expectDataError(() => parseIdx(Uint8Array.from([0, 0]), "tiny"), /^tiny: truncated/);
   expectDataError(() => parseIdx(new Uint8Array(0), "empty"), /^empty: truncated/);
+  // a corrupt header of 255 huge dimensions: the message shows only the first few
+  const header = new Uint8Array(4 + 4 * 255).fill(0xff);
+  header.set([0, 0, 0x08, 255]);
+  const first4 = "4294967295×".repeat(4);
+  expectDataError(() => parseIdx(header, "wide"), new RegExp(`^wide: truncated IDX file: the header declares ${first4}… \\(255 dimensions\\) unsigned byte values \\(Infinity bytes\\) but only 0 data bytes follow$`));
 });
 
 test("IDX errors: wrong magic, unsupported type, trailing bytes, gzip passed to the parser", () => {
