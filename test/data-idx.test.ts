@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { DataError } from "../src/data/errors.js";
 import { encodeIdx, parseIdx, type IdxArray } from "../src/data/idx.js";
-import { readIdxFile } from "../src/data/files.js";
+import { MAX_DATA_FILE_BYTES, readDataFile, readIdxFile } from "../src/data/files.js";
 
 const dir = mkdtempSync(join(tmpdir(), "mulfree-idx-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -83,6 +83,17 @@ test("IDX errors: missing file, directory, corrupt gzip", () => {
   expectDataError(() => readIdxFile(badGz), /corrupt gzip/, new RegExp(badGz));
 });
 
+// FIFOs: test/io-files.test.ts, which reads them in a child process that cannot hang the suite
+test("data files: devices are refused unopened; gzip bombs are capped", () => {
+  expectDataError(() => readDataFile("/dev/null", "labels file"), /^labels file \/dev\/null: not a regular file \(a character device\)$/);
+  const bomb = join(dir, "bomb.gz");
+  writeFileSync(bomb, gzipSync(new Uint8Array(50_000_000)));
+  expectDataError(() => readDataFile(bomb, "images file", 1_000_000), /bomb\.gz: decompresses to more than the 1000000-byte limit/);
+  assert.equal(readDataFile(bomb, "images file", 50_000_000).length, 50_000_000, "exactly at the limit is fine");
+  expectDataError(() => readDataFile(bomb, "images file", 1000), /bomb\.gz: \d+ bytes, more than the 1000-byte limit/);
+  assert.ok(MAX_DATA_FILE_BYTES >= 2 ** 30);
+});
+
 test("IDX errors: truncated data and header", () => {
   const bytes = encodeIdx({ type: "u8", shape: [2, 3, 3], data: new Uint8Array(18) });
   const path = join(dir, "truncated.idx");
@@ -94,6 +105,11 @@ test("IDX errors: truncated data and header", () => {
   expectDataError(() => parseIdx(bytes.subarray(0, 9), "hdr"), /^hdr: truncated IDX file: 9 bytes, the header of 3 dimensions needs 16/);
   expectDataError(() => parseIdx(Uint8Array.from([0, 0]), "tiny"), /^tiny: truncated/);
   expectDataError(() => parseIdx(new Uint8Array(0), "empty"), /^empty: truncated/);
+  // a corrupt header of 255 huge dimensions: the message shows only the first few
+  const header = new Uint8Array(4 + 4 * 255).fill(0xff);
+  header.set([0, 0, 0x08, 255]);
+  const first4 = "4294967295×".repeat(4);
+  expectDataError(() => parseIdx(header, "wide"), new RegExp(`^wide: truncated IDX file: the header declares ${first4}… \\(255 dimensions\\) unsigned byte values \\(Infinity bytes\\) but only 0 data bytes follow$`));
 });
 
 test("IDX errors: wrong magic, unsupported type, trailing bytes, gzip passed to the parser", () => {

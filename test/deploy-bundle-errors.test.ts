@@ -8,6 +8,8 @@ import { dirname, join, resolve } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { BUNDLE_FORMAT, REQUANT_TENSORS, weightTensorName, type IntGraph, type LayerNode } from "../src/deploy/graph.js";
+import { readBundle } from "../src/deploy/bundle.js";
+import { BundleError, decodeBundle } from "../src/deploy/bundle_codec.js";
 import { load } from "../src/deploy/runner.js";
 import { IoError } from "../src/io/errors.js";
 import { encodeSafetensors, MAX_HEADER_BYTES, type TensorEntry } from "../src/io/safetensors.js";
@@ -45,15 +47,22 @@ function edited(b: RandomBundle, edit: { graph?: (g: IntGraph) => void; graphTex
   return encodeSafetensors(tensors, meta);
 }
 
-function rejects(bytes: Uint8Array, pattern: RegExp): void {
-  assert.throws(() => load(bytes, { name: NAME }), (e: Error) => {
-    assert.ok(e instanceof IoError, `expected an IoError, got ${e.name}: ${e.message}`);
+/** `read` throws a `type` error: one short line that names the bundle and matches `pattern`. */
+function refused(read: () => unknown, type: new (...args: never[]) => Error, pattern: RegExp): void {
+  assert.throws(read, (e: Error) => {
+    assert.ok(e instanceof type, `expected a ${type.name}, got ${e.name}: ${e.message}`);
     assert.ok(e.message.startsWith(`${NAME}: `), `the message names the bundle: ${e.message}`);
     assert.match(e.message, pattern);
-    assert.ok(!e.message.includes("\n"), "one line");
+    assert.ok(!/[\n\r\u2028\u2029]/.test(e.message), "one line");
+    assert.ok(e.message.length < 400, `short: ${e.message.length} characters`);
     return true;
   });
 }
+
+/** The runner's reader (readBundle, through load) refuses the bytes. */
+const rejects = (bytes: Uint8Array, pattern: RegExp) => refused(() => load(bytes, { name: NAME }), IoError, pattern);
+/** The CLI's decoder (decodeBundle) refuses the bytes. */
+const codecRejects = (bytes: Uint8Array, pattern: RegExp) => refused(() => decodeBundle(bytes, NAME), BundleError, pattern);
 
 const firstLayer = (g: IntGraph) => g.nodes.find((n) => n.op === "layer") as LayerNode;
 const lastLayer = (g: IntGraph) => g.nodes[g.nodes.length - 1] as LayerNode;
@@ -145,6 +154,41 @@ test("truncated bundles and oversized headers", () => {
   const garbage = Uint8Array.from({ length: 64 }, (_, i) => (i * 37) & 255);
   new DataView(garbage.buffer).setBigUint64(0, 40n, true);
   rejects(garbage, /not valid UTF-8|not a JSON object|not valid JSON/);
+});
+
+test("hostile JSON in the metadata: duplicate keys, deep nesting, null nodes, wrong types, huge names", () => {
+  const b = base();
+  const text = JSON.stringify(b.parts.graph);
+  const both = (bytes: Uint8Array, pattern: RegExp) => (rejects(bytes, pattern), codecRejects(bytes, pattern));
+  both(edited(b, { graphText: text.replace(/}$/, `,"classes":${b.parts.graph.classes}}`) }), /the graph metadata is not valid JSON \(duplicate key "classes"\)/);
+  both(edited(b, { graphText: text.replace('"op":"input"', '"op":"input","op":"input"') }), /the graph metadata is not valid JSON \(duplicate key "op" at nodes\[0\]\)/);
+  both(edited(b, { meta: { source: '{"spec":{"model":"a","model":"b"}}' } }), /the source metadata is not valid JSON \(duplicate key "model" at spec\)/);
+  const deep = 100_000;
+  const start = performance.now();
+  both(edited(b, { graphText: `{"nodes":${"[".repeat(deep)}${"]".repeat(deep)}}` }), /the graph metadata is not valid JSON \(nesting deeper than 64 levels/);
+  both(edited(b, { meta: { source: `{"a":`.repeat(deep) } }), /the source metadata is not valid JSON \(nesting deeper than 64 levels/);
+  assert.ok(performance.now() - start < 1000, "refused quickly");
+  rejects(edited(b, { graph: (g) => ((g as { classes: unknown }).classes = JSON.parse("[".repeat(60) + "]".repeat(60))) }), /graph.classes must be a positive integer, got \[\[\[/);
+
+  // decodeBundle (mulfree ops, export) checks nodes itself
+  codecRejects(edited(b, { graph: (g) => ((g.nodes as unknown[])[0] = null) }), /node 0 is null, not an object/);
+  codecRejects(edited(b, { graph: (g) => ((g.nodes as unknown[])[2] = 7) }), /node 2 is 7, not an object/);
+  codecRejects(edited(b, { graph: (g) => ((g.nodes[0] as { shape: unknown }).shape = 0) }), /invalid input shape 0/);
+  codecRejects(edited(b, { graph: (g) => ((firstLayer(g) as { name: unknown }).name = ["0"]) }), /the layer name must be a non-empty string, got \["0"\]/);
+  codecRejects(edited(b, { graph: (g) => (firstLayer(g).geometry = Array(100_000).fill(1) as never) }), /invalid geometry \[1,1,1,/);
+
+  // a layer name is shown quoted and cut short: a name can hold anything
+  const name = `evil\n${"x".repeat(10_000)}`;
+  const renamed = edited(b, { graph: (g) => (firstLayer(g).name = name) });
+  rejects(renamed, /tensor "evil\\nxxx.*…" of layer "evil\\nxxx.*…" \(graph.nodes\[\d+\]\) is missing/);
+  codecRejects(renamed, /tensor '"evil\\nxxx.*…"' is missing/);
+});
+
+test("decodeBundle: provenance that is not an object reads as {}; its errors are BundleErrors", () => {
+  const b = base();
+  for (const source of ["null", "[1, 2]", '"text"', "3"]) assert.deepEqual(decodeBundle(edited(b, { meta: { source } }), NAME).source, {});
+  assert.deepEqual(readBundle(edited(b, { meta: { source: '{"spec":{"model":"tiny"}}' } }), NAME).source, { spec: { model: "tiny" } });
+  assert.equal(new BundleError("x").name, "BundleError");
 });
 
 test("load: wrong argument types and options", () => {

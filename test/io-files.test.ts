@@ -1,6 +1,8 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { IoError } from "../src/io/errors.js";
@@ -51,6 +53,38 @@ test("readFileChecked: missing files and directories", () => {
   const missing = join(root, "nope.safetensors");
   expectIoError(() => readFileChecked(missing, "checkpoint"), new RegExp(`^checkpoint not found: ${missing}$`));
   expectIoError(() => readFileChecked(root, "checkpoint"), new RegExp(`^checkpoint ${root} is a directory, expected a file$`));
+});
+
+/**
+ * Run `call` (an expression over `mod`, the module at `module`, and `path`) in a child process
+ * with a timeout, so that a read that blocks fails the test instead of hanging it. Returns what
+ * it threw, as "Name: message", or "returned".
+ */
+function outcomeInChild(module: string, call: string, path: string): string {
+  const url = new URL(module, import.meta.url).href;
+  const code = `const mod = await import(${JSON.stringify(url)}); const path = ${JSON.stringify(path)};
+    try { ${call}; console.log("returned"); } catch (e) { console.log(e.name + ": " + e.message); }`;
+  const child = spawnSync(process.execPath, ["--input-type=module", "-e", code], { encoding: "utf8", timeout: 10_000 });
+  assert.equal(child.signal, null, `the read of ${path} did not finish (it blocked)`);
+  return child.stdout.trim();
+}
+
+test("readFileChecked and readDataFile refuse FIFOs, sockets and devices before opening them", async () => {
+  const fifo = join(root, "pipe.safetensors");
+  assert.equal(spawnSync("mkfifo", [fifo]).status, 0, "mkfifo");
+  assert.equal(outcomeInChild("../src/io/files.js", 'mod.readFileChecked(path, "checkpoint")', fifo), `IoError: checkpoint ${fifo}: not a regular file (a FIFO)`);
+  expectIoError(() => readSafetensorsFile(fifo), /pipe\.safetensors: not a regular file \(a FIFO\)$/);
+  // the data layer's reader too (src/data/files.ts)
+  assert.equal(outcomeInChild("../src/data/files.js", 'mod.readIdxFile(path, "images file")', fifo), `DataError: images file ${fifo}: not a regular file (a FIFO)`);
+  expectIoError(() => readFileChecked("/dev/null", "checkpoint"), /^checkpoint \/dev\/null: not a regular file \(a character device\)$/);
+  const socket = join(root, "s.sock");
+  const server = createServer();
+  await new Promise<void>((done) => server.listen(socket, done));
+  try {
+    expectIoError(() => readFileChecked(socket, "bundle"), /^bundle .*s\.sock: not a regular file \(a socket\)$/);
+  } finally {
+    await new Promise((done) => server.close(done));
+  }
 });
 
 test("safetensors files: round trip and errors naming the path", () => {

@@ -159,6 +159,34 @@ test("corrupt files are rejected with a one-line message naming the file", () =>
   assert.deepEqual(decodeSafetensors(build(F32_2, [0, 0, 0x80, 0x3f, 0, 0, 0, 0])).tensors["a"]!.data, Float32Array.from([1, 0]));
 });
 
+test("hostile headers: duplicate keys, deep nesting, long or multi-line names, huge values", () => {
+  const name = "m.safetensors";
+  const dec = (b: Uint8Array) => () => decodeSafetensors(b, name);
+  const entry = '{"dtype":"U8","shape":[2],"data_offsets":[0,2]}';
+  expectIoError(dec(build(`{"a":${entry},"a":${entry}}`, [1, 2])), /^m\.safetensors: the header is not valid JSON \(duplicate key "a"\)$/);
+  expectIoError(dec(build('{"a":{"dtype":"U8","dtype":"F32","shape":[2],"data_offsets":[0,2]}}', [1, 2])), /duplicate key "dtype" at a\)/);
+  expectIoError(dec(build('{"__metadata__":{"spec":"1","spec":"2"}}')), /duplicate key "spec" at __metadata__/);
+  const deep = 100_000;
+  expectIoError(dec(build(`{"a":${"[".repeat(deep)}${"]".repeat(deep)}}`)), /the header is not valid JSON \(nesting deeper than 64 levels/);
+  expectIoError(dec(build(`{"a":{"dtype":"U8","shape":${"[".repeat(60)}${"]".repeat(60)},"data_offsets":[0,0]}}`)), /invalid shape \[\[\[/);
+  const long = `x\n${"y".repeat(100_000)}`;
+  for (const bad of [`{"${long}":[1]}`, `{"${long}":{"dtype":"${long}","shape":[1],"data_offsets":[0,1]}}`, `{"__metadata__":{"${long}":[${"1,".repeat(10_000)}1]}}`]) {
+    assert.throws(dec(build(bad, [0])), (e: Error) => e instanceof IoError && e.message.length < 300 && !e.message.includes("\n"));
+  }
+  expectIoError(dec(build(`{"a":{"dtype":"U8","shape":[1e400],"data_offsets":[0,1]}}`, [0])), /invalid shape \[Infinity\]/);
+  expectIoError(dec(build(`{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,9007199254740993]}}`, [0])), /invalid data_offsets/);
+});
+
+test("__proto__ and constructor are ordinary tensor and metadata names", () => {
+  const data = Uint8Array.from([7]);
+  const bytes = encodeSafetensors(JSON.parse('{"__proto__":{"dtype":"U8","shape":[1],"data":0},"constructor":{"dtype":"U8","shape":[1],"data":0}}', (k, v) => (k === "data" ? data : v)), JSON.parse('{"__proto__":"p","toString":"t"}'));
+  const back = decodeSafetensors(bytes);
+  assert.deepEqual(Object.keys(back.tensors).sort(), ["__proto__", "constructor"]);
+  assert.equal(Object.getPrototypeOf(back.tensors), Object.prototype);
+  assert.deepEqual(Object.getOwnPropertyDescriptor(back.tensors, "__proto__")?.value.data, data);
+  assert.deepEqual(Object.entries(back.metadata), [["__proto__", "p"], ["toString", "t"]]);
+});
+
 test("encoding rejects inconsistent tensors", () => {
   const f = (tensors: Record<string, TensorEntry>, metadata?: Record<string, string>) => () => encodeSafetensors(tensors, metadata);
   expectIoError(f({ a: { dtype: "F32", shape: [3], data: new Float32Array(2) } }), /tensor "a": shape \[3\] has 3 elements but the data has 2/);

@@ -29,6 +29,12 @@ const TYPES: TypeInfo[] = [
 
 const hex = (v: number) => "0x" + v.toString(16).padStart(2, "0");
 
+/** A shape for messages: 60000×28×28, or the first dimensions of a long (corrupt) one. */
+function shapeText(shape: readonly number[]): string {
+  if (shape.length === 0) return "scalar";
+  return shape.length <= 6 ? shape.join("×") : `${shape.slice(0, 4).join("×")}×… (${shape.length} dimensions)`;
+}
+
 /** True if the bytes start with the gzip magic number (1f 8b). */
 export function isGzip(bytes: Uint8Array): boolean {
   return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
@@ -66,7 +72,7 @@ export function parseIdx(bytes: Uint8Array, name = "IDX data"): IdxArray {
   const count = shape.reduce((a, b) => a * b, 1);
   const dataBytes = count * info.bytes;
   const available = bytes.length - headerBytes;
-  const describe = () => `${shape.join("×") || "scalar"} ${info.label} values (${dataBytes} bytes)`;
+  const describe = () => `${shapeText(shape)} ${info.label} values (${dataBytes} bytes)`;
   if (available < dataBytes) {
     throw new DataError(`${name}: truncated IDX file: the header declares ${describe()} but only ${available} data bytes follow`);
   }

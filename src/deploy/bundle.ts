@@ -13,6 +13,7 @@
 // Pure: bytes in, typed arrays out, no Node imports.
 import type { Conv2dShape } from "../kernels/conv2d.js";
 import { IoError } from "../io/errors.js";
+import { parseJsonPart, preview, quoted } from "../io/json.js";
 import { decodeSafetensors, type TensorEntry } from "../io/safetensors.js";
 import type { LayerData } from "./backend.js";
 import { BundleError, decodeBundle } from "./bundle_codec.js";
@@ -53,23 +54,11 @@ export function readBundle(bytes: Uint8Array, name = "bundle"): Bundle {
 
   const format = st.metadata.format;
   if (format === undefined) throw fail(`not a mulfree deployment bundle: its metadata has no "format" (expected "${BUNDLE_FORMAT}"; a checkpoint? export it with mulfree export)`);
-  if (format !== BUNDLE_FORMAT) throw fail(`unsupported bundle format ${JSON.stringify(format)} (this version reads "${BUNDLE_FORMAT}")`);
+  if (format !== BUNDLE_FORMAT) throw fail(`unsupported bundle format ${quoted(format)} (this version reads "${BUNDLE_FORMAT}")`);
   if (st.metadata.graph === undefined) throw fail('the metadata has no "graph"');
-  let raw: unknown;
-  try {
-    raw = JSON.parse(st.metadata.graph);
-  } catch (e) {
-    throw fail(`the graph metadata is not valid JSON (${(e as Error).message})`);
-  }
+  const raw = parseJsonPart(st.metadata.graph, name, "the graph metadata");
   // the stored graph leaves out derivable fields (graph.ts); fill them in, then check everything
   const graph = checkGraph(expandGraph(raw), fail);
-  let source: Record<string, unknown> = {};
-  try {
-    const s: unknown = st.metadata.source === undefined ? {} : JSON.parse(st.metadata.source);
-    if (isObject(s)) source = s;
-  } catch {
-    // provenance only: a bundle without readable provenance still runs
-  }
 
   const requant = {
     bias: tensor(st.tensors, REQUANT_TENSORS.bias, "I32", fail).data as Int32Array,
@@ -91,14 +80,14 @@ export function readBundle(bytes: Uint8Array, name = "bundle"): Bundle {
     checkAccumulatorRange(layer, fail);
     return layer;
   });
-  return { name, graph: decoded.graph, input: decoded.graph.nodes[0] as InputNode, layers, source };
+  return { name, graph: decoded.graph, input: decoded.graph.nodes[0] as InputNode, layers, source: decoded.source };
 }
 
 function tensor(tensors: Record<string, TensorEntry>, key: string, dtype: string, fail: Fail): TensorEntry {
   const t = tensors[key];
-  if (!t) throw fail(`tensor "${key}" is missing`);
-  if (t.dtype !== dtype) throw fail(`tensor "${key}" has dtype ${t.dtype}, expected ${dtype}`);
-  if (t.shape.length !== 1) throw fail(`tensor "${key}" must be 1-D, has shape [${t.shape.join(", ")}]`);
+  if (!t) throw fail(`tensor ${quoted(key)} is missing`);
+  if (t.dtype !== dtype) throw fail(`tensor ${quoted(key)} has dtype ${t.dtype}, expected ${dtype}`);
+  if (t.shape.length !== 1) throw fail(`tensor ${quoted(key)} must be 1-D, has shape ${preview(t.shape)}`);
   return t;
 }
 
@@ -140,7 +129,7 @@ function checkNode(n: unknown, i: number, isLast: boolean, fail: Fail): void {
     }
     case "layer": {
       if (typeof n.name !== "string" || n.name === "") throw fail(`${field("name")} must be a non-empty string, got ${show(n.name)}`);
-      const named = `${at} ("${n.name}")`;
+      const named = `${at} (${quoted(n.name)})`;
       if (n.kind !== "mul" && n.kind !== "adder" && n.kind !== "shift") throw fail(`${named}: kind must be "mul", "adder" or "shift", got ${show(n.kind)}`);
       const g = n.geometry;
       if (!Array.isArray(g) || g.length !== 13 || !g.every((d) => isInt(d) && d >= 0 && d <= 1 << 24)) {
@@ -229,7 +218,7 @@ function checkFlow(graph: IntGraph, tensors: Record<string, TensorEntry>, requan
     } else if (node.op === "flatten") {
       act = { ...act, C: act.C * act.H * act.W, H: 1, W: 1 };
     } else if (node.op === "layer") {
-      if (names.has(node.name)) throw fail(`${at}: layer name "${node.name}" appears twice`);
+      if (names.has(node.name)) throw fail(`${at}: layer name ${quoted(node.name)} appears twice`);
       names.add(node.name);
       const layer = checkLayer(node, i, i === graph.nodes.length - 1, act, tensors, requant, channels, fail);
       channels += layer.shape.K;
@@ -242,11 +231,11 @@ function checkFlow(graph: IntGraph, tensors: Record<string, TensorEntry>, requan
   const lastLayer = layers[layers.length - 1]!;
   const lastName = (graph.nodes[lastLayer.index] as LayerNode).name;
   if (lastLayer.shape.OH * lastLayer.shape.OW !== 1) {
-    throw fail(`the logits layer "${lastName}" outputs ${lastLayer.shape.OH}×${lastLayer.shape.OW} positions; it must output one vector per image`);
+    throw fail(`the logits layer ${quoted(lastName)} outputs ${lastLayer.shape.OH}×${lastLayer.shape.OW} positions; it must output one vector per image`);
   }
-  if (lastLayer.shape.K !== graph.classes) throw fail(`graph.classes is ${graph.classes} but the logits layer "${lastName}" has ${lastLayer.shape.K} outputs`);
+  if (lastLayer.shape.K !== graph.classes) throw fail(`graph.classes is ${graph.classes} but the logits layer ${quoted(lastName)} has ${lastLayer.shape.K} outputs`);
   for (const [key, t] of [[REQUANT_TENSORS.bias, requant.bias], [REQUANT_TENSORS.mult, requant.mult], [REQUANT_TENSORS.shift, requant.shift]] as const) {
-    if (t.length !== channels) throw fail(`tensor "${key}" has ${t.length} entries, but the layers have ${channels} output channels in all`);
+    if (t.length !== channels) throw fail(`tensor ${quoted(key)} has ${t.length} entries, but the layers have ${channels} output channels in all`);
   }
   return layers;
 }
@@ -255,7 +244,7 @@ function checkLayer(
   node: LayerNode, index: number, last: boolean, act: Activation, tensors: Record<string, TensorEntry>,
   requant: Requant, channelOffset: number, fail: Fail,
 ): Place {
-  const named = `layer "${node.name}" (graph.nodes[${index}])`;
+  const named = `layer ${quoted(node.name)} (graph.nodes[${index}])`;
   const shape = geometryShape(node.geometry, named, fail);
   if (shape.C !== act.C || shape.H !== act.H || shape.W !== act.W) {
     throw fail(`${named} expects a ${shape.C}×${shape.H}×${shape.W} (C×H×W) input, but the previous node produces ${act.C}×${act.H}×${act.W}`);
@@ -277,14 +266,14 @@ function checkLayer(
   const count = shape.K * shape.kh * shape.kw * (shape.C / shape.groups);
   const key = weightTensorName(node.name);
   const t = tensors[key];
-  if (!t) throw fail(`tensor "${key}" of ${named} is missing`);
-  if (t.dtype !== "U8") throw fail(`tensor "${key}" has dtype ${t.dtype}, expected U8`);
+  if (!t) throw fail(`tensor ${quoted(key)} of ${named} is missing`);
+  if (t.dtype !== "U8") throw fail(`tensor ${quoted(key)} has dtype ${t.dtype}, expected U8`);
   if (node.kind === "shift") {
     const { fieldBits } = node.shift!;
     const bytes = packedBytes(count, fieldBits);
-    if (t.data.length !== bytes) throw fail(`tensor "${key}" has ${t.data.length} bytes; ${count} shift weights of ${fieldBits}+1 bits pack into ${bytes}`);
+    if (t.data.length !== bytes) throw fail(`tensor ${quoted(key)} has ${t.data.length} bytes; ${count} shift weights of ${fieldBits}+1 bits pack into ${bytes}`);
   } else if (t.data.length !== count) {
-    throw fail(`tensor "${key}" has ${t.data.length} bytes, expected K·kh·kw·C/groups = ${shape.K}·${shape.kh}·${shape.kw}·${shape.C / shape.groups} = ${count}`);
+    throw fail(`tensor ${quoted(key)} has ${t.data.length} bytes, expected K·kh·kw·C/groups = ${shape.K}·${shape.kh}·${shape.kw}·${shape.C / shape.groups} = ${count}`);
   }
   return { index, shape, last };
 }
@@ -299,7 +288,7 @@ function checkAccumulatorRange(layer: BundleLayer, fail: Fail): void {
     else if (w.kind === "mul") for (let i = k * taps; i < (k + 1) * taps; i++) worst += 255 * Math.abs(w.w[i]!);
     else for (let i = k * taps; i < (k + 1) * taps; i++) if (w.sign[i] !== 0) worst += 255 * 2 ** w.shift[i]!;
     if (worst + Math.abs(bias[k]!) > INT32_MAX) {
-      throw fail(`layer "${layer.node.name}" (graph.nodes[${layer.index}]): output channel ${k} can reach |accumulator + bias| = ${worst + Math.abs(bias[k]!)}, beyond int32`);
+      throw fail(`layer ${quoted(layer.node.name)} (graph.nodes[${layer.index}]): output channel ${k} can reach |accumulator + bias| = ${worst + Math.abs(bias[k]!)}, beyond int32`);
     }
   }
 }
@@ -322,7 +311,7 @@ function sameScale(a: number, b: number): boolean {
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 const isInt = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v);
-const show = (v: unknown) => (JSON.stringify(v) ?? String(v)).slice(0, 80);
+const show = (v: unknown) => preview(v, 80);
 
 function describe(v: unknown): string {
   if (v === null) return "null";

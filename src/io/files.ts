@@ -64,6 +64,21 @@ export function writeFileAtomic(path: string, bytes: Uint8Array): void {
   } catch { /* best effort */ }
 }
 
+/**
+ * What a non-regular file is ("a FIFO", "a character device", ...), or undefined for a regular
+ * file. Readers refuse these before opening them: opening a FIFO blocks until a writer comes,
+ * and a device like /dev/zero never ends.
+ */
+export function specialFileKind(stat: import("node:fs").Stats): string | undefined {
+  if (stat.isFile()) return undefined;
+  if (stat.isDirectory()) return "a directory";
+  if (stat.isFIFO()) return "a FIFO";
+  if (stat.isSocket()) return "a socket";
+  if (stat.isCharacterDevice()) return "a character device";
+  if (stat.isBlockDevice()) return "a block device";
+  return "not a file";
+}
+
 /** Read a whole file; `what` names it in errors ("checkpoint", "optimizer state", ...). */
 export function readFileChecked(path: string, what = "file"): Uint8Array {
   const { fs } = node();
@@ -75,6 +90,8 @@ export function readFileChecked(path: string, what = "file"): Uint8Array {
   }
   if (!stat) throw new IoError(`${what} not found: ${path}`);
   if (stat.isDirectory()) throw new IoError(`${what} ${path} is a directory, expected a file`);
+  const special = specialFileKind(stat);
+  if (special) throw new IoError(`${what} ${path}: not a regular file (${special})`);
   try {
     const buf = fs.readFileSync(path);
     return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);

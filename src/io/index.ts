@@ -2,3 +2,4 @@
 export * from "./errors.js";
 export * from "./safetensors.js";
 export * from "./files.js";
+export * from "./json.js";

@@ -6,6 +6,7 @@
 //             must cover it exactly (no holes, no overlaps), as the reference implementation requires.
 // Pure: works on bytes, no Node imports.
 import { IoError } from "./errors.js";
+import { defineEntry, parseJsonPart, preview, quoted } from "./json.js";
 
 export type Dtype = "F64" | "F32" | "F16" | "BF16" | "I64" | "I32" | "I16" | "I8" | "U64" | "U32" | "U16" | "U8" | "BOOL";
 
@@ -87,13 +88,13 @@ export function encodeSafetensors(tensors: Record<string, TensorEntry>, metadata
     const where = `tensor "${name}"`;
     if (name === METADATA_KEY) throw new IoError(`"${METADATA_KEY}" is reserved and cannot name a tensor`);
     if (name === "") throw new IoError("a tensor name is empty");
-    if (!isDtype(t.dtype)) throw new IoError(`${where}: unsupported dtype ${JSON.stringify(t.dtype)} (supported: ${Object.keys(DTYPES).join(", ")})`);
+    if (!isDtype(t.dtype)) throw new IoError(`${where}: unsupported dtype ${preview(t.dtype, 40)} (supported: ${Object.keys(DTYPES).join(", ")})`);
     const ctor = DTYPES[t.dtype];
     if (!(t.data instanceof ctor)) {
       throw new IoError(`${where}: dtype ${t.dtype} needs a ${ctor.name}, got ${(t.data as object)?.constructor?.name ?? typeof t.data}`);
     }
     if (!Array.isArray(t.shape) || !t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-      throw new IoError(`${where}: invalid shape ${JSON.stringify(t.shape)}`);
+      throw new IoError(`${where}: invalid shape ${preview(t.shape)}`);
     }
     if (product(t.shape) !== t.data.length) {
       throw new IoError(`${where}: shape [${t.shape}] has ${product(t.shape)} elements but the data has ${t.data.length}`);
@@ -151,13 +152,8 @@ export function decodeSafetensorsHeader(bytes: Uint8Array, name = "safetensors d
   } catch {
     throw fail("the header is not valid UTF-8");
   }
-  if (!text.startsWith("{")) throw fail(`the header is not a JSON object (it starts with ${JSON.stringify(text.slice(0, 16))})`);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (e) {
-    throw fail(`the header is not valid JSON (${(e as Error).message})`);
-  }
+  if (!text.startsWith("{")) throw fail(`the header is not a JSON object (it starts with ${quoted(text, 16)})`);
+  const raw = parseJsonPart(text, name, "the header");
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw fail("the header is not a JSON object");
 
   const metadata: Record<string, string> = {};
@@ -166,8 +162,8 @@ export function decodeSafetensorsHeader(bytes: Uint8Array, name = "safetensors d
     if (key === METADATA_KEY) {
       if (typeof value !== "object" || value === null || Array.isArray(value)) throw fail(`"${METADATA_KEY}" must be an object of strings`);
       for (const [k, v] of Object.entries(value)) {
-        if (typeof v !== "string") throw fail(`metadata "${k}" must be a string, found ${JSON.stringify(v)?.slice(0, 40)}`);
-        metadata[k] = v;
+        if (typeof v !== "string") throw fail(`metadata ${quoted(k)} must be a string, found ${preview(v, 40)}`);
+        defineEntry(metadata, k, v);
       }
       continue;
     }
@@ -180,8 +176,8 @@ export function decodeSafetensorsHeader(bytes: Uint8Array, name = "safetensors d
   let previous = "";
   for (const [key, e] of list) {
     const [begin, end] = e.data_offsets;
-    if (begin < expected) throw fail(`tensors "${previous}" and "${key}" overlap (data_offsets ${begin} < ${expected})`);
-    if (begin > expected) throw fail(`data bytes ${expected}..${begin} belong to no tensor (a hole before "${key}")`);
+    if (begin < expected) throw fail(`tensors ${quoted(previous)} and ${quoted(key)} overlap (data_offsets ${begin} < ${expected})`);
+    if (begin > expected) throw fail(`data bytes ${expected}..${begin} belong to no tensor (a hole before ${quoted(key)})`);
     expected = end;
     if (end > begin) previous = key;
   }
@@ -189,20 +185,20 @@ export function decodeSafetensorsHeader(bytes: Uint8Array, name = "safetensors d
     throw fail(`the data has ${dataLength - expected} bytes after the last tensor that belong to no tensor (${dataLength} bytes, tensors cover ${expected})`);
   }
   const tensors: Record<string, HeaderEntry> = {};
-  for (const [key, e] of list) tensors[key] = e;
+  for (const [key, e] of list) defineEntry(tensors, key, e);
   return { tensors, metadata, dataStart };
 }
 
 function checkEntry(key: string, value: unknown, dataLength: number, fail: (p: string) => IoError): HeaderEntry {
-  const where = `tensor "${key}"`;
+  const where = `tensor ${quoted(key)}`;
   if (typeof value !== "object" || value === null || Array.isArray(value)) throw fail(`${where}: the entry is not an object`);
   const { dtype, shape, data_offsets: offsets } = value as Record<string, unknown>;
-  if (!isDtype(dtype)) throw fail(`${where}: unsupported dtype ${JSON.stringify(dtype)} (supported: ${Object.keys(DTYPES).join(", ")})`);
+  if (!isDtype(dtype)) throw fail(`${where}: unsupported dtype ${preview(dtype, 40)} (supported: ${Object.keys(DTYPES).join(", ")})`);
   if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-    throw fail(`${where}: invalid shape ${JSON.stringify(shape)}`);
+    throw fail(`${where}: invalid shape ${preview(shape)}`);
   }
   if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)) {
-    throw fail(`${where}: invalid data_offsets ${JSON.stringify(offsets)}`);
+    throw fail(`${where}: invalid data_offsets ${preview(offsets)}`);
   }
   const [begin, end] = offsets as [number, number];
   if (begin > end || end > dataLength) {
@@ -210,7 +206,7 @@ function checkEntry(key: string, value: unknown, dataLength: number, fail: (p: s
   }
   const need = product(shape) * dtypeBytes(dtype);
   if (need !== end - begin) {
-    throw fail(`${where}: shape [${shape}] of ${dtype} needs ${need} bytes but data_offsets [${begin}, ${end}] span ${end - begin}`);
+    throw fail(`${where}: shape ${preview(shape)} of ${dtype} needs ${need} bytes but data_offsets [${begin}, ${end}] span ${end - begin}`);
   }
   return { dtype, shape: [...shape] as number[], data_offsets: [begin, end] };
 }
@@ -225,8 +221,8 @@ export function decodeSafetensors(bytes: Uint8Array, name = "safetensors data"):
     const data = new ctor(product(e.shape));
     const [begin, end] = e.data_offsets;
     new Uint8Array(data.buffer).set(bytes.subarray(header.dataStart + begin, header.dataStart + end));
-    if (e.dtype === "BOOL") checkBool(data as Uint8Array, `${name}: tensor "${key}"`);
-    tensors[key] = { dtype: e.dtype, shape: e.shape, data };
+    if (e.dtype === "BOOL") checkBool(data as Uint8Array, `${name}: tensor ${quoted(key)}`);
+    defineEntry(tensors, key, { dtype: e.dtype, shape: e.shape, data });
   }
   return { tensors, metadata: header.metadata };
 }
