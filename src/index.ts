@@ -14,6 +14,7 @@ export { encodeSafetensors, decodeSafetensors } from "./io/safetensors.js";
 export { Conv2dShift, LinearShift, ShiftLayer, type ShiftOptions, type ShiftsAndSigns } from "./nn/shift.js";
 export * as deploy from "./deploy/index.js";
 export { loadModel, type LoadedModel } from "./train/load_model.js";
+export { evaluate, predictLogits, type EvalResult } from "./train/metrics.js";
 export { Trainer, TrainingDivergedError, type TrainConfig, type EpochRecord } from "./train/trainer.js";
 export { preciseBatchNorm } from "./train/precise_bn.js";
 export { recipeFor, type Recipe } from "./train/recipes.js";

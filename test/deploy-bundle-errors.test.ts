@@ -238,7 +238,7 @@ test("mulfree run: a bad bundle is one line on stderr naming the file, exit 1", 
     const bytes = edited(base(), {});
     const file = join(dir, "cut.mulfree.safetensors");
     writeFileSync(file, bytes.subarray(0, bytes.length - 10));
-    const r = spawnSync(process.execPath, [cli, "run", file, "--limit", "10"], { encoding: "utf8" });
+    const r = spawnSync(process.execPath, [cli, "run", file, "--test-limit", "10"], { encoding: "utf8" });
     assert.equal(r.status, 1, r.stderr);
     assert.match(r.stderr, new RegExp(`^mulfree: error: ${file.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}: .*out of range`));
     assert.equal(r.stderr.trim().split("\n").length, 1);
@@ -253,25 +253,25 @@ test("mulfree run: a bad bundle is one line on stderr naming the file, exit 1", 
 test("mulfree run: accuracy of a bundle on MNIST (--json), and a clear error for a bundle of another input shape", () => {
   const dir = mkdtempSync(join(tmpdir(), "mulfree-run-"));
   try {
-    const mnistLike = randomBundle(rng(21), "adder", { shape: [1, 28, 28] });
+    const mnistLike = randomBundle(rng(21), "adder", { shape: [1, 28, 28], classes: 10 });
     const file = join(dir, "mnist.mulfree.safetensors");
     writeFileSync(file, mnistLike.bytes);
-    const r = spawnSync(process.execPath, [cli, "run", file, "--limit", "40", "--batch", "16", "--threads", "1", "--json"], { encoding: "utf8" });
+    const r = spawnSync(process.execPath, [cli, "run", file, "--test-limit", "40", "--batch", "16", "--threads", "1", "--json"], { encoding: "utf8" });
     assert.equal(r.status, 0, r.stderr);
-    const out = JSON.parse(r.stdout.trim().split("\n").pop()!) as { total: number; correct: number; accuracy: number; batch: number; backend: string };
+    const out = JSON.parse(r.stdout.trim().split("\n").pop()!) as { total: number; correct: number; testAccuracy: number; batch: number; backend: string };
     assert.equal(out.total, 40);
     assert.equal(out.batch, 16);
     assert.equal(out.backend, "wasm");
-    assert.equal(out.accuracy, out.correct / 40);
-    const ref = spawnSync(process.execPath, [cli, "run", file, "--limit", "40", "--backend", "reference", "--json"], { encoding: "utf8" });
+    assert.equal(out.testAccuracy, out.correct / 40);
+    const ref = spawnSync(process.execPath, [cli, "run", file, "--test-limit", "40", "--backend", "reference", "--json"], { encoding: "utf8" });
     assert.equal(ref.status, 0, ref.stderr);
     assert.equal((JSON.parse(ref.stdout.trim().split("\n").pop()!) as { correct: number }).correct, out.correct, "both backends classify alike");
 
     const small = join(dir, "small.mulfree.safetensors");
     writeFileSync(small, randomBundle(rng(22), "mul", { shape: [1, 8, 8] }).bytes);
-    const bad = spawnSync(process.execPath, [cli, "run", small, "--limit", "5"], { encoding: "utf8" });
+    const bad = spawnSync(process.execPath, [cli, "run", small, "--test-limit", "5"], { encoding: "utf8" });
     assert.equal(bad.status, 1);
-    assert.match(bad.stderr, /small.mulfree.safetensors takes 1×8×8 images, mnist has 1×28×28/);
+    assert.match(bad.stderr, /small.mulfree.safetensors takes 1×8×8 images, mnist test data has 1×28×28/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -36,7 +36,7 @@ export interface RandomBundle {
 }
 
 /** A random bundle whose layers are all of `mix` (or of random kinds for "mixed"). */
-export function randomBundle(r: () => number, mix: Mix, opts: { maxSide?: number; shape?: [number, number, number] } = {}): RandomBundle {
+export function randomBundle(r: () => number, mix: Mix, opts: { maxSide?: number; shape?: [number, number, number]; classes?: number } = {}): RandomBundle {
   const kind = (): LayerKind => (mix === "mixed" ? pick(r, ["mul", "adder", "shift"] as const) : mix);
   const maxSide = opts.maxSide ?? 11;
   const [C0, H0, W0] = opts.shape ?? [int(r, 1, 3), int(r, 3, maxSide), int(r, 3, maxSide)];
@@ -117,7 +117,7 @@ export function randomBundle(r: () => number, mix: Mix, opts: { maxSide?: number
     addLayer(`fc${i}`, [C, 1, 1, K, 1, 1, 1, 1, 0, 0, 1, 1, 1], false);
     C = K;
   }
-  const classes = int(r, 2, 10);
+  const classes = opts.classes ?? int(r, 2, 10);
   addLayer("logits", [C, 1, 1, classes, 1, 1, 1, 1, 0, 0, 1, 1, 1], true);
   const graph: IntGraph = { nodes, classes };
   const parts: BundleParts = {

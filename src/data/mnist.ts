@@ -7,6 +7,9 @@ import type { IdxArray } from "./idx.js";
 
 export type { MnistSplit } from "./files.js";
 
+/** More channels than this is not an image file (and would make a lookup table per channel). */
+const MAX_CHANNELS = 256;
+
 /** The usual MNIST statistics (torchvision examples). */
 export const MNIST_NORMALIZATION: Normalization = { mean: [0.1307], std: [0.3081] };
 
@@ -33,7 +36,8 @@ export function mnistFromIdx(
 ): Dataset {
   if (images.type !== "u8") throw new DataError(`${names.images}: images must be unsigned bytes (IDX type 0x08), found type ${images.type}`);
   if (images.shape.length !== 3 && images.shape.length !== 4) {
-    throw new DataError(`${names.images}: images must have 3 (n×H×W) or 4 (n×C×H×W) dimensions, found [${images.shape.join("×")}]`);
+    const shown = images.shape.slice(0, 6).join("×") + (images.shape.length > 6 ? "×…" : "");
+    throw new DataError(`${names.images}: images must have 3 (n×H×W) or 4 (n×C×H×W) dimensions, found ${images.shape.length} [${shown}]`);
   }
   if (labels.shape.length !== 1) throw new DataError(`${names.labels}: labels must have 1 dimension, found [${labels.shape.join("×")}]`);
   if (labels.type === "f32" || labels.type === "f64") throw new DataError(`${names.labels}: labels must be integers, found type ${labels.type}`);
@@ -43,6 +47,7 @@ export function mnistFromIdx(
     throw new DataError(`image and label counts do not match: ${names.images} has ${n} images but ${names.labels} has ${labels.shape[0]} labels`);
   }
   const [c, h, w] = images.shape.length === 4 ? images.shape.slice(1) as [number, number, number] : [1, images.shape[1]!, images.shape[2]!];
+  if (c > MAX_CHANNELS) throw new DataError(`${names.images}: ${c} channels per image; image files have at most ${MAX_CHANNELS}`);
   const labelArr = Int32Array.from(labels.data as ArrayLike<number>);
   for (let i = 0; i < n; i++) {
     const l = labelArr[i]!;

@@ -12,6 +12,7 @@ import { mnistPackageFiles, readDataFile } from "./files.js";
 import { parseIdx } from "./idx.js";
 import { MNIST_NORMALIZATION, mnistFromIdx } from "./mnist.js";
 import { nodeBuiltin } from "../kernels/runtime.js";
+import { preview } from "../io/json.js";
 
 export type Split = "train" | "test";
 
@@ -325,7 +326,7 @@ export function parseDataSource(value: unknown, where: string): DataSource {
   const v = value as Record<string, unknown>;
   if (typeof v.name !== "string") throw bad("has no name");
   const info = INFOS.find((d) => d.name === v.name);
-  if (!info) throw bad(`'${String(v.name).slice(0, 40)}' is not a known dataset (${DATASET_NAMES.join(", ")})`);
+  if (!info) throw bad(`${preview(v.name)} is not a known dataset (${DATASET_NAMES.join(", ")})`);
   const files = (list: unknown, split: string): DataFileRecord[] => {
     if (!Array.isArray(list) || list.length > 16) throw bad(`${split} file list is malformed`);
     return list.map((r) => {

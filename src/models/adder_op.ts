@@ -6,6 +6,7 @@
 //   adder biases keep their plain gradients.
 // (This file imports the trainer's registry: op kinds own their training rules.)
 import { AdderLayer, AdderLinear, Adder2d, type AdderGrad } from "../nn/adder.js";
+import { preview, printable } from "../io/json.js";
 import type { Module } from "../nn/module.js";
 import { registerAdaptiveLr } from "../optim/adaptive_lr.js";
 import { registerTrainingSetup } from "./training_hooks.js";
@@ -22,12 +23,12 @@ export interface AdderOpOptions {
 /** spec.opOptions of the adder op, validated, with defaults filled in. */
 export function adderOpOptions(options: Record<string, unknown> = {}): AdderOpOptions {
   for (const key of Object.keys(options)) {
-    if (!OPTION_KEYS.includes(key)) throw new Error(`unknown option '${key}' for op adder (valid: ${OPTION_KEYS.join(", ")})`);
+    if (!OPTION_KEYS.includes(key)) throw new Error(`unknown option '${printable(key)}' for op adder (valid: ${OPTION_KEYS.join(", ")})`);
   }
   const eta = options.eta ?? DEFAULT_ETA;
-  if (typeof eta !== "number" || !Number.isFinite(eta) || !(eta > 0)) throw new Error(`option eta of op adder must be a number > 0, got ${JSON.stringify(eta)}`);
+  if (typeof eta !== "number" || !Number.isFinite(eta) || !(eta > 0)) throw new Error(`option eta of op adder must be a number > 0, got ${preview(eta)}`);
   const grad = options.grad ?? "paper";
-  if (grad !== "paper" && grad !== "sign") throw new Error(`option grad of op adder must be 'paper' or 'sign', got ${JSON.stringify(grad)}`);
+  if (grad !== "paper" && grad !== "sign") throw new Error(`option grad of op adder must be 'paper' or 'sign', got ${preview(grad)}`);
   return { eta, grad };
 }
 

@@ -2,6 +2,7 @@
 // shift-q, shift-ps) registers a factory; the zoo builds every architecture through one of them.
 import { Conv2d, type Conv2dConfig } from "../nn/conv.js";
 import { Linear } from "../nn/linear.js";
+import { printable } from "../io/json.js";
 import type { Module } from "../nn/module.js";
 
 export interface LayerFactory {
@@ -20,7 +21,7 @@ export const multiplyLayers: LayerFactory = {
 /** conv layers take no options: a spec that gives some (e.g. weightBits) was made for another op kind. */
 function convLayers(options: Record<string, unknown>): LayerFactory {
   const keys = Object.keys(options);
-  if (keys.length) throw new Error(`op conv takes no options, got ${keys.slice(0, 3).map((k) => `'${k}'`).join(", ")}`);
+  if (keys.length) throw new Error(`op conv takes no options, got ${keys.slice(0, 3).map((k) => `'${printable(k)}'`).join(", ")}`);
   return multiplyLayers;
 }
 
@@ -37,6 +38,6 @@ export function opKinds(): string[] {
 
 export function layerFactory(op: string, options: Record<string, unknown> = {}): LayerFactory {
   const make = factories.get(op);
-  if (!make) throw new Error(`unknown op '${op}'; valid: ${opKinds().join(", ")}`);
+  if (!make) throw new Error(`unknown op '${printable(op)}'; valid: ${opKinds().join(", ")}`);
   return make(options);
 }

@@ -6,6 +6,7 @@
 // (This file imports the trainer's registries: op kinds own their training rules.)
 import { Conv2d } from "../nn/conv.js";
 import { Linear } from "../nn/linear.js";
+import { preview, printable } from "../io/json.js";
 import type { Module } from "../nn/module.js";
 import { Conv2dShift, LinearShift, ShiftLayer, resolveShiftOptions, type ShiftMode, type ShiftOptions } from "../nn/shift.js";
 import type { OptimParam } from "../optim/index.js";
@@ -22,11 +23,11 @@ export function shiftOpOptions(op: string, options: Record<string, unknown>): { 
   const mode = SHIFT_OPS[op];
   if (!mode) throw new Error(`'${op}' is not a shift op (valid: ${Object.keys(SHIFT_OPS).join(", ")})`);
   for (const key of Object.keys(options)) {
-    if (!OPTION_KEYS.includes(key)) throw new Error(`unknown option '${key}' for op ${op} (valid: ${OPTION_KEYS.join(", ")})`);
+    if (!OPTION_KEYS.includes(key)) throw new Error(`unknown option '${printable(key)}' for op ${op} (valid: ${OPTION_KEYS.join(", ")})`);
   }
   const convLayers = options.convLayers ?? [];
   if (!Array.isArray(convLayers) || !convLayers.every((n) => typeof n === "string")) {
-    throw new Error(`option convLayers of op ${op} must be a list of layer names, got ${JSON.stringify(convLayers)}`);
+    throw new Error(`option convLayers of op ${op} must be a list of layer names, got ${preview(convLayers)}`);
   }
   const layer = resolveShiftOptions({
     mode,

@@ -1,5 +1,6 @@
 // The model zoo: build any architecture by name and op kind. The spec is what a checkpoint stores,
 // so a model can be rebuilt exactly from its file.
+import { preview, quoted } from "../io/json.js";
 import type { Module } from "../nn/module.js";
 import { DeepShiftConv, DeepShiftFC } from "./deepshift_mnist.js";
 import { layerFactory, multiplyLayers, type LayerFactory } from "./layer_factory.js";
@@ -67,12 +68,12 @@ export function parseSpec(raw: unknown): ModelSpec {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new Error(`the model spec must be an object, got ${raw === null ? "null" : typeof raw}`);
   const r = raw as Record<string, unknown>;
   const unknown = Object.keys(r).filter((k) => !SPEC_KEYS.includes(k));
-  if (unknown.length) throw new Error(`the model spec has unknown field '${unknown[0]!.slice(0, 40)}'`);
-  if (typeof r.model !== "string" || !builders.has(r.model)) throw new Error(`unknown model ${JSON.stringify(String(r.model).slice(0, 40))}; valid: ${modelNames().join(", ")}`);
+  if (unknown.length) throw new Error(`the model spec has unknown field ${quoted(unknown[0]!)}`);
+  if (typeof r.model !== "string" || !builders.has(r.model)) throw new Error(`unknown model ${preview(r.model)}; valid: ${modelNames().join(", ")}`);
   if (typeof r.op !== "string") throw new Error("the model spec's op must be a string");
   for (const [key, max] of Object.entries(LIMITS)) {
     const v = r[key];
-    if (typeof v !== "number" || !Number.isInteger(v) || v < 1 || v > max) throw new Error(`the model spec's ${key} must be an integer in 1–${max}, got ${JSON.stringify(v)}`);
+    if (typeof v !== "number" || !Number.isInteger(v) || v < 1 || v > max) throw new Error(`the model spec's ${key} must be an integer in 1–${max}, got ${preview(v)}`);
   }
   if (r.allLayers !== undefined && typeof r.allLayers !== "boolean") throw new Error("the model spec's allLayers must be true or false");
   const opts = r.opOptions;

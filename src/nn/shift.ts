@@ -4,6 +4,7 @@
 //   mode 'ps': a trainable `shift` P and `sign` S; W = sign(round(S))·2^round(P).
 // Training is fake quantisation: the rounded float weights go through the ordinary conv/linear
 // ops. The input and the bias of every shift layer are fixed-point quantised (16.16 by default).
+import { preview } from "../io/json.js";
 import { conv2d } from "../tensor/ops/conv2d.js";
 import { allNonNegative, checkFixedPointFormat, quantizeFixedPoint, type FixedPointFormat } from "../tensor/ops/fixed_point.js";
 import { linear } from "../tensor/ops/linear.js";
@@ -56,18 +57,18 @@ export const SHIFT_INITS: readonly ShiftInit[] = ["random", "float"];
 
 /** The options with defaults filled in; throws a clear error for impossible values. */
 export function resolveShiftOptions(o: ShiftOptions): Required<ShiftOptions> {
-  if (o.mode !== "q" && o.mode !== "ps") throw new Error(`shift mode must be 'q' or 'ps', got '${String(o.mode)}'`);
+  if (o.mode !== "q" && o.mode !== "ps") throw new Error(`shift mode must be 'q' or 'ps', got ${preview(o.mode)}`);
   const weightBits = o.weightBits ?? DEFAULT_WEIGHT_BITS;
   shiftRange(o.mode, weightBits); // validates
   const rounding = o.rounding ?? "deterministic";
-  if (!ROUNDINGS.includes(rounding)) throw new Error(`shift rounding must be ${ROUNDINGS.join(" or ")}, got '${String(rounding)}'`);
+  if (!ROUNDINGS.includes(rounding)) throw new Error(`shift rounding must be ${ROUNDINGS.join(" or ")}, got ${preview(rounding)}`);
   const activationBits = o.activationBits === undefined ? DEFAULT_ACTIVATION_BITS : o.activationBits;
   if (activationBits !== null) {
-    if (!Array.isArray(activationBits) || activationBits.length !== 2) throw new Error(`activation bits must be [integer bits, fraction bits] or null, got ${JSON.stringify(activationBits)}`);
+    if (!Array.isArray(activationBits) || activationBits.length !== 2) throw new Error(`activation bits must be [integer bits, fraction bits] or null, got ${preview(activationBits)}`);
     checkFixedPointFormat({ intBits: activationBits[0], fracBits: activationBits[1] }, "activation bits");
   }
   const init = o.init ?? "random";
-  if (!SHIFT_INITS.includes(init)) throw new Error(`shift init must be ${SHIFT_INITS.join(" or ")}, got '${String(init)}'`);
+  if (!SHIFT_INITS.includes(init)) throw new Error(`shift init must be ${SHIFT_INITS.join(" or ")}, got ${preview(init)}`);
   return { mode: o.mode, weightBits, rounding, activationBits, activationUnsigned: o.activationUnsigned === true, init };
 }
 

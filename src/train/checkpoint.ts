@@ -10,7 +10,7 @@ import { readFileChecked, writeFileAtomic } from "../io/files.js";
 import type { Module } from "../nn/module.js";
 import { parseSpec, type ModelSpec } from "../models/zoo.js";
 import { parseDataSource, type DataSource } from "../data/registry.js";
-import { parseJson } from "../io/json.js";
+import { parseJsonPart } from "../io/json.js";
 
 export const CHECKPOINT_FORMAT = "mulfree-checkpoint/1";
 
@@ -96,16 +96,18 @@ export function decodeCheckpoint(bytes: Uint8Array, path: string): Checkpoint {
     throw fail(`not a mulfree checkpoint (no '${CHECKPOINT_FORMAT}' metadata)`);
   }
   let spec: ModelSpec;
+  const rawSpec = parseMetadata(meta.spec, path, "spec");
   try {
-    spec = parseSpec(parseMetadata(meta.spec, "spec"));
+    spec = parseSpec(rawSpec);
   } catch (e) {
     throw fail((e as Error).message);
   }
-  const training = meta.training === undefined ? null : parseTrainingState(parseMetadata(meta.training, "training"), fail);
+  const training = meta.training === undefined ? null : parseTrainingState(parseMetadata(meta.training, path, "training"), fail);
   let dataset: DataSource | undefined;
   if (meta.dataset !== undefined) {
+    const raw = parseMetadata(meta.dataset, path, "dataset");
     try {
-      dataset = parseDataSource(parseMetadata(meta.dataset, "dataset"), path);
+      dataset = parseDataSource(raw, path);
     } catch (e) {
       throw new CheckpointError((e as Error).message);
     }
@@ -131,10 +133,10 @@ export function decodeCheckpoint(bytes: Uint8Array, path: string): Checkpoint {
   return { spec, weights, optimizerTensors, training, latent, ...(dataset ? { dataset } : {}) };
 }
 
-/** Metadata values are JSON strings; a broken one names its field. */
-function parseMetadata(text: string, field: string): unknown {
+/** Metadata values are JSON strings (read strictly: no duplicate keys, bounded depth); a broken one names its field. */
+function parseMetadata(text: string, path: string, field: string): unknown {
   try {
-    return parseJson(text, `metadata '${field}'`);
+    return parseJsonPart(text, path, `metadata '${field}'`);
   } catch (e) {
     throw new CheckpointError((e as Error).message);
   }
