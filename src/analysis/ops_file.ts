@@ -8,20 +8,17 @@ import { IoError } from "../io/errors.js";
 import { readFileChecked } from "../io/files.js";
 import { decodeSafetensorsHeader, type SafetensorsHeader } from "../io/safetensors.js";
 import { runtime } from "../kernels/runtime.js";
-import { createModel } from "../models/zoo.js";
-import { CHECKPOINT_FORMAT, decodeCheckpoint, loadWeights } from "../train/checkpoint.js";
+import { CHECKPOINT_FORMAT } from "../train/checkpoint.js";
+import { loadModelBytes } from "../train/load_model.js";
 import { countFloatOps } from "./ops.js";
 import { countIntOps, type TensorInfo } from "./ops_int.js";
 import type { OpsReport } from "./op_counts.js";
 
 function floatReport(bytes: Uint8Array, name: string): OpsReport {
-  const ckpt = decodeCheckpoint(bytes, name);
   // counting runs the model once; a runtime the caller set up keeps its thread count
   runtime();
-  const model = createModel(ckpt.spec);
-  // every parameter and buffer is overwritten here, so the random initial draw never matters
-  loadWeights(model, ckpt, name);
-  return countFloatOps(model, ckpt.spec);
+  const { model, spec } = loadModelBytes(bytes, name);
+  return countFloatOps(model, spec);
 }
 
 /** The header gives each tensor's stored bytes (packed shift codes stay packed). */

@@ -148,3 +148,13 @@ export function manualSeed(seed: number): void {
 export function globalRng(): Rng {
   return global;
 }
+
+/** Run `fn` and put the global generator back as it was (building a model whose weights are then loaded must not move the caller's stream). */
+export function withRngSaved<T>(fn: () => T): T {
+  const saved = global.clone();
+  try {
+    return fn();
+  } finally {
+    global = saved;
+  }
+}

@@ -3,8 +3,8 @@ import type { DataSource } from "../data/registry.js";
 import type { Dataset } from "../data/dataset.js";
 import { createModel, type ModelSpec } from "../models/zoo.js";
 import type { Module } from "../nn/module.js";
-import { manualSeed } from "../tensor/random.js";
-import { CheckpointError, loadCheckpoint, loadWeights, type Checkpoint } from "./checkpoint.js";
+import { withRngSaved } from "../tensor/random.js";
+import { CheckpointError, decodeCheckpoint, loadCheckpoint, loadWeights, type Checkpoint } from "./checkpoint.js";
 
 export interface LoadedModel {
   path: string;
@@ -22,12 +22,19 @@ export interface LoadedModel {
  * (shift) weights, to continue training from them. Throws a CheckpointError naming the file.
  */
 export function loadModel(path: string, options: { latent?: boolean } = {}): LoadedModel {
-  const checkpoint = loadCheckpoint(path);
-  // layers draw initial values while they are built; seed them so loading is deterministic
-  manualSeed(0);
+  return modelOfCheckpoint(loadCheckpoint(path), path, options);
+}
+
+/** loadModel for checkpoint bytes already in memory; `name` appears in errors. */
+export function loadModelBytes(bytes: Uint8Array, name: string, options: { latent?: boolean } = {}): LoadedModel {
+  return modelOfCheckpoint(decodeCheckpoint(bytes, name), name, options);
+}
+
+function modelOfCheckpoint(checkpoint: Checkpoint, path: string, options: { latent?: boolean }): LoadedModel {
   let model: Module;
   try {
-    model = createModel(checkpoint.spec);
+    // every tensor is overwritten below; building draws initial values, so keep the caller's stream
+    model = withRngSaved(() => createModel(checkpoint.spec));
   } catch (e) {
     throw new CheckpointError(`${path}: cannot build its model: ${(e as Error).message}`);
   }

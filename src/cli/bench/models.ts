@@ -16,7 +16,8 @@ import { noGrad } from "../../tensor/autograd.js";
 import { manualSeed } from "../../tensor/random.js";
 import { scope } from "../../tensor/storage.js";
 import { Tensor } from "../../tensor/tensor.js";
-import { CHECKPOINT_FORMAT, decodeCheckpoint, loadWeights } from "../../train/checkpoint.js";
+import { CHECKPOINT_FORMAT } from "../../train/checkpoint.js";
+import { loadModelBytes } from "../../train/load_model.js";
 import { CliError } from "../errors.js";
 import { IMAGE, IMAGE_SIZE, type BenchData } from "./data.js";
 
@@ -94,14 +95,10 @@ export function modelFromFile(path: string, data: BenchData): BenchModel {
     return { kind, source: `bundle ${path}`, bundle: bytes, float: null };
   }
   if (format !== CHECKPOINT_FORMAT) throw new CliError(`${path}: neither a mulfree checkpoint nor a deployment bundle (metadata format ${JSON.stringify(format ?? null)})`);
-  const ckpt = decodeCheckpoint(bytes, path);
-  if (ckpt.spec.model !== "lenet5") throw new CliError(`${path}: a ${ckpt.spec.model} checkpoint; bench times LeNet-5 (train one with mulfree train --model lenet5)`);
-  const kind = kindOfOp(ckpt.spec.op, path);
-  manualSeed(0);
-  const model = createModel(ckpt.spec);
-  loadWeights(model, ckpt, path);
-  model.eval();
-  return { kind, source: `checkpoint ${path}`, bundle: exportInMemory(model, ckpt.spec, data, basename(path)), float: model };
+  const { spec, model } = loadModelBytes(bytes, path);
+  if (spec.model !== "lenet5") throw new CliError(`${path}: a ${spec.model} checkpoint; bench times LeNet-5 (train one with mulfree train --model lenet5)`);
+  const kind = kindOfOp(spec.op, path);
+  return { kind, source: `checkpoint ${path}`, bundle: exportInMemory(model, spec, data, basename(path)), float: model };
 }
 
 /** The .safetensors files directly in `dir`; of a training run's model.safetensors and checkpoint.safetensors (same weights), only the first. */
