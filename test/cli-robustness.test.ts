@@ -183,6 +183,16 @@ test("flags: Object.prototype names are unknown options; --version; --help lists
   assert.match(h.stdout, /shift-ps mnist +10 epochs, batch 64, radam lr 0\.01/);
 });
 
+test("PreciseBN: on by default for adder (both accuracies logged), off with --no-precise-bn", () => {
+  const on = lastJson(expectOk(["train", ...quick, "--op", "adder", "--out", edited("pbn-on"), "--json"]).stdout);
+  assert.equal(on.options.preciseBn, 8192 / 64, "8,192 images' worth of batches");
+  assert.equal(typeof on.history[0].testAccuracyRunningStats, "number");
+  const off = lastJson(expectOk(["train", ...quick, "--op", "adder", "--no-precise-bn", "--out", edited("pbn-off"), "--json"]).stdout);
+  assert.equal(off.options.preciseBn, 0);
+  assert.equal(off.history[0].testAccuracyRunningStats, undefined);
+  expectCleanError(["train", ...quick, "--no-precise-bn=3", "--out", edited("pbn-bad")], /--no-precise-bn takes no value/);
+});
+
 test("with --json, a failure still ends stdout with one JSON object", () => {
   const r = mulfree(["eval", edited("missing.safetensors"), "--json"]);
   assert.equal(r.status, 1);

@@ -16,6 +16,8 @@ export interface FlagSpec {
   max?: number;
   choices?: readonly string[];
   short?: string;
+  /** A valued flag that `--no-<name>` turns off (its value is then false). */
+  negatable?: boolean;
 }
 
 export interface CommandSpec {
@@ -74,12 +76,17 @@ export function parseArgs(spec: CommandSpec, argv: string[]): Parsed {
     let negate = false;
     // own keys only: '--constructor' or '--__proto__' must not find Object.prototype's members
     const has = (n: string) => Object.prototype.hasOwnProperty.call(all, n);
-    if (!has(name) && name.startsWith("no-") && has(name.slice(3)) && all[name.slice(3)]!.type === "bool") {
+    if (!has(name) && name.startsWith("no-") && has(name.slice(3)) && (all[name.slice(3)]!.type === "bool" || all[name.slice(3)]!.negatable)) {
       name = name.slice(3);
       negate = true;
     }
     const f = has(name) ? all[name] : undefined;
     if (!f) throw new UsageError(`unknown option --${name} for '${spec.name}' (see mulfree ${spec.name} --help)`);
+    if (negate && f.type !== "bool") {
+      if (value !== undefined) throw new UsageError(`--no-${name} takes no value`);
+      flags[camel(name)] = false;
+      continue;
+    }
     if (f.type === "bool") {
       if (value !== undefined && !["true", "false", "1", "0"].includes(value)) throw new UsageError(`--${name} takes no value, got '${value}'`);
       flags[camel(name)] = negate ? false : value === undefined ? true : value === "true" || value === "1";

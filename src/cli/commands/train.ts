@@ -33,7 +33,7 @@ export const trainSpec: CommandSpec = {
     gamma: { type: "number", help: "multistep/step: decay factor (default 0.1)", above: 0 },
     augment: { type: "bool", help: "random crop + flip (default: on for cifar10)" },
     seed: { type: "int", help: "random seed (default 1)" },
-    "precise-bn": { type: "int", help: "recompute BatchNorm statistics over N training batches before each evaluation (default: on for adder and shift, ≈8192 images); --no-precise-bn turns it off" },
+    "precise-bn": { type: "int", negatable: true, help: "recompute BatchNorm statistics over N training batches before each evaluation (default: on for adder and shift, ≈8192 images); --no-precise-bn turns it off" },
     threads: { type: "int", help: "threads (default: all cores; results do not depend on it)", min: 1, max: 17 },
     out: { type: "string", help: "run directory (default runs/<model>-<op>)" },
     resume: { type: "bool", help: "continue the run in --out with its stored flags; a larger --epochs extends it" },
