@@ -2,12 +2,11 @@
 // BatchNorm and the steps around the model counted, totals = Σ rows, energy = counts × table,
 // an integer graph counted node by node, and clear errors for files that are not models.
 import { test } from "node:test";
+import { expectCleanError, mulfree } from "./cli-helpers.js";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { energyOf } from "../src/analysis/energy.js";
 import { countFloatOps } from "../src/analysis/ops.js";
 import { countIntOps, type TensorInfo } from "../src/analysis/ops_int.js";
@@ -281,16 +280,7 @@ test("opsReport tells checkpoints from bundles by their metadata", () => {
   }
 });
 
-const CLI = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
-
-function expectCleanError(args: string[], pattern: RegExp): void {
-  const r = spawnSync(process.execPath, [CLI, "ops", ...args], { encoding: "utf8" });
-  assert.notEqual(r.status, 0, `expected failure for ${args.join(" ")}`);
-  const lines = r.stderr.trim().split("\n");
-  assert.equal(lines.length, 1, `one line of stderr, got:\n${r.stderr}`);
-  assert.match(lines[0], /^mulfree: error: /);
-  assert.match(lines[0], pattern);
-}
+const expectOpsError = (args: string[], pattern: RegExp) => expectCleanError(["ops", ...args], pattern);
 
 test("bad files: each error names the file and the problem", () => {
   assert.throws(() => opsReport(join(dir, "missing.safetensors")), /not found: .*missing\.safetensors/);
@@ -310,14 +300,14 @@ test("bad files: each error names the file and the problem", () => {
 });
 
 test("mulfree ops: one clear line on stderr for a bad file; --json ends with the report", () => {
-  expectCleanError([join(dir, "missing.safetensors")], /not found: .*missing\.safetensors/);
+  expectOpsError([join(dir, "missing.safetensors")], /not found: .*missing\.safetensors/);
   writeFileSync(join(dir, "other2.safetensors"), encodeSafetensors({}, { format: "gguf" }));
-  expectCleanError([join(dir, "other2.safetensors")], /other2\.safetensors: neither a mulfree checkpoint/);
+  expectOpsError([join(dir, "other2.safetensors")], /other2\.safetensors: neither a mulfree checkpoint/);
   const good = exportedBundle("adder").bytes;
 
   const path = join(dir, "ok.mulfree.safetensors");
   writeFileSync(path, good);
-  const r = spawnSync(process.execPath, [CLI, "ops", path, "--json", "--detail"], { encoding: "utf8" });
+  const r = mulfree(["ops", path, "--json", "--detail"]);
   assert.equal(r.status, 0, r.stderr);
   const lines = r.stdout.trim().split("\n");
   const json = JSON.parse(lines.at(-1)!) as OpsReport & { command: string };
@@ -353,7 +343,7 @@ test("mulfree ops reads bundles as strictly as mulfree run: malformed graphs and
     const path = join(dir, `${name}.mulfree.safetensors`);
     writeFileSync(path, bytes);
     assert.throws(() => opsReport(path), (e: Error) => e.message.startsWith(`${path}: `) && problem.test(e.message), name);
-    expectCleanError([path], new RegExp(`${name}\\.mulfree\\.safetensors: .*${problem.source}`));
+    expectOpsError([path], new RegExp(`${name}\\.mulfree\\.safetensors: .*${problem.source}`));
   }
 });
 

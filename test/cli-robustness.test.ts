@@ -119,6 +119,13 @@ test("corrupt training state is refused when --resume starts, not an epoch later
   }
 });
 
+test("a corrupt log line stops a resume instead of being dropped", () => {
+  const out = join(dir, "badlog");
+  expectOk(["train", ...quick, "--epochs", "2", "--out", out]);
+  writeFileSync(join(out, "log.jsonl"), "{{ not json\n" + readFileSync(join(out, "log.jsonl"), "utf8"));
+  expectCleanError(["train", "--resume", "--out", out, "--epochs", "3"], /log\.jsonl: line 1 is not JSON; repair or delete the log/);
+});
+
 test("checkpoints that lie about their contents are refused by every command", () => {
   const nulled = edited("null-spec.safetensors");
   editSafetensors(model, nulled, (m) => (m.spec = "null"));
@@ -130,6 +137,8 @@ test("checkpoints that lie about their contents are refused by every command", (
   editSafetensors(model, negVar, (_m, t) => (t["bn1.running_var"]!.data as Float32Array).fill(-1));
   const bits = edited("bits.safetensors");
   editMetadataJson(model, bits, "spec", (s) => ({ ...s, opOptions: { weightBits: 99 } }));
+  const dup = edited("dup.safetensors");
+  editSafetensors(model, dup, (m) => (m.spec = m.spec!.replace('{"model":"lenet5"', '{"model":"resnet20","model":"lenet5"')));
   const deep = edited("deep.safetensors");
   editSafetensors(model, deep, (m) => (m.spec = "[".repeat(100_000) + "]".repeat(100_000)));
   for (const cmd of ["eval", "inspect", "export", "ops"]) {
@@ -139,7 +148,8 @@ test("checkpoints that lie about their contents are refused by every command", (
     expectCleanError([cmd, infW, ...extra], /tensor fc3\.weight holds Infinity/);
     expectCleanError([cmd, negVar, ...extra], /tensor bn1\.running_var holds a negative variance -1/);
     expectCleanError([cmd, bits, ...extra], /op conv takes no options, got 'weightBits'/);
-    expectCleanError([cmd, deep, ...extra], /deep\.safetensors|metadata 'spec'/);
+    expectCleanError([cmd, deep, ...extra], /deep\.safetensors: metadata 'spec' is not valid JSON \(.*deeper than/);
+    expectCleanError([cmd, dup, ...extra], /dup\.safetensors: metadata 'spec' is not valid JSON \(duplicate key "model"/);
   }
   expectCleanError(["train", ...quick, "--from", nulled, "--out", edited("from")], /the model spec must be an object/);
   assert.equal(existsSync(edited("x.mulfree.safetensors")), false);

@@ -1,10 +1,9 @@
 import { test } from "node:test";
+import { mulfree } from "./cli-helpers.js";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { decodeBundle } from "../src/deploy/bundle_codec.js";
 import { encodeCheckpoint } from "../src/train/checkpoint.js";
 import { ExportError } from "../src/deploy/chain.js";
@@ -241,8 +240,7 @@ test("export refuses what an integer chain cannot run, naming the module and the
   assert.throws(() => exportModel(noLayer, normalized, 8, SHAPE, { mean: MEAN, std: STD }), /must end in a weight layer/);
 });
 
-const CLI = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
-const cli = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8" });
+const cli = mulfree;
 
 test("mulfree export: writes a bundle that decodes, reports both size ratios, and refuses bad input in one line", () => {
   const dir = mkdtempSync(join(tmpdir(), "mulfree-export-"));

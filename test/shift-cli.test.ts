@@ -3,29 +3,14 @@
 // rounded weights, and an inspection that finds every stored shift weight in range.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { decodeSafetensors } from "../src/io/safetensors.js";
+import { expectCleanError, lastJson, mulfree } from "./cli-helpers.js";
 
-const CLI = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
-const run = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8" });
+const run = mulfree;
 const small = ["--train-limit", "128", "--test-limit", "100", "--epochs", "1", "--threads", "1", "--quiet"];
-
-function lastJson(stdout: string): Record<string, unknown> {
-  return JSON.parse(stdout.trim().split("\n").pop()!);
-}
-
-function expectCleanError(args: string[], pattern: RegExp): void {
-  const r = run(args);
-  assert.notEqual(r.status, 0, `expected failure for ${args.join(" ")}`);
-  const lines = r.stderr.trim().split("\n");
-  assert.equal(lines.length, 1, `one line of stderr, got:\n${r.stderr}`);
-  assert.match(lines[0], /^mulfree: error: /);
-  assert.match(lines[0], pattern);
-}
 
 function tensors(path: string): Map<string, Float32Array> {
   const f = decodeSafetensors(new Uint8Array(readFileSync(path)), path);

@@ -7,18 +7,11 @@
 //                SGD without momentum or decay (Q) or RAdam (PS: it does not converge with SGD,
 //                DeepShift #8); cifar10.py: 200 epochs, batch 128, lr 0.1, momentum 0.9, wd 1e-4,
 //                ×0.1 at epochs 80, 120, 160, 180.
+import type { OptimizerSettings } from "./trainer.js";
 
-export interface Recipe {
+export interface Recipe extends OptimizerSettings {
   epochs: number;
   batch: number;
-  optimizer: string;
-  lr: number;
-  momentum: number;
-  nesterov: boolean;
-  weightDecay: number;
-  schedule: string;
-  milestones: number[];
-  gamma: number;
   /** Random crop + flip (CIFAR). */
   augment: boolean;
   /** Where the recipe comes from. */

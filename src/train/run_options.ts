@@ -9,9 +9,9 @@ import { datasetInfo } from "../data/registry.js";
 import { layerFactory } from "../models/layer_factory.js";
 import { nodeBuiltin } from "../kernels/runtime.js";
 import { defaultPreciseBnBatches } from "./precise_bn.js";
-import { recipeFor } from "./recipes.js";
+import { recipeFor, type Recipe } from "./recipes.js";
 
-export interface RunOptions {
+export interface RunOptions extends Omit<Recipe, "source"> {
   model: string;
   op: string;
   allLayers: boolean;
@@ -19,18 +19,7 @@ export interface RunOptions {
   /** A checkpoint whose weights (and model spec) the run starts from, e.g. one made by `convert`. */
   from: string | null;
   data: DataRequest;
-  epochs: number;
-  batch: number;
-  optimizer: string;
-  lr: number;
-  momentum: number;
-  nesterov: boolean;
-  weightDecay: number;
-  schedule: string;
-  milestones: number[];
-  gamma: number;
   seed: number;
-  augment: boolean;
   /** PreciseBN: batches averaged before each evaluation; 0 = off. */
   preciseBn: number;
 }

@@ -18,10 +18,8 @@ import { preciseBatchNorm } from "./precise_bn.js";
 import type { RunOptions } from "./run_options.js";
 import type { DataSource } from "../data/registry.js";
 
-export interface TrainConfig {
-  spec: ModelSpec;
-  epochs: number;
-  batchSize: number;
+/** How the weights are optimised: the optimizer, its learning-rate schedule and its options. */
+export interface OptimizerSettings {
   optimizer: string;
   lr: number;
   momentum: number;
@@ -30,6 +28,12 @@ export interface TrainConfig {
   schedule: string;
   milestones: number[];
   gamma: number;
+}
+
+export interface TrainConfig extends OptimizerSettings {
+  spec: ModelSpec;
+  epochs: number;
+  batchSize: number;
   seed: number;
   augment: AugmentOptions | null;
   /** Extra optimizer options per op kind (e.g. AdderNet's η), passed to the op's training hooks. */
