@@ -3,7 +3,7 @@
 // kinds can register from modules the zoo imports without an import cycle through the trainer.
 import type { Module } from "../nn/module.js";
 import type { Optimizer, OptimizerFactoryParams } from "../optim/index.js";
-import type { ModelSpec } from "./zoo.js";
+import type { ModelSpec } from "./spec.js";
 
 /** The part of a training configuration that op kinds read. */
 export interface OpTrainingConfig {

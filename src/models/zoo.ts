@@ -2,6 +2,7 @@
 // so a model can be rebuilt exactly from its file.
 import { preview, quoted } from "../io/json.js";
 import type { Module } from "../nn/module.js";
+import type { ModelSpec } from "./spec.js";
 import { DeepShiftConv, DeepShiftFC } from "./deepshift_mnist.js";
 import { layerFactory, multiplyLayers, type LayerFactory } from "./layer_factory.js";
 import { LeNet5 } from "./lenet5.js";
@@ -11,17 +12,7 @@ import { VggSmall } from "./vgg_small.js";
 import "./shift_op.js";
 import "./adder_op.js";
 
-export interface ModelSpec {
-  model: string;
-  op: string;
-  inChannels: number;
-  inputSize: number;
-  numClasses: number;
-  /** Make the first and last layers use the op kind too (default: they stay multiplicative). */
-  allLayers?: boolean;
-  /** Options for the op kind (e.g. weightBits for shift layers). */
-  opOptions?: Record<string, unknown>;
-}
+export type { ModelSpec } from "./spec.js";
 
 type Builder = (f: LayerFactory, edge: LayerFactory, s: ModelSpec) => Module;
 

@@ -15,7 +15,6 @@ import { Tensor } from "../tensor/tensor.js";
 import { encodeCheckpoint, loadCheckpoint, loadWeights, saveCheckpoint, CheckpointError, type Checkpoint, type TrainingState } from "./checkpoint.js";
 import { evaluate } from "./metrics.js";
 import { preciseBatchNorm } from "./precise_bn.js";
-import type { RunOptions } from "./run_options.js";
 import type { DataSource } from "../data/registry.js";
 
 /** How the weights are optimised: the optimizer, its learning-rate schedule and its options. */
@@ -40,8 +39,8 @@ export interface TrainConfig extends OptimizerSettings {
   extra?: Record<string, unknown>;
   /** PreciseBN before each evaluation: batches to average (0 or absent: off). See precise_bn.ts. */
   preciseBn?: number;
-  /** Stored in the checkpoint so that `--resume` continues with them (run_options.ts). */
-  options?: RunOptions;
+  /** The run's options, stored in the checkpoint as they are, so that `--resume` continues with them (run_options.ts). */
+  options?: object;
   /** The data's record, stored in every checkpoint the run writes (data/registry.ts). */
   dataset?: DataSource;
 }
@@ -212,7 +211,7 @@ export class Trainer {
       scheduler: this.scheduler.stateDict(),
       loader: this.loader.state(),
       history: this.history,
-      ...(options ? { options: options as unknown as Record<string, unknown> } : {}),
+      ...(options ? { options: options as Record<string, unknown> } : {}),
     };
     return encodeCheckpoint(this.config.spec, this.model, training, opt.state as Array<Record<string, Float32Array | number>>, { dataset: this.config.dataset });
   }
