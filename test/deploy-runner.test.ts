@@ -260,16 +260,22 @@ test("load/predict work with no Node globals at all, given the wasm bytes (as in
       const write = process.stdout.write.bind(process.stdout);
       for (const name of ["process", "Buffer", "require"]) Object.defineProperty(globalThis, name, { value: undefined, configurable: true });
       const { load } = await import(${JSON.stringify(resolve(here, "../src/deploy/index.js"))});
-      let threadsError = "";
-      try { load(bundle, { wasm, threads: 2 }); } catch (e) { threadsError = e.message; }
+      const warnings = [];
+      console.warn = (msg) => warnings.push(msg);
+      const two = load(bundle, { wasm, threads: 2 });
+      const twoLogits = Array.from(two.predict(pixels).logits);
+      load(bundle, { wasm, threads: 2 }).dispose();
       const m = load(bundle, { wasm: new Uint8Array(wasm) });
-      write(JSON.stringify({ logits: Array.from(m.predict(pixels).logits), threadsError }));
+      write(JSON.stringify({ logits: Array.from(m.predict(pixels).logits), twoLogits, warnings }));
     `;
     const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" });
     assert.equal(r.status, 0, r.stderr);
-    const out = JSON.parse(r.stdout) as { logits: number[]; threadsError: string };
+    const out = JSON.parse(r.stdout) as { logits: number[]; twoLogits: number[]; warnings: string[] };
     assert.deepEqual(out.logits, want);
-    assert.match(out.threadsError, /threads > 1 needs worker_threads/);
+    // no workers here: threads: 2 runs on one thread, says so once, and gives the same logits
+    assert.deepEqual(out.twoLogits, want);
+    assert.equal(out.warnings.length, 1);
+    assert.match(out.warnings[0]!, /^mulfree: running on one thread: this environment has no worker_threads or Web Workers/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

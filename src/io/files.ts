@@ -79,6 +79,11 @@ export function specialFileKind(stat: import("node:fs").Stats): string | undefin
   return "not a file";
 }
 
+/** True when `path` exists (any kind of file). */
+export function fileExists(path: string): boolean {
+  return node().fs.existsSync(path);
+}
+
 /** Read a whole file; `what` names it in errors ("checkpoint", "optimizer state", ...). */
 export function readFileChecked(path: string, what = "file"): Uint8Array {
   const { fs } = node();

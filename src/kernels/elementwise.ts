@@ -16,7 +16,7 @@ const PARTIALS_SLOT = 7;
 
 /** Throw unless `arr` is a typed array in the kernel's shared memory with exactly `n` elements. */
 export function checkView(kernel: string, name: string, arr: KernelView, n: number): void {
-  if (!(arr.buffer instanceof SharedArrayBuffer) || arr.byteOffset + arr.byteLength > runtime().memory.buffer.byteLength) {
+  if (!runtime().holds(arr)) {
     throw new Error(`${kernel}: ${name} must be a view into the kernel memory (allocate it with runtime().heap)`);
   }
   if (arr.length !== n) throw new Error(`${kernel}: ${name} has ${arr.length} elements, expected ${n}`);

@@ -74,12 +74,9 @@ function checkMatrix(name: string, X: Float32Array, rows: number, cols: number, 
 
 /** Throw unless every array is a view of the runtime's wasm memory (kernels read it in place). */
 export function inMemory(rt: Runtime, op: string, arrays: Record<string, Float32Array | null>): void {
-  const mem = rt.memory.buffer;
   for (const [name, x] of Object.entries(arrays)) {
     if (x === null) continue;
-    // A shared wasm memory hands out a new SharedArrayBuffer object after it grows, so compare
-    // the kind of buffer and the bounds rather than the object.
-    if (x.buffer.constructor !== mem.constructor || x.byteOffset + x.byteLength > mem.byteLength) {
+    if (!rt.holds(x)) {
       throw new Error(`${op}: ${name} is not in the kernel runtime's memory; allocate it with runtime().heap and view it with runtime().f32()`);
     }
   }

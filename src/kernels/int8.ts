@@ -399,9 +399,7 @@ function inMemory(rt: Runtime, op: string, arrays: Record<string, ArrayBufferVie
 }
 
 function inMemory1(rt: Runtime, op: string, name: string, a: ArrayBufferView): void {
-  // a shared memory hands out a new SharedArrayBuffer object after growing: compare kinds and bounds
-  const mem = rt.memory.buffer;
-  if (a.buffer.constructor !== mem.constructor || a.byteOffset + a.byteLength > mem.byteLength) {
+  if (!rt.holds(a)) {
     throw new Error(`${op}: ${name} is not in the kernel runtime's memory; allocate it with runtime().heap`);
   }
 }

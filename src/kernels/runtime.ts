@@ -5,6 +5,8 @@
 // workers. Every kernel writes disjoint outputs per slice, so results do not depend on the
 // thread count.
 import { Arena, WasmHeap } from "./memory.js";
+import { nodeBuiltin } from "./node_builtin.js";
+import { startWorker, warnSingleThread, workerSupport, type PoolWorker } from "./threads.js";
 import { ARGS_BYTE_OFFSET, ERROR, GEN, HEAP_BASE, KERNEL, MAILBOX_BYTES, MAX_ARGS, MAX_WORKERS, NARGS, PENDING, RANGES, READY, kernelNames } from "./mailbox.js";
 
 export type KernelFn = (...args: number[]) => void;
@@ -15,11 +17,6 @@ export interface RuntimeOptions {
   threads?: number;
   /** The compiled module bytes; in Node they are read from dist/mulfree.wasm when omitted. */
   wasm?: BufferSource;
-}
-
-interface NodeWorker {
-  terminate(): Promise<number>;
-  unref(): void;
 }
 
 const INITIAL_PAGES = 256;
@@ -34,9 +31,11 @@ export class Runtime {
   private readonly ids = new Map<string, number>();
   private ctl: Int32Array;
   private args: Float64Array;
-  private workers: NodeWorker[] = [];
+  private workers: PoolWorker[] = [];
   private readyChecked = false;
   threads: number;
+  /** Jobs split across the workers so far (jobs run by the caller alone are not counted). */
+  parallelJobs = 0;
 
   constructor(readonly module: WebAssembly.Module, threads: number) {
     this.memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: MAX_PAGES, shared: true });
@@ -56,20 +55,20 @@ export class Runtime {
     if (!Number.isInteger(threads) || threads < 1 || threads > MAX_WORKERS + 1) {
       throw new Error(`threads must be an integer from 1 to ${MAX_WORKERS + 1}, got ${threads}`);
     }
+    const support = workerSupport();
+    if (threads > 1 && !support.available) {
+      // results do not depend on the thread count, so one thread is a slower, never a different, answer
+      warnSingleThread(support.reason!);
+      threads = 1;
+    }
     const wanted = threads - 1;
     if (wanted !== this.workers.length) {
       const old = this.ctl.byteOffset;
       // the old mailbox can be reused only once no worker can still be reading it
       if (this.stopWorkers()) this.heap.free(old);
       [this.ctl, this.args] = this.newMailbox();
-      const wt = nodeBuiltin<typeof import("node:worker_threads")>("node:worker_threads");
-      if (wanted > 0 && !wt) throw new Error("threads > 1 needs worker_threads (Node) in this build");
       for (let i = 0; i < wanted; i++) {
-        const w = new wt!.Worker(new URL("./worker.js", import.meta.url), {
-          workerData: { module: this.module, memory: this.memory, index: i, mailbox: this.ctl.byteOffset },
-        });
-        w.unref();
-        this.workers.push(w);
+        this.workers.push(startWorker({ module: this.module, memory: this.memory, index: i, mailbox: this.ctl.byteOffset }));
       }
       this.readyChecked = wanted === 0;
     }
@@ -91,6 +90,16 @@ export class Runtime {
     const ptr = this.heap.alloc(size);
     this.scratchBlocks[slot] = { ptr, bytes: size };
     return ptr;
+  }
+
+  /**
+   * True when `view` lies in this runtime's wasm memory. A shared memory hands out a new buffer
+   * object each time it grows, and pages that are not cross-origin isolated have no
+   * SharedArrayBuffer global, so compare the buffer's kind and the bounds, not the object.
+   */
+  holds(view: ArrayBufferView): boolean {
+    const mem = this.memory.buffer;
+    return view.buffer.constructor === mem.constructor && view.byteOffset + view.byteLength <= mem.byteLength;
   }
 
   /** Float32 view of `length` elements at byte address `ptr` (valid across memory growth). */
@@ -133,6 +142,7 @@ export class Runtime {
       ctl[RANGES + 2 * w + 1] = t < threads ? bounds[t + 1] : 0;
     }
     ctl[NARGS] = n;
+    this.parallelJobs++;
     Atomics.store(ctl, KERNEL, this.ids.get(name)!);
     Atomics.store(ctl, PENDING, this.workers.length);
     Atomics.add(ctl, GEN, 1);
@@ -167,6 +177,20 @@ export class Runtime {
     }
   }
 
+  /**
+   * Resolves once every worker has started. A browser page starts workers only after it yields to
+   * its event loop, and until then the caller runs every job alone (same results, one thread);
+   * await this before timing or when the work should use every thread from the first job.
+   */
+  async whenReady(timeoutMs = 10000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Atomics.load(this.ctl, READY) < this.workers.length) {
+      if (Date.now() > deadline) throw new Error(`the ${this.workers.length} worker threads did not start within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    this.readyChecked = true;
+  }
+
   private workersReady(): boolean {
     if (this.readyChecked) return true;
     const deadline = Date.now() + 10000;
@@ -193,7 +217,7 @@ export class Runtime {
       while (Atomics.load(ctl, PENDING) > 0 && Date.now() < deadline) if (canBlock) Atomics.wait(ctl, PENDING, Atomics.load(ctl, PENDING), 10);
       acked = Atomics.load(ctl, PENDING) === 0;
     }
-    for (const w of this.workers) void w.terminate();
+    for (const w of this.workers) w.terminate();
     this.workers = [];
     this.readyChecked = true;
     return acked;
@@ -205,8 +229,8 @@ export class Runtime {
   }
 }
 
-/** Node's main thread may block on Atomics.wait; a browser main thread may not. */
-const canBlock = typeof (globalThis as { process?: unknown }).process !== "undefined";
+/** Node's threads and browser workers may block on Atomics.wait; a browser page's main thread may not (it spins). */
+const canBlock = typeof (globalThis as { process?: unknown }).process !== "undefined" || typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !== "undefined";
 
 function call(fn: KernelFn, args: number[], start: number, end: number): void {
   switch (args.length) {
@@ -232,11 +256,7 @@ export function split(total: number, parts: number, align = 1): number[] {
   return bounds;
 }
 
-/** A Node builtin without a static import, so browser bundles never see one. */
-export function nodeBuiltin<T>(name: string): T | undefined {
-  const proc = (globalThis as { process?: { getBuiltinModule?: (n: string) => unknown } }).process;
-  return proc?.getBuiltinModule?.(name) as T | undefined;
-}
+export { nodeBuiltin };
 
 let current: Runtime | undefined;
 

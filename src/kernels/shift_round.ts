@@ -12,8 +12,8 @@ export const KERNEL_MIN_SHIFT = -126;
 
 /** True when every view lies in the kernel's shared memory (the test of elementwise's checkView). */
 export function inKernelMemory(...views: Float32Array[]): boolean {
-  const bytes = runtime().memory.buffer.byteLength;
-  return views.every((v) => v.buffer instanceof SharedArrayBuffer && v.byteOffset + v.byteLength <= bytes);
+  const rt = runtime();
+  return views.every((v) => rt.holds(v));
 }
 
 /** Q: out = sign(w)·2^clamp(round(log2|w|), min, 0) (0 for ±0); `project`: first clamp w to [−1, 1] in place. */

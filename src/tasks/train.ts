@@ -6,13 +6,12 @@
 import { CheckpointError, loadCheckpoint, type Checkpoint } from "../train/checkpoint.js";
 import { checkSameData, openData, type DataSource } from "../data/registry.js";
 import { CIFAR_AUGMENT } from "../data/augment.js";
-import { writeFileAtomic } from "../io/files.js";
+import { fileExists, writeFileAtomic } from "../io/files.js";
 import { initRuntime } from "../kernels/runtime.js";
 import { resolveSpec, type ModelSpec } from "../models/zoo.js";
 import { checkModelFitsData } from "../train/load_model.js";
 import { appendLog, truncateLog } from "../train/log.js";
 import { RUN_FILES, RunDir, RunDirError } from "../train/run_dir.js";
-import { existsSync } from "node:fs";
 import { continueRunOptions, parseRunOptions, resolveRunOptions, RunOptionsError, type RunOptions, type RunOptionsInput } from "../train/run_options.js";
 import { Trainer, TrainingDivergedError, type EpochRecord, type TrainConfig, type TrainEvents } from "../train/trainer.js";
 
@@ -71,7 +70,7 @@ export function trainRun(req: TrainRequest, events: TrainRunEvents = {}): TrainR
   const out = outGiven ?? defaultRunDir(from?.spec.model ?? given.model ?? "lenet5", from?.spec.op ?? given.op ?? "conv");
   // everything that can be checked is checked before the directory is touched
   const storedPath = `${out}/${RUN_FILES.checkpoint}`;
-  if (resume && !existsSync(storedPath)) throw new RunDirError(`--resume: no checkpoint at ${storedPath}`);
+  if (resume && !fileExists(storedPath)) throw new RunDirError(`--resume: no checkpoint at ${storedPath}`);
   const stored = resume ? loadCheckpoint(storedPath) : undefined;
   const options = stored ? resumedOptions(stored, given, storedPath) : resolveRunOptions(given, from?.spec);
   const dir = RunDir.open(out, { resume, force });

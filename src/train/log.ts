@@ -1,11 +1,10 @@
 // The JSONL training log: one line per epoch. A resumed run first drops lines past its checkpoint,
 // so the log always matches the weights.
-import { existsSync } from "node:fs";
 import { IoError } from "../io/errors.js";
-import { readFileChecked, writeFileAtomic } from "../io/files.js";
+import { fileExists, readFileChecked, writeFileAtomic } from "../io/files.js";
 
 function lines(path: string): string[] {
-  if (!existsSync(path)) return [];
+  if (!fileExists(path)) return [];
   const text = new TextDecoder().decode(readFileChecked(path, "training log"));
   return text.split("\n").filter((line) => line.trim());
 }

@@ -6,8 +6,7 @@ import { Tensor } from "../tensor.js";
 
 /** The labels as a view into kernel memory: as they are when they live there, else copied into the step's arena. */
 function kernelLabels(labels: ArrayLike<number>, N: number): Int32Array {
-  // shared memory that only grows: a view made before it grew is still a view into it
-  const inMemory = labels instanceof Int32Array && labels.buffer instanceof SharedArrayBuffer && labels.byteOffset + labels.byteLength <= runtime().memory.buffer.byteLength;
+  const inMemory = labels instanceof Int32Array && runtime().holds(labels);
   if (inMemory) return labels;
   if (!inScope()) throw new Error("crossEntropy: labels outside kernel memory are copied into the step's arena; call it inside scope(() => …)");
   const out = allocI32(N);
