@@ -2,11 +2,17 @@
 // written little-endian explicitly (ONNX's raw_data byte order), whatever the host's order.
 import { AttributeType, DataType, type AttributeProto, type TensorProto, type ValueInfoProto } from "./types.js";
 
+const LITTLE_ENDIAN = new Uint8Array(Float32Array.of(1).buffer)[3] === 0x3f;
+
 export function floatTensor(dims: readonly number[], values: ArrayLike<number>, name?: string): TensorProto {
   checkCount(dims, values.length);
-  const bytes = new Uint8Array(4 * values.length);
-  const view = new DataView(bytes.buffer);
-  for (let i = 0; i < values.length; i++) view.setFloat32(4 * i, values[i]!, true);
+  let bytes: Uint8Array;
+  if (LITTLE_ENDIAN) bytes = new Uint8Array(Float32Array.from(values).buffer); // a copy, off wasm memory: weights can be megabytes
+  else {
+    bytes = new Uint8Array(4 * values.length);
+    const view = new DataView(bytes.buffer);
+    for (let i = 0; i < values.length; i++) view.setFloat32(4 * i, values[i]!, true);
+  }
   return { ...(name === undefined ? {} : { name }), dims: [...dims], data_type: DataType.FLOAT, raw_data: bytes };
 }
 
