@@ -38,13 +38,15 @@ export function adder2dFunction(overload: string, g: ConvGeometry, H: number, Wd
 
   const padded = ph || pw ? f.op("Pad", [X, ints("pads", [0, 0, ph, pw, 0, 0, ph, pw])], { name: "padded" }) : X;
   const stackAxis = ints("tap_axis", [2]);
+  const spatialAxes = ints("spatial_axes", [2, 3]);
+  const strides = ints("strides", [sh, sw]);
   const columns: string[] = [];
   for (let a = 0; a < kh; a++) {
     for (let b = 0; b < kw; b++) {
       const starts = [a * dh, b * dw];
       const ends = [starts[0]! + (OH - 1) * sh + 1, starts[1]! + (OW - 1) * sw + 1];
       const tap = `tap_${a}_${b}`;
-      const slice = f.op("Slice", [padded, ints(`${tap}.starts`, starts), ints(`${tap}.ends`, ends), ints("spatial_axes", [2, 3]), ints("strides", [sh, sw])], { name: tap });
+      const slice = f.op("Slice", [padded, ints(`${tap}.starts`, starts), ints(`${tap}.ends`, ends), spatialAxes, strides], { name: tap });
       columns.push(f.op("Unsqueeze", [slice, stackAxis], { name: `${tap}.column` }));
     }
   }
