@@ -24,6 +24,11 @@ import { mulfreeLayerOutputs, mulfreeLogits, onnxRun, randomInput, relativeError
 
 initRuntime({ threads: 1 });
 
+// The bound. Conv and adder models stay below 2e-5. Shift models have less headroom
+// (ResNet-32 about 6e-5): their fixed-point floor turns float rounding differences into 2^-16
+// steps, and mulfree's own shift ResNet-32 logits move by up to 1.2e-4 · max|logit| when the input
+// moves by one ulp (docs/onnx.md). A failure here just above 1e-4 on a shift ResNet after a kernel
+// change is that, not an export bug; the layer tests check the quantisation bit for bit.
 const TOLERANCE = 1e-4;
 const BATCH = 2;
 // CIFAR-sized models run on smaller images (any size works for them): the adder im2col holds
