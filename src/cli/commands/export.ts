@@ -1,5 +1,7 @@
 import { resolve } from "node:path";
 import { exportCheckpoint } from "../../tasks/export.js";
+import { exportOnnx } from "../../tasks/export_onnx.js";
+import { packageVersion } from "../version.js";
 import { UsageError, type CommandSpec, type ParsedFlags } from "../args.js";
 import { dataFlags, dataRequestFrom } from "../data_flags.js";
 import { CliError } from "../errors.js";
@@ -8,11 +10,12 @@ import { threadsFrom } from "../threads.js";
 
 export const exportSpec: CommandSpec = {
   name: "export",
-  summary: "quantize a trained conv, adder or shift checkpoint into an integer deployment bundle",
-  usage: "mulfree export CHECKPOINT -o MODEL.mulfree.safetensors [--calibration-images 512] [--percentile P] [--verify N] [--json]",
+  summary: "a checkpoint to an integer deployment bundle (quantized, calibrated), or to ONNX (--format onnx)",
+  usage: "mulfree export CHECKPOINT -o MODEL.mulfree.safetensors [--calibration-images 512] [--percentile P] [--verify N] [--json]\n       mulfree export CHECKPOINT --format onnx -o MODEL.onnx [--json]",
   positionals: ["checkpoint"],
   flags: {
-    out: { type: "string", short: "o", help: "output bundle (.mulfree.safetensors)" },
+    out: { type: "string", short: "o", help: "output bundle (.mulfree.safetensors), or .onnx file with --format onnx" },
+    format: { type: "string", help: "bundle: the integer deployment bundle; onnx: the float graph as ONNX (adder layers as ai.mulfree function ops)", default: "bundle", choices: ["bundle", "onnx"] },
     "calibration-images": { type: "int", help: "training images used to calibrate activation ranges", default: 512, min: 1 },
     percentile: { type: "number", help: "clip activation ranges at this percentile (e.g. 99.99) instead of min/max", above: 50, max: 100 },
     verify: { type: "int", help: "also run the integer graph (reference kernels) on the first N test images and compare with the float model", min: 1 },
@@ -25,6 +28,7 @@ export function runExport(f: ParsedFlags, [path]: string[]): void {
   if (f.out === undefined) throw new UsageError("export needs -o MODEL.mulfree.safetensors");
   const out = String(f.out);
   if (resolve(out) === resolve(path!)) throw new CliError(`-o ${out} would overwrite the checkpoint`);
+  if (f.format === "onnx") return runExportOnnx(f, path!, out);
   const r = exportCheckpoint(path!, {
     out, data: dataRequestFrom(f), otherData: f.otherData === true, threads: threadsFrom(f),
     calibrationImages: Number(f.calibrationImages), percentile: f.percentile as number | undefined, verify: f.verify as number | undefined,
@@ -46,4 +50,15 @@ export function runExport(f: ParsedFlags, [path]: string[]): void {
       ...(r.verify ? { verify: { images: r.verify.images, floatTestAccuracy: r.verify.floatAccuracy, testAccuracy: r.verify.intAccuracy } } : {}),
     });
   }
+}
+
+function runExportOnnx(f: ParsedFlags, path: string, out: string): void {
+  for (const flag of ["percentile", "verify"] as const) if (f[flag] !== undefined) throw new UsageError(`--${flag} applies to the integer bundle, not to --format onnx`);
+  const r = exportOnnx(path, { out, producerVersion: packageVersion(), threads: threadsFrom(f) });
+  const { inChannels: C, inputSize: S } = r.spec;
+  process.stdout.write(
+    `${r.spec.model} (${r.spec.op}): wrote ${out}: ${r.bytes} bytes, ONNX IR ${r.irVersion} opset ${r.opset}, ${r.nodes} nodes, ${r.functions} ai.mulfree functions\n` +
+      `input "${r.input}" [N, ${C}, ${S}, ${S}] (normalised images), output "${r.output}" [N, ${r.spec.numClasses}]\n`,
+  );
+  if (f.json) printJson({ command: "export", format: "onnx", checkpoint: path, output: out, model: r.spec.model, op: r.spec.op, bytes: r.bytes, nodes: r.nodes, functions: r.functions, irVersion: r.irVersion, opset: r.opset });
 }
