@@ -3,16 +3,12 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
-import { fileURLToPath } from "node:url";
 import { IoError } from "../src/io/errors.js";
 import { PyDict, unpickle } from "../src/io/pickle.js";
 import { readTorchFile } from "../src/io/torch_file.js";
 import { torchGlobal } from "../src/io/torch_globals.js";
 import { readTorchStateDict } from "../src/io/torch_state_dict.js";
-import { floats, legacyFile, Pickle, stateDictPickle, zipFile } from "./torch-pickles.js";
-
-export const FIXTURES = fileURLToPath(new URL("../../test/fixtures/torch/", import.meta.url));
-export const fixture = (name: string) => new Uint8Array(readFileSync(FIXTURES + name));
+import { FIXTURES, fixture, floats, legacyFile, Pickle, stateDictPickle, zipFile } from "./torch-files.js";
 
 function expectIoError(fn: () => unknown, ...patterns: RegExp[]): IoError {
   let caught: unknown;

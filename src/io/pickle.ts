@@ -368,7 +368,9 @@ class Machine {
     const resolved = this.o.resolveGlobal(module, name);
     if (resolved === undefined) {
       const hint = this.o.refusalHint?.(module, name);
-      throw this.fail(`refused: the pickle asks for the Python global ${printable(`${module}.${name}`, 80)}, and only state-dict globals (OrderedDict, tensors, storages) are allowed; nothing was run${hint ? ` (${hint})` : ""}`);
+      // a damaged or hostile name: shown as short printable ASCII, whatever it holds
+      const shown = printable(`${module}.${name}`.replace(/[^\x20-\x7e]/g, "?"), 60);
+      throw this.fail(`refused: the pickle asks for the Python global ${shown}, and only state-dict globals (OrderedDict, tensors, storages) are allowed; nothing was run${hint ? ` (${hint})` : ""}`);
     }
     return resolved;
   }

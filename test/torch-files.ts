@@ -1,6 +1,12 @@
-// Hand-assembled pickles and torch.save containers for tests: the bytes Python's pickler and
-// torch.save would write, or deliberately would not. Only what the tests need.
+// PyTorch files for tests: the fixtures made with PyTorch (test/fixtures/torch/), and hand-assembled
+// pickles and torch.save containers: the bytes Python's pickler and torch.save would write, or
+// deliberately would not. Only what the tests need.
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { crc32 } from "../src/io/zip.js";
+
+export const FIXTURES = fileURLToPath(new URL("../../test/fixtures/torch/", import.meta.url));
+export const fixture = (name: string) => new Uint8Array(readFileSync(FIXTURES + name));
 
 const enc = new TextEncoder();
 
