@@ -175,13 +175,28 @@ test("what does not fit is named: keys, shapes, layers, op kinds, values", () =>
 
 // ---- the command line ------------------------------------------------------------------------------
 
-const SHIM = fileURLToPath(new URL("./cli-import-shim.js", import.meta.url));
 const registered = COMMANDS.some((c) => c.spec.name === "import");
 
-/** `mulfree import ARGS`: the real command line once the command is registered, the same code through a shim until then. */
+/**
+ * `mulfree import` run the way src/cli/main.ts runs a command (flags, one-line errors, exit
+ * codes), while the command is not yet listed in src/cli/commands/index.ts; the real command
+ * line once it is.
+ */
+const SHIM = `
+  const url = (p) => new URL(p, ${JSON.stringify(import.meta.url)});
+  const { parseArgs } = await import(url("../src/cli/args.js"));
+  const { importSpec, runImport } = await import(url("../src/cli/commands/import.js"));
+  const { reportError } = await import(url("../src/cli/errors.js"));
+  const argv = process.argv.slice(1);
+  try {
+    const parsed = parseArgs(importSpec, argv);
+    runImport(parsed.flags, parsed.positionals);
+  } catch (e) {
+    process.exitCode = reportError(e, { debug: false, json: argv.includes("--json") });
+  }`;
+
 function importCli(args: string[], cwd?: string): SpawnSyncReturns<string> {
-  if (registered && !cwd) return mulfree(["import", ...args]);
-  const argv = registered ? [fileURLToPath(new URL("../src/cli/main.js", import.meta.url)), "import", ...args] : [SHIM, ...args];
+  const argv = registered ? [fileURLToPath(new URL("../src/cli/main.js", import.meta.url)), "import", ...args] : ["--input-type=module", "-e", SHIM, "--", ...args];
   return spawnSync(process.execPath, argv, { encoding: "utf8", timeout: 120_000, cwd });
 }
 
