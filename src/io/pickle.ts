@@ -117,31 +117,18 @@ class Machine {
     this.need(1);
     return this.bytes[this.pos++]!;
   }
-  private u16(): number {
-    this.need(2);
-    const v = this.view.getUint16(this.pos, true);
-    this.pos += 2;
+  /** `n` bytes read by `get` at the cursor, which then moves past them. */
+  private fixed<T>(n: number, get: (at: number) => T): T {
+    this.need(n);
+    const v = get(this.pos);
+    this.pos += n;
     return v;
   }
-  private u32(): number {
-    this.need(4);
-    const v = this.view.getUint32(this.pos, true);
-    this.pos += 4;
-    return v;
-  }
-  private i32(): number {
-    this.need(4);
-    const v = this.view.getInt32(this.pos, true);
-    this.pos += 4;
-    return v;
-  }
+  private u16 = () => this.fixed(2, (at) => this.view.getUint16(at, true));
+  private u32 = () => this.fixed(4, (at) => this.view.getUint32(at, true));
+  private i32 = () => this.fixed(4, (at) => this.view.getInt32(at, true));
   /** An 8-byte length (capped just past the file's size, which take() then refuses). */
-  private u64(): number {
-    this.need(8);
-    const v = this.view.getBigUint64(this.pos, true);
-    this.pos += 8;
-    return v > BigInt(this.bytes.length) ? this.bytes.length + 1 : Number(v);
-  }
+  private u64 = () => this.fixed(8, (at) => Math.min(this.bytes.length + 1, Number(this.view.getBigUint64(at, true))));
   private take(n: number): Uint8Array {
     this.need(n);
     const out = this.bytes.subarray(this.pos, this.pos + n);
@@ -225,12 +212,7 @@ class Machine {
       case 0x4d: return this.push(this.u16()); // BININT2
       case 0x8a: return this.push(this.long(this.u8(), at)); // LONG1
       case 0x8b: return this.push(this.long(this.u32(), at)); // LONG4
-      case 0x47: { // BINFLOAT: big-endian double
-        this.need(8);
-        const v = this.view.getFloat64(this.pos, false);
-        this.pos += 8;
-        return this.push(v);
-      }
+      case 0x47: return this.push(this.fixed(8, (at) => this.view.getFloat64(at, false))); // BINFLOAT: big-endian double
 
       // strings and bytes
       case 0x58: return this.push(utf8(this.take(this.u32()))); // BINUNICODE
