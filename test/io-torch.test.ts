@@ -61,7 +61,10 @@ test("a state dict inside a training checkpoint dict is found under its key", ()
 test("pickles that call os.system or eval are refused at the global, naming it", () => {
   expectIoError(() => read(fixture("evil_os_system.pth"), "evil_os_system.pth"), /^evil_os_system\.pth: refused/, /posix\.system/, /nothing was run/);
   expectIoError(() => read(fixture("evil_eval_legacy.pth"), "evil_eval_legacy.pth"), /^evil_eval_legacy\.pth: /, /__builtin__\.eval/);
-  expectIoError(() => read(fixture("whole_model.pth"), "whole_model.pth"), /torch\.nn\.modules\.linear\.Linear/, /model object, not a state dict/);
+  expectIoError(() => read(fixture("whole_model.pth"), "whole_model.pth"), /torch\.nn\.modules\.linear\.Linear/, /a whole model: save model\.state_dict\(\)/);
+  // AdderNet's main.py saves torch.save(net): the user's own model class
+  const net = legacyFile(new Pickle().global("resnet20", "ResNet").op(0x29, 0x81).done(), []);
+  expectIoError(() => read(net, "addernet"), /global resnet20\.ResNet, .*a whole model: save model\.state_dict\(\)/);
 });
 
 test("every global outside the allowlist is refused, by GLOBAL, STACK_GLOBAL or INST", () => {

@@ -69,8 +69,12 @@ export function torchGlobal(module: string, name: string): PyCallable | StorageT
   return storage && new StorageType(name, storage.dtype, storage.bytes);
 }
 
-/** Why a refused global may be innocent: a whole model or a TorchScript object rather than a state dict. */
-export function torchRefusalHint(module: string): string | undefined {
-  if (/^(torch\.nn|__torch__|torchvision)(\.|$)/.test(module) || module === "__main__") return "the file holds a model object, not a state dict: save one with torch.save(model.state_dict(), FILE)";
+/**
+ * Why a refused global may be innocent: a class (a capitalised name, or anything from torch.nn,
+ * TorchScript or torchvision) means a pickled object, typically a whole model from
+ * torch.save(model), as AdderNet's main.py and DeepShift's model.pth save them.
+ */
+export function torchRefusalHint(module: string, name: string): string | undefined {
+  if (/^[A-Z]/.test(name) || /^(torch\.nn|__torch__|torchvision)(\.|$)/.test(module)) return "a pickled object such as a whole model: save model.state_dict() with torch.save instead";
   return undefined;
 }

@@ -3,7 +3,7 @@
 // STORED, as torch writes them, or DEFLATEd, as a user's re-zipped copy may be. Local headers
 // carry zero sizes (torch uses data descriptors), so sizes come from the central directory.
 // Every offset and size is checked against the file and every entry's CRC-32 is verified, so a
-// damaged file is refused instead of read wrong. A few hundred lines of zip do not justify a
+// damaged file is refused instead of read wrong. This one page of zip reading does not justify a
 // dependency. Pure, except that DEFLATE needs node:zlib, found at call time (browsers: refused).
 import { nodeBuiltin } from "../kernels/runtime.js";
 import { IoError } from "./errors.js";
