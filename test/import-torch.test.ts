@@ -162,8 +162,8 @@ test("what does not fit is named: keys, shapes, layers, op kinds, values", () =>
   partial.delete("module.fc2.adder");
   mapError(partial, { inputSize: 12 }, /mulfree's adder lenet5 makes either every weight layer an adder or all but/);
   mapError(torchStateDict({ model: "resnet20" }), { arch: "resnet32" }, /does not fit resnet32 .*missing layer1\.3\.conv1\.weight/);
-  const strange = new Map([["encoder.weight", { shape: [3, 3], data: new Float32Array(9) }]]);
-  mapError(strange, {}, /its layers match no zoo model .*the closest, \S+, lacks layers/);
+  const strange = new Map([["encoder.weight", { shape: [3, 3], data: new Float32Array(9) }], ["line\nbreak.weight", { shape: [1], data: new Float32Array(1) }]]);
+  mapError(strange, {}, /its layers match no zoo model .*the closest, \S+, lacks layers .* has no encoder, "line\\nbreak"/);
   const nan = torchStateDict({ model: "lenet5", inputSize: 12 });
   nan.get("fc2.weight")!.data[5] = NaN;
   mapError(nan, { inputSize: 12 }, /tensor fc2\.weight holds NaN at index 5/);

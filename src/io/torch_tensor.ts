@@ -3,6 +3,7 @@
 // view that is transposed, sliced or expanded is saved as such, so values are gathered through
 // the strides, never read as if contiguous. Pure: no Node imports.
 import { IoError } from "./errors.js";
+import { printable } from "./json.js";
 import { PyTuple } from "./pickle.js";
 import { bf16ToF32, f16ToF32 } from "./safetensors.js";
 
@@ -96,7 +97,7 @@ function intList(v: unknown, what: string): number[] {
 /** The tensor's values in row-major order, converted to float32 (int64 beyond 2^24 rounds). */
 export function tensorValues(t: TorchTensor, name: string): Float32Array {
   const storage = t.storage;
-  if (!storage.bytes) throw new IoError(`${name}: the data of storage ${storage.key} is missing`);
+  if (!storage.bytes) throw new IoError(`${name}: the data of storage ${printable(storage.key)} is missing`);
   const src = (storage.floats ??= storageFloats(storage.type.dtype, storage.bytes));
   const out = new Float32Array(t.numel);
   if (out.length === 0) return out;

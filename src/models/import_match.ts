@@ -7,6 +7,7 @@ import { AdderLayer } from "../nn/adder.js";
 import { BatchNormBase } from "../nn/batchnorm.js";
 import { Conv2d } from "../nn/conv.js";
 import { Linear } from "../nn/linear.js";
+import { printable } from "../io/json.js";
 import type { Module } from "../nn/module.js";
 import { ShiftLayer } from "../nn/shift.js";
 import { shiftRange } from "../tensor/ops/shift.js";
@@ -224,7 +225,7 @@ function mapTensors(layout: FileLayout, model: Module): { weights: Map<string, S
         continue;
       }
       found.add(key);
-      if (!sameShape(t.shape, target.shape)) shapes.push(`${fileKey} has shape [${t.shape.join(", ")}], the model's is [${target.shape.join(", ")}]`);
+      if (!sameShape(t.shape, target.shape)) shapes.push(`${printable(fileKey, 48)} has shape [${t.shape.join(", ")}], the model's is [${target.shape.join(", ")}]`);
       else weights.set(key, { shape: target.shape, data: t.data });
     }
   }
