@@ -28,7 +28,11 @@ export function lastJson(stdout: string): Record<string, any> {
  * no stack. `midRun`: a failure after work started may follow the run's own progress lines.
  */
 export function expectCleanError(args: string[], pattern: RegExp, options: { timeout?: number; status?: number; midRun?: boolean } = {}): SpawnSyncReturns<string> {
-  const r = mulfree(args, options);
+  return assertCleanError(mulfree(args, options), args, pattern, options);
+}
+
+/** expectCleanError's checks on a finished run (of any way of starting the command line). */
+export function assertCleanError(r: SpawnSyncReturns<string>, args: string[], pattern: RegExp, options: { status?: number; midRun?: boolean } = {}): SpawnSyncReturns<string> {
   assert.notEqual(r.signal, "SIGTERM", `timed out (hung?): mulfree ${args.join(" ")}`);
   assert.notEqual(r.status, 0, `expected failure for mulfree ${args.join(" ")}; stdout:\n${r.stdout}`);
   if (options.status !== undefined) assert.equal(r.status, options.status);

@@ -18,10 +18,12 @@ import { exportModel } from "../src/deploy/export.js";
 import { IoError } from "../src/io/errors.js";
 import { defineEntry } from "../src/io/json.js";
 import { decodeSafetensors, encodeSafetensors } from "../src/io/safetensors.js";
+import { readTorchStateDict } from "../src/io/torch_state_dict.js";
 import { initRuntime } from "../src/kernels/runtime.js";
 import { createModel, resolveSpec } from "../src/models/zoo.js";
 import { CheckpointError, decodeCheckpoint, encodeCheckpoint } from "../src/train/checkpoint.js";
 import { MEAN, SHAPE, STD, settle, tinyChain, tinyDepthwise, tinyImages, type TinyKind } from "./deploy-tiny-models.js";
+import { fixture } from "./torch-files.js";
 
 initRuntime({ threads: 1 });
 
@@ -131,6 +133,13 @@ const READERS: Reader[] = [
   { name: "decodeCheckpoint", seeds: checkpointSeeds, read: (b) => decodeCheckpoint(b, "ckpt.safetensors"), errors: [CheckpointError, IoError], safetensors: true, runs: 600 },
   { name: "readBundle", seeds: bundleSeeds, read: (b) => readBundle(b, "m.mulfree.safetensors"), errors: [IoError], safetensors: true, runs: 2000 },
   { name: "decodeBundle", seeds: bundleSeeds, read: (b) => decodeBundle(b, "m.mulfree.safetensors"), errors: [BundleError], safetensors: true, runs: 2000 },
+  // PyTorch files made with PyTorch: both containers (the zip's CRCs catch most damage to its
+  // entries, so the legacy files are where damaged pickles reach the interpreter)
+  {
+    name: "readTorchStateDict (.pth)", errors: [IoError], safetensors: false, runs: 1000,
+    seeds: () => ["tensors_legacy.pth", "conv_lenet5.pth", "tensors_zip.pth"].map(fixture),
+    read: (b) => readTorchStateDict(b, "model.pth"),
+  },
 ];
 
 // ---- byte edits ---------------------------------------------------------------------------------------
