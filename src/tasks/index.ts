@@ -7,3 +7,4 @@ export { predictFile, type PredictRequest, type PredictResult, type ClassScore }
 export { convertCheckpoint, convertedPath } from "./convert.js";
 export { featuresFigure, type FeaturesRequest } from "./viz_features.js";
 export { exportOnnx, type OnnxExportRequest, type OnnxExportSummary } from "./export_onnx.js";
+export { importCheckpoint, type ImportRequest, type ImportSummary } from "./import_torch.js";

@@ -4,6 +4,7 @@ import { benchSpec, runBench } from "./bench.js";
 import { convertSpec, runConvert } from "./convert.js";
 import { evalSpec, runEval } from "./eval.js";
 import { exportSpec, runExport } from "./export.js";
+import { importSpec, runImport } from "./import.js";
 import { inspectSpec, runInspect } from "./inspect.js";
 import { opsSpec, runOps } from "./ops.js";
 import { plotSpec, runPlot } from "./plot.js";
@@ -21,6 +22,7 @@ export const COMMANDS: Command[] = [
   { spec: trainSpec, run: runTrain },
   { spec: evalSpec, run: runEval },
   { spec: convertSpec, run: runConvert },
+  { spec: importSpec, run: runImport },
   { spec: inspectSpec, run: runInspect },
   { spec: vizSpec, run: runViz },
   { spec: exportSpec, run: runExport },
