@@ -19,4 +19,3 @@ export { Trainer, TrainingDivergedError, type TrainConfig, type EpochRecord } fr
 export { preciseBatchNorm } from "./train/precise_bn.js";
 export { recipeFor, type Recipe } from "./train/recipes.js";
 export * from "./tasks/index.js";
-export * as onnx from "./onnx/index.js";

@@ -79,6 +79,12 @@ export function specialFileKind(stat: import("node:fs").Stats): string | undefin
   return "not a file";
 }
 
+/** True when two paths name the same file (after resolving them against the working directory). */
+export function sameFile(a: string, b: string): boolean {
+  const { path } = node();
+  return path.resolve(a) === path.resolve(b);
+}
+
 /** True when `path` exists (any kind of file). */
 export function fileExists(path: string): boolean {
   return node().fs.existsSync(path);

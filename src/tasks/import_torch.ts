@@ -3,9 +3,8 @@
 // after checking that it loads back. The result records no dataset (a state dict names none):
 // eval, export and predict then assume the usual one for its channels (cifar10 for 3, mnist for
 // 1) with a note, or take --dataset/--data.
-import { resolve } from "node:path";
 import { IoError } from "../io/errors.js";
-import { readFileChecked, writeFileAtomic } from "../io/files.js";
+import { readFileChecked, sameFile, writeFileAtomic } from "../io/files.js";
 import { readTorchStateDict } from "../io/torch_state_dict.js";
 import { initRuntime } from "../kernels/runtime.js";
 import { importStateDict, type ImportOptions } from "../models/import_match.js";
@@ -40,7 +39,7 @@ export interface ImportSummary {
 
 export function importCheckpoint(path: string, req: ImportRequest): ImportSummary {
   const { out, ...options } = req;
-  if (resolve(out) === resolve(path)) throw new IoError(`${path}: the output ${out} would overwrite the input`);
+  if (sameFile(out, path)) throw new IoError(`${path}: the output ${out} would overwrite the input`);
   initRuntime();
   const file = readTorchStateDict(readFileChecked(path, "PyTorch checkpoint"), path);
   let imported;

@@ -6,5 +6,4 @@ export { runBundle, type RunBundleRequest, type RunBundleResult } from "./run_bu
 export { predictFile, type PredictRequest, type PredictResult, type ClassScore } from "./predict.js";
 export { convertCheckpoint, convertedPath } from "./convert.js";
 export { featuresFigure, type FeaturesRequest } from "./viz_features.js";
-export { exportOnnx, type OnnxExportRequest, type OnnxExportSummary } from "./export_onnx.js";
 export { importCheckpoint, type ImportRequest, type ImportSummary } from "./import_torch.js";
