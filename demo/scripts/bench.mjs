@@ -1,0 +1,76 @@
+#!/usr/bin/env node
+// The in-browser benchmark: builds the demo, serves it cross-origin isolated, and runs its
+// benchmark page (demo/src/bench/) in Debian's Chromium twice, since onnxruntime-web fixes its
+// thread count per page: once with 1 thread (mulfree 1 thread), once with 2 (mulfree 1 and 2
+// threads, for the scaling). Prints the table, writes bench/results/browser-<time>.json.
+// Needs `npm run build` (the kernels and the compiled test helpers) and onnxruntime-web.
+//
+//   node demo/scripts/bench.mjs [--repeats 7] [--ms 500] [--quiet-wait 600]
+import { mkdirSync, writeFileSync } from "node:fs";
+import { cpus } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { buildDemo } from "./build.mjs";
+import { otherLoad, waitForQuiet } from "./machine_load.mjs";
+import { launchChromium } from "../../dist/test/browser/chromium.js";
+import { serveStatic } from "../../dist/test/browser/serve.js";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const arg = (name, d) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : d;
+};
+const REPEATS = arg("repeats", 7), MIN_MS = arg("ms", 500), QUIET_WAIT_S = arg("quiet-wait", 600);
+/** Other programs busier than this (cores) disturb a 2-thread measurement on a 2-core machine. */
+const QUIET = 0.15;
+
+const { out, ort, payload } = await buildDemo();
+if (!ort) throw new Error("onnxruntime-web is not installed (node_modules/onnxruntime-web): it is the benchmark's peer");
+const server = await serveStatic(out, { isolated: true });
+const browser = await launchChromium();
+
+/** One page run: onnxruntime-web with `ortThreads`, mulfree with each of `mulfreeThreads`. */
+async function runPage(ortThreads, mulfreeThreads) {
+  const before = await waitForQuiet(QUIET, QUIET_WAIT_S * 1000, (m) => console.error(m));
+  const load = otherLoad();
+  const page = await browser.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  await page.goto(`${server.url}/bench.html?ort=${ortThreads}&mulfree=${mulfreeThreads.join(",")}&batches=1,256&repeats=${REPEATS}&ms=${MIN_MS}&auto`);
+  const state = await page.waitForFunction(() => {
+    const b = globalThis.__bench;
+    return (b?.status === "done" || b?.status === "error") && b;
+  }, null, { timeout: 30 * 60 * 1000, polling: 500 }).then((h) => h.jsonValue());
+  await page.close();
+  if (state.status === "error" || errors.length) throw new Error(`benchmark page failed: ${state.error ?? errors.join("; ")}`);
+  return { ...state, otherLoadBefore: before, otherLoad: load() };
+}
+
+const pages = [await runPage(1, [1]), await runPage(2, [1, 2])];
+await browser.close();
+await server.close();
+
+// the 1-thread comparison from the 1-thread page, the 2-thread one and the scaling from the 2-thread page
+const find = (page, engine, threads, batch) => pages[page].rows.find((r) => r.engine === engine && r.threads === threads && r.batch === batch);
+const rows = [];
+for (const batch of [1, 256]) {
+  for (const threads of [1, 2]) {
+    const p = threads - 1;
+    const m = find(p, "mulfree-int8-adder", threads, batch), o = find(p, "ort-web-fp32-cnn", threads, batch);
+    rows.push({ batch, threads, mulfree: m.median, ort: o.median, ratio: m.median / o.median, mulfreeSamples: m.samples, ortSamples: o.samples });
+  }
+}
+const scaling = find(1, "mulfree-int8-adder", 2, 256).median / find(1, "mulfree-int8-adder", 1, 256).median;
+
+const f = (x) => Math.round(x).toLocaleString("en").padStart(8);
+console.log(`\nLeNet-5 in ${pages[0].env.userAgent.match(/Chrome\/[\d.]+/)?.[0] ?? "Chromium"}, ${cpus().length} cores (${cpus()[0].model}); medians of ${REPEATS} interleaved repeats of ≥ ${MIN_MS} ms`);
+console.log("batch  threads  mulfree int8 adder (img/s)  onnxruntime-web fp32 CNN (img/s)  ratio");
+for (const r of rows) console.log(`${String(r.batch).padStart(5)}  ${String(r.threads).padStart(7)}  ${f(r.mulfree).padStart(26)}  ${f(r.ort).padStart(33)}  ${r.ratio.toFixed(2)}×`);
+console.log(`mulfree 2 threads ÷ 1 thread at batch 256 (same page, interleaved): ${scaling.toFixed(2)}×`);
+console.log(`other programs kept ${pages.map((p) => p.otherLoad.toFixed(2)).join(" and ")} cores busy during the two pages`);
+console.log(`demo payload without models: JS ${payload.jsBytes} B + wasm ${payload.wasmBytes} B = ${payload.totalBytes} B (${payload.totalGzipBytes} B gzipped)`);
+
+mkdirSync(join(ROOT, "bench/results"), { recursive: true });
+const file = join(ROOT, `bench/results/browser-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
+writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), cpu: cpus()[0].model, cores: cpus().length, repeats: REPEATS, minMs: MIN_MS, rows, scaling, payload, pages }, null, 1) + "\n");
+console.log(`wrote ${file}`);
