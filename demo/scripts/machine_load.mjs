@@ -11,7 +11,7 @@ function machineBusyTicks() {
   return user + nice + system + irq + softirq + steal;
 }
 
-/** CPU ticks of `root` and every process under it. */
+/** CPU ticks of `root` and of every process under it, by pid. */
 function treeTicks(root) {
   const procs = [];
   for (const d of readdirSync("/proc")) {
@@ -30,7 +30,14 @@ function treeTicks(root) {
     grew = false;
     for (const p of procs) if (!ours.has(p.pid) && ours.has(p.ppid)) (ours.add(p.pid), (grew = true));
   }
-  return procs.filter((p) => ours.has(p.pid)).reduce((s, p) => s + p.ticks, 0);
+  return new Map(procs.filter((p) => ours.has(p.pid)).map((p) => [p.pid, p.ticks]));
+}
+
+/** Our ticks since `before`, counted per process: one that ended meanwhile must not make ours negative. */
+function ticksSince(before, now) {
+  let sum = 0;
+  for (const [pid, t] of now) sum += t - (before.get(pid) ?? 0);
+  return sum;
 }
 
 /** Starts counting; the returned function gives the cores that other programs kept busy since. */
@@ -38,7 +45,7 @@ export function otherLoad() {
   const t0 = performance.now(), m0 = machineBusyTicks(), o0 = treeTicks(process.pid);
   return () => {
     const seconds = (performance.now() - t0) / 1000;
-    const other = machineBusyTicks() - m0 - (treeTicks(process.pid) - o0);
+    const other = machineBusyTicks() - m0 - ticksSince(o0, treeTicks(process.pid));
     return Math.max(0, other / TICKS / seconds);
   };
 }

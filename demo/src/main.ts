@@ -39,7 +39,7 @@ async function boot(): Promise<void> {
   if (predictors.some((p) => p.inputShape.join() !== shape.join())) throw new Error("the demo's models take inputs of different shapes");
 
   const scale = costScale(manifest.models);
-  const cards = predictors.map((p) => new ModelCard(p.info, scale, 10));
+  const cards = predictors.map((p) => new ModelCard(p.info, scale, p.classes));
   byId("cards").replaceChildren(...cards.map((c) => c.element));
   const preview = byId<HTMLCanvasElement>("input-preview");
   const board = byId("board");
@@ -71,12 +71,15 @@ async function boot(): Promise<void> {
 
   debug.training = new TrainingPanel().state;
   // latency as a running app sees it: warm the kernels while the page is idle, then measure again
-  requestIdleCallback(() => {
+  whenIdle(() => {
     for (const p of predictors) p.warmUp(40);
     predictAll();
   });
   registerServiceWorker();
 }
+
+/** requestIdleCallback where the browser has it (Safari does not), else a short delay. */
+const whenIdle = (f: () => void) => ("requestIdleCallback" in globalThis ? requestIdleCallback(f) : setTimeout(f, 200));
 
 /** Offline use: the service worker keeps every file of this page (sw.ts). Registered after the first prediction so it never delays it. */
 function registerServiceWorker(): void {

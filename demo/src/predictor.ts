@@ -27,6 +27,10 @@ export class Predictor {
     return this.model.inputShape;
   }
 
+  get classes(): number {
+    return this.model.classes;
+  }
+
   /** The model's input for a picture of any size. */
   input(picture: ImageData): Float32Array {
     return pictureToInput(picture, this.model.inputShape);
