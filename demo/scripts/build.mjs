@@ -60,7 +60,8 @@ export async function buildDemo(out = join(DEMO, "dist")) {
   cpSync(wasm, join(out, "mulfree.wasm"));
   cpSync(join(DEMO, "assets"), join(out, "assets"), { recursive: true });
   for (const f of ["bench.html", "styles.css", "icon.svg", "manifest.webmanifest"]) cpSync(join(DEMO, "static", f), join(out, f));
-  writeFileSync(join(out, "index.html"), withPreloads(readFileSync(join(DEMO, "static/index.html"), "utf8"), bundled.metafile, out));
+  const pageScripts = mainScripts(bundled.metafile, out);
+  writeFileSync(join(out, "index.html"), withPreloads(readFileSync(join(DEMO, "static/index.html"), "utf8"), pageScripts));
 
   // the benchmark's peer: LeNet-5 (fp32, random weights: speed does not depend on their values)
   writeFileSync(join(out, "assets/lenet5-random.onnx"), buildLenetOnnx(randomLenetWeights(1)));
@@ -85,7 +86,7 @@ export async function buildDemo(out = join(DEMO, "dist")) {
     logLevel: "warning",
   });
 
-  const payload = payloadOf(out);
+  const payload = payloadOf(out, pageScripts);
   writeFileSync(join(out, "payload.json"), JSON.stringify(payload, null, 1) + "\n");
   return { out, ort, payload, precache };
 }
@@ -94,11 +95,10 @@ export async function buildDemo(out = join(DEMO, "dist")) {
  * The page's first prediction waits for its module chunks, the kernels and the three bundles:
  * preload tags start those downloads with the HTML instead of after main.js has been parsed.
  */
-function withPreloads(html, metafile, out) {
+function withPreloads(html, scripts) {
   const MARK = "<!-- preloads: written by demo/scripts/build.mjs -->";
   if (!html.includes(MARK)) throw new Error(`demo/static/index.html lacks the line ${MARK}`);
-  const main = Object.entries(metafile.outputs).find(([, o]) => o.entryPoint?.endsWith("demo/src/main.ts"));
-  const chunks = main[1].imports.filter((i) => i.kind === "import-statement").map((i) => relative(out, join(ROOT, i.path)));
+  const chunks = scripts.filter((f) => f !== "main.js");
   const models = JSON.parse(readFileSync(join(DEMO, "assets/models.json"), "utf8")).models.map((m) => `assets/${m.file}`);
   const tags = [
     ...chunks.map((c) => `<link rel="modulepreload" href="${c}">`),
@@ -107,8 +107,17 @@ function withPreloads(html, metafile, out) {
   return html.replace(MARK, tags.join("\n"));
 }
 
-/** Bytes the demo page loads, without the models and data: its JavaScript and the kernels. */
-function payloadOf(out) {
+/** main.js and the chunks it imports statically: the scripts the page runs before its first prediction. */
+function mainScripts(metafile, out) {
+  const [file, main] = Object.entries(metafile.outputs).find(([, o]) => o.entryPoint?.endsWith("demo/src/main.ts"));
+  return [file, ...main.imports.filter((i) => i.kind === "import-statement").map((i) => i.path)].map((f) => relative(out, join(ROOT, f)));
+}
+
+/**
+ * Bytes of the demo page without models and data: all its JavaScript (the training Worker's
+ * included) and the kernels, and what of it the page loads before its first prediction.
+ */
+function payloadOf(out, pageScripts) {
   const files = listFiles(out);
   const size = (f) => statSync(join(out, f)).size;
   const js = files.filter((f) => f.endsWith(".js") && !f.startsWith("bench") && f !== "sw.js");
@@ -118,6 +127,7 @@ function payloadOf(out) {
     jsFiles: js, jsBytes, wasmBytes: size("mulfree.wasm"), serviceWorkerBytes: size("sw.js"),
     totalBytes: jsBytes + size("mulfree.wasm"),
     totalGzipBytes: js.reduce((s, f) => s + gz(f), 0) + gz("mulfree.wasm"),
+    firstPredictionBytes: pageScripts.reduce((s, f) => s + size(f), 0) + size("mulfree.wasm"),
   };
 }
 
@@ -128,6 +138,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const out = i > 0 ? process.argv[i + 1] : undefined;
   const r = await buildDemo(out);
   const kb = (b) => `${(b / 1024).toFixed(1)} KB`;
-  console.log(`built ${relative(process.cwd(), r.out) || "."}: JS ${kb(r.payload.jsBytes)} + wasm ${kb(r.payload.wasmBytes)} = ${kb(r.payload.totalBytes)} (${kb(r.payload.totalGzipBytes)} gzipped), without models`);
+  const p = r.payload;
+  console.log(`built ${relative(process.cwd(), r.out) || "."}: JS ${kb(p.jsBytes)} + wasm ${kb(p.wasmBytes)} = ${kb(p.totalBytes)} (${kb(p.totalGzipBytes)} gzipped) without models; ${kb(p.firstPredictionBytes)} of it before the first prediction`);
   if (!r.ort) console.log("onnxruntime-web is not installed: the benchmark page will say so");
 }
