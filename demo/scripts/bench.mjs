@@ -2,7 +2,9 @@
 // The in-browser benchmark: builds the demo, serves it cross-origin isolated, and runs its
 // benchmark page (demo/src/bench/) in Debian's Chromium twice, since onnxruntime-web fixes its
 // thread count per page: once with 1 thread (mulfree 1 thread), once with 2 (mulfree 1 and 2
-// threads, for the scaling). Prints the table, writes bench/results/browser-<time>.json.
+// threads, for the scaling). The timings run in the page; this driver orders them and watches the
+// machine (other programs' load, from /proc). Prints the table, writes
+// bench/results/browser-<time>.json.
 // Needs `npm run build` (the kernels and the compiled test helpers) and onnxruntime-web.
 //
 //   node demo/scripts/bench.mjs [--repeats 7] [--ms 500] [--quiet-wait 600]
@@ -29,23 +31,62 @@ if (!ort) throw new Error("onnxruntime-web is not installed (node_modules/onnxru
 const server = await serveStatic(out, { isolated: true });
 const browser = await launchChromium();
 
-/** One page run: onnxruntime-web with `ortThreads`, mulfree with each of `mulfreeThreads`. */
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b), m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+/** Time that the whole run may spend waiting for other programs: before pages and on disturbed repeats. */
+let waitBudgetMs = QUIET_WAIT_S * 1000;
+
+/** Wait for a quiet machine while the budget lasts; returns the load last seen. */
+async function quiet() {
+  const t0 = Date.now();
+  const load = await waitForQuiet(QUIET, waitBudgetMs, (m) => console.error(m));
+  waitBudgetMs = Math.max(0, waitBudgetMs - (Date.now() - t0));
+  return load;
+}
+
+/**
+ * One page: onnxruntime-web with `ortThreads`, mulfree with each of `mulfreeThreads`. The driver
+ * times one repeat at a time (every engine once per repeat, alternating the order) and repeats a
+ * timing during which other programs kept more than QUIET cores busy, while the budget lasts.
+ */
 async function runPage(ortThreads, mulfreeThreads) {
-  const before = await waitForQuiet(QUIET, QUIET_WAIT_S * 1000, (m) => console.error(m));
-  const load = otherLoad();
   const page = await browser.newPage();
   const errors = [];
   page.on("pageerror", (e) => errors.push(e.message));
-  await page.goto(`${server.url}/bench.html?ort=${ortThreads}&mulfree=${mulfreeThreads.join(",")}&batches=1,256&repeats=${REPEATS}&ms=${MIN_MS}&auto`);
-  const state = await page.waitForFunction(() => {
-    const b = globalThis.__bench;
-    return (b?.status === "done" || b?.status === "error") && b;
-  }, null, { timeout: 30 * 60 * 1000, polling: 500 }).then((h) => h.jsonValue());
+  await page.goto(`${server.url}/bench.html?ort=${ortThreads}&mulfree=${mulfreeThreads.join(",")}`);
+  const engines = await page.evaluate(async () => (await globalThis.__bench.engines()).list());
+  const env = await page.evaluate(() => globalThis.__bench.env);
+  const rows = [];
+  for (const batch of [1, 256]) {
+    const group = engines.map(([engine, threads]) => ({ engine, threads, batch, samples: [], otherLoad: [], retries: 0 }));
+    rows.push(...group);
+    await quiet();
+    for (let r = 0; r < REPEATS; r++) {
+      for (const row of r % 2 ? [...group].reverse() : group) {
+        for (;;) {
+          const load = otherLoad();
+          const ips = await page.evaluate(([e, t, b, ms]) => globalThis.__bench.engines().then((x) => x.sample(e, t, b, ms)), [row.engine, row.threads, batch, MIN_MS]);
+          const l = load();
+          if (l < QUIET || waitBudgetMs === 0) {
+            row.samples.push(ips);
+            row.otherLoad.push(l);
+            break;
+          }
+          row.retries++;
+          await quiet();
+        }
+      }
+    }
+    for (const row of group) row.median = median(row.samples);
+  }
   await page.close();
-  if (state.status === "error" || errors.length) throw new Error(`benchmark page failed: ${state.error ?? errors.join("; ")}`);
-  return { ...state, otherLoadBefore: before, otherLoad: load() };
+  if (errors.length) throw new Error(`benchmark page failed: ${errors.join("; ")}`);
+  return { env, rows };
 }
 
+await quiet();
 const pages = [await runPage(1, [1]), await runPage(2, [1, 2])];
 await browser.close();
 await server.close();
@@ -67,7 +108,8 @@ console.log(`\nLeNet-5 in ${pages[0].env.userAgent.match(/Chrome\/[\d.]+/)?.[0] 
 console.log("batch  threads  mulfree int8 adder (img/s)  onnxruntime-web fp32 CNN (img/s)  ratio");
 for (const r of rows) console.log(`${String(r.batch).padStart(5)}  ${String(r.threads).padStart(7)}  ${f(r.mulfree).padStart(26)}  ${f(r.ort).padStart(33)}  ${r.ratio.toFixed(2)}×`);
 console.log(`mulfree 2 threads ÷ 1 thread at batch 256 (same page, interleaved): ${scaling.toFixed(2)}×`);
-console.log(`other programs kept ${pages.map((p) => p.otherLoad.toFixed(2)).join(" and ")} cores busy during the two pages`);
+const kept = pages.flatMap((p) => p.rows.flatMap((r) => r.otherLoad));
+console.log(`other programs kept at most ${Math.max(...kept).toFixed(2)} cores busy during a kept timing (median ${median(kept).toFixed(2)}); ${pages.flatMap((p) => p.rows).reduce((s, r) => s + r.retries, 0)} disturbed timings were repeated`);
 console.log(`demo payload without models: JS ${payload.jsBytes} B + wasm ${payload.wasmBytes} B = ${payload.totalBytes} B (${payload.totalGzipBytes} B gzipped)`);
 
 mkdirSync(join(ROOT, "bench/results"), { recursive: true });

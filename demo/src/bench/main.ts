@@ -3,7 +3,8 @@
 // the same pixels. Engines are interleaved (each repeat times every engine once, alternating the
 // order) and the table shows medians. Query: ?ort=T (onnxruntime threads, fixed per page),
 // &mulfree=1,2 (mulfree thread counts), &batches=1,256, &repeats=7, &ms=300 (per timing), &auto.
-// window.__bench holds the state and results for demo/scripts/bench.mjs.
+// window.__bench holds the state and results, and gives demo/scripts/bench.mjs the engines to time
+// one repeat at a time.
 import { load, type Model } from "../../../src/deploy/index.js";
 import { initRuntime } from "../../../src/kernels/runtime.js";
 import { fetchBytes, fetchManifest } from "../assets.js";
@@ -27,6 +28,8 @@ interface BenchState {
   env: { isolated: boolean; cores: number; userAgent: string };
   rows: BenchRow[];
   error?: string;
+  /** For demo/scripts/bench.mjs, which times one repeat at a time and watches the machine meanwhile. */
+  engines?: () => Promise<Engines>;
 }
 
 function readParams() {
@@ -42,50 +45,84 @@ const state: BenchState = {
 };
 (globalThis as { __bench?: BenchState }).__bench = state;
 
-interface Engine {
-  row: BenchRow;
-  /** Make this engine's threads ready (mulfree's pool follows the model's thread count). */
-  prepare(): Promise<void>;
-  call(): unknown;
+type EngineName = BenchRow["engine"];
+
+/** This page's engines, ready to time: the int8 AdderNet at each mulfree thread count, and onnxruntime-web. */
+export class Engines {
+  private readonly inputs = new Map<number, Float32Array>();
+  private readonly warm = new Set<string>();
+
+  private constructor(
+    private readonly wasm: BufferSource,
+    private readonly models: Map<number, Model>,
+    private readonly ort: Awaited<ReturnType<typeof ortLeNet>>,
+    private readonly ortThreads: number,
+  ) {}
+
+  static async create(p: BenchState["params"]): Promise<Engines> {
+    const [manifest, wasm, onnx] = await Promise.all([fetchManifest(), fetchBytes("mulfree.wasm"), fetchBytes("assets/lenet5-random.onnx")]);
+    const adder = manifest.models.find((m) => m.op === "adder");
+    if (!adder) throw new Error("models.json lists no adder model");
+    const bundle = await fetchBytes(`assets/${adder.file}`);
+    const models = new Map(p.mulfreeThreads.map((t) => [t, load(bundle, { threads: t, wasm, name: adder.file })]));
+    return new Engines(wasm, models, await ortLeNet(onnx, p.ortThreads), p.ortThreads);
+  }
+
+  /** Every engine of the page as [name, threads]. */
+  list(): Array<[EngineName, number]> {
+    return [...[...this.models.keys()].map((t): [EngineName, number] => ["mulfree-int8-adder", t]), ["ort-web-fp32-cnn", this.ortThreads]];
+  }
+
+  /** Images per second of one timing of at least `ms` (the first one for an engine and batch warms up before). */
+  async sample(engine: EngineName, threads: number, batch: number, ms: number): Promise<number> {
+    let x = this.inputs.get(batch);
+    if (!x) this.inputs.set(batch, (x = pixels(batch, 784)));
+    const input = x;
+    let call: () => unknown;
+    if (engine === "mulfree-int8-adder") {
+      const model = this.models.get(threads);
+      if (!model) throw new Error(`this page has no mulfree model on ${threads} threads`);
+      // the pool follows the model's thread count; started workers need the event loop once
+      await initRuntime({ threads, wasm: this.wasm }).whenReady();
+      call = () => model.predict(input, batch);
+    } else {
+      if (threads !== this.ortThreads) throw new Error(`onnxruntime-web runs ${this.ortThreads} threads in this page`);
+      call = () => this.ort.run(input, batch);
+    }
+    const key = `${engine}/${threads}/${batch}`;
+    if (!this.warm.has(key)) {
+      await throughput(call, batch, Math.min(500, 2 * ms));  // compiled paths, buffers, started threads
+      this.warm.add(key);
+    }
+    await pause();
+    return throughput(call, batch, ms);
+  }
+
+  dispose(): void {
+    for (const m of this.models.values()) m.dispose();
+  }
 }
 
+let engines: Promise<Engines> | undefined;
+state.engines = () => (engines ??= Engines.create(state.params));
+
+/** The page's own run: every engine once per repeat, in alternating order, medians as they come. */
 async function run(): Promise<void> {
   const p = state.params;
   state.status = "running";
   state.rows = [];
-  const [manifest, wasm, onnx] = await Promise.all([fetchManifest(), fetchBytes("mulfree.wasm"), fetchBytes("assets/lenet5-random.onnx")]);
-  const adder = manifest.models.find((m) => m.op === "adder");
-  if (!adder) throw new Error("models.json lists no adder model");
-  const bundle = await fetchBytes(`assets/${adder.file}`);
-  const models = new Map<number, Model>(p.mulfreeThreads.map((t) => [t, load(bundle, { threads: t, wasm, name: adder.file })]));
-  const ort = await ortLeNet(onnx, p.ortThreads);
-
+  const e = await state.engines!();
   for (const batch of p.batches) {
-    const x = pixels(batch, 784);
-    const engines: Engine[] = [
-      ...p.mulfreeThreads.map((t): Engine => ({
-        row: { engine: "mulfree-int8-adder", threads: t, batch, samples: [], median: NaN },
-        prepare: () => initRuntime({ threads: t, wasm }).whenReady(),
-        call: () => models.get(t)!.predict(x, batch),
-      })),
-      { row: { engine: "ort-web-fp32-cnn", threads: p.ortThreads, batch, samples: [], median: NaN }, prepare: async () => {}, call: () => ort.run(x, batch) },
-    ];
-    state.rows.push(...engines.map((e) => e.row));
-    for (const e of engines) {
-      await e.prepare();
-      await throughput(e.call, batch, Math.min(500, 2 * p.minMs));  // warm-up: compiled paths, buffers, started threads
-    }
+    const rows = e.list().map(([engine, threads]): BenchRow => ({ engine, threads, batch, samples: [], median: NaN }));
+    state.rows.push(...rows);
     for (let r = 0; r < p.repeats; r++) {
-      for (const e of r % 2 ? [...engines].reverse() : engines) {
-        await e.prepare();
-        await pause();
-        e.row.samples.push(await throughput(e.call, batch, p.minMs));
-        e.row.median = median(e.row.samples);
+      for (const row of r % 2 ? [...rows].reverse() : rows) {
+        row.samples.push(await e.sample(row.engine, row.threads, batch, p.minMs));
+        row.median = median(row.samples);
         render();
       }
     }
   }
-  for (const m of models.values()) m.dispose();
   state.status = "done";
   render();
 }
