@@ -2,7 +2,7 @@
 // cross-origin isolated. Strokes drawn with the mouse give, in each of the three models, exactly
 // the logits `mulfree predict` gives in Node for the PNG the canvas exports; the first prediction
 // comes within a second; a short training run in the page's Worker uses its threads and lowers
-// the loss while the page keeps painting; the page works offline; the benchmark page runs.
+// the loss while the page's own thread stays free; the page works offline; the benchmark page runs.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -111,7 +111,7 @@ test("strokes drawn with the mouse: each model's logits equal mulfree predict's 
   }
 });
 
-test("a short training run in the page's Worker uses its threads, lowers the loss and leaves the page responsive", async () => {
+test("a short training run in the page's Worker uses its threads, lowers the loss and leaves the page's thread free", async () => {
   const threads = await page.evaluate(() => Math.min(2, navigator.hardwareConcurrency));
   await page.selectOption("#train-threads", String(threads));
   await page.selectOption("#train-epochs", "3");
