@@ -1,10 +1,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { referenceBackend } from "../src/deploy/backend_reference.js";
-import { BundleError, decodeBundle, encodeBundle } from "../src/deploy/bundle_codec.js";
-import { argmax, InputShapeError, prepareModel, quantizeInput } from "../src/deploy/execute.js";
-import { exportModel } from "../src/deploy/export.js";
-import type { InputNode } from "../src/deploy/graph.js";
+import { referenceBackend } from "../src/deploy/run/backend_reference.js";
+import { BundleError, decodeBundle, encodeBundle } from "../src/deploy/run/codec.js";
+import { argmax, InputShapeError, prepareModel, quantizeInput } from "../src/deploy/run/execute.js";
+import { exportModel } from "../src/deploy/export/export_model.js";
+import type { InputNode } from "../src/deploy/run/format.js";
 import { initRuntime } from "../src/kernels/runtime.js";
 import { encodeSafetensors } from "../src/io/safetensors.js";
 import { rng } from "./random.js";

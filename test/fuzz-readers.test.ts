@@ -12,9 +12,9 @@ import { CIFAR_RECORD, cifarFromBytes, parseCifar, syntheticCifar } from "../src
 import { DataError } from "../src/data/errors.js";
 import { encodeIdx, parseIdx } from "../src/data/idx.js";
 import { mnistFromIdx } from "../src/data/mnist.js";
-import { readBundle } from "../src/deploy/bundle.js";
-import { BundleError, decodeBundle, encodeBundle } from "../src/deploy/bundle_codec.js";
-import { exportModel } from "../src/deploy/export.js";
+import { readBundle } from "../src/deploy/run/decode.js";
+import { BundleError, decodeBundle, encodeBundle } from "../src/deploy/run/codec.js";
+import { exportModel } from "../src/deploy/export/export_model.js";
 import { IoError } from "../src/io/errors.js";
 import { defineEntry } from "../src/io/json.js";
 import { decodeSafetensors, encodeSafetensors } from "../src/io/safetensors.js";

@@ -2,8 +2,8 @@
 // deployment bundle the integer graph (./ops_int.ts). The two are told apart by the format in
 // the safetensors metadata. A bundle is read with the runner's strict reader, so a bundle that
 // `mulfree run` refuses is refused here too, with the same message.
-import { readBundle } from "../deploy/bundle.js";
-import { BUNDLE_FORMAT } from "../deploy/graph.js";
+import { readBundle } from "../deploy/run/decode.js";
+import { BUNDLE_FORMAT } from "../deploy/run/format.js";
 import { IoError } from "../io/errors.js";
 import { readFileChecked } from "../io/files.js";
 import { decodeSafetensorsHeader, type SafetensorsHeader } from "../io/safetensors.js";

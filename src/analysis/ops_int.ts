@@ -9,7 +9,7 @@
 //   clamp to [lo, hi] (lo fuses the ReLU) — BatchNorm, the layer scale and ReLU all live here;
 // - the last layer's logits: (acc + bias) per class, × scale to f32; then softmax.
 import type { Dtype } from "../io/safetensors.js";
-import { REQUANT_TENSORS, weightTensorName, type IntGraph, type LayerNode } from "../deploy/graph.js";
+import { REQUANT_TENSORS, weightTensorName, type IntGraph, type LayerNode } from "../deploy/run/format.js";
 import { softmaxRow } from "./ops.js";
 import { buildReport, layerRow, outSize, uniqueNamer, type LayerOps, type OpCount, type OpsReport } from "./op_counts.js";
 

@@ -2,11 +2,11 @@
 // quantize, check the bundle with the runner's strict reader, write it atomically. The bundle
 // records the model's test data, so `run` and `predict` use it without data flags.
 import { openSplitFor, testDataRecord, type DataSource } from "../data/registry.js";
-import { readBundle } from "../deploy/bundle.js";
-import { encodeBundle } from "../deploy/bundle_codec.js";
-import { ExportError } from "../deploy/chain.js";
-import { exportModel, type ExportedLayer } from "../deploy/export.js";
-import { load } from "../deploy/runner.js";
+import { readBundle } from "../deploy/run/decode.js";
+import { encodeBundle } from "../deploy/run/codec.js";
+import { ExportError } from "../deploy/export/chain.js";
+import { exportModel, type ExportedLayer } from "../deploy/export/export_model.js";
+import { load } from "../deploy/run/runner.js";
 import { IoError } from "../io/errors.js";
 import { writeFileAtomic } from "../io/files.js";
 import { initRuntime } from "../kernels/runtime.js";

@@ -4,10 +4,10 @@
 // instead. Speed does not depend on the weight values, and the output says what was used.
 import { readdirSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
-import { readBundle } from "../../deploy/bundle.js";
-import { encodeBundle } from "../../deploy/bundle_codec.js";
-import { exportModel } from "../../deploy/export.js";
-import { BUNDLE_FORMAT } from "../../deploy/graph.js";
+import { readBundle } from "../../deploy/run/decode.js";
+import { encodeBundle } from "../../deploy/run/codec.js";
+import { exportModel } from "../../deploy/export/export_model.js";
+import { BUNDLE_FORMAT } from "../../deploy/run/format.js";
 import { readFileChecked } from "../../io/files.js";
 import { decodeSafetensorsHeader, type TensorEntry } from "../../io/safetensors.js";
 import type { Module } from "../../nn/module.js";

@@ -1,10 +1,10 @@
 // An engine over any IntBackend (./backend.ts): walks the graph node by node each run (runGraph). Used for
 // the reference backend, the oracle the wasm engine is checked against; not tuned for speed.
 import type { IntBackend } from "./backend.js";
-import type { Engine } from "./backend_wasm.js";
-import type { Bundle } from "./bundle.js";
+import type { Engine } from "./engine_wasm.js";
+import type { Bundle } from "./decode.js";
 import { runGraph } from "./execute.js";
-import type { LayerNode } from "./graph.js";
+import type { LayerNode } from "./format.js";
 
 export class BackendEngine<P> implements Engine {
   private readonly prepared = new Map<LayerNode, P>();

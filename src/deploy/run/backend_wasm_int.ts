@@ -2,9 +2,9 @@
 // prepareModel can run a bundle on them as it runs the reference backend (e.g. to check an export
 // quickly). It walks the graph and builds each kernel call per run; the runner's WasmEngine
 // (./backend_wasm.ts) is the allocation-free path for serving.
-import type { Runtime } from "../kernels/runtime.js";
+import type { Runtime } from "../../kernels/runtime.js";
 import { layerShape, type IntBackend, type LayerData } from "./backend.js";
-import { avgPoolU8, maxPoolU8, prepareLayer, type PreparedLayer } from "./wasm_kernels.js";
+import { avgPoolU8, maxPoolU8, prepareLayer, type PreparedLayer } from "./wasm_layers.js";
 
 interface Prepared {
   layer: LayerData;

@@ -8,12 +8,12 @@
 // `options.wasm` (e.g. the bytes of dist/mulfree.wasm). threads > 1 starts worker_threads and so
 // needs Node; in a browser use threads: 1. The kernel runtime is one per JS realm: all models
 // share it, and a model sets its thread count when it runs.
-import { initRuntime, type Runtime } from "../kernels/runtime.js";
+import { initRuntime, type Runtime } from "../../kernels/runtime.js";
 import { referenceBackend } from "./backend_reference.js";
-import { WasmEngine, type Engine } from "./backend_wasm.js";
-import { readBundle, type Bundle } from "./bundle.js";
-import { BackendEngine } from "./engine_backend.js";
-import { InputQuantizer } from "./quantize_input.js";
+import { WasmEngine, type Engine } from "./engine_wasm.js";
+import { readBundle, type Bundle } from "./decode.js";
+import { BackendEngine } from "./engine_reference.js";
+import { InputQuantizer } from "./input_quantizer.js";
 
 export type BackendName = "wasm" | "reference";
 

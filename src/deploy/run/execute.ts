@@ -2,8 +2,8 @@
 // input quantization (here, in TypeScript, so every backend sees the same bytes) and the final
 // logits = logitScale·(acc + bias); everything in between is the backend's exact integer work.
 import type { IntBackend } from "./backend.js";
-import type { Bundle } from "./bundle_codec.js";
-import type { InputNode, IntGraph, LayerNode } from "./graph.js";
+import type { Bundle } from "./codec.js";
+import type { InputNode, IntGraph, LayerNode } from "./format.js";
 
 export class InputShapeError extends Error {}
 

@@ -2,16 +2,16 @@
 // which order, with the BatchNorm and ReLU that fold into each, and the pools and flattens in
 // between. The integer graph is a chain; anything else (a residual add, a functional op between
 // modules, an unknown module) is refused with the module's name and the reason.
-import { AdderLayer, AdderLinear } from "../nn/adder.js";
-import { BatchNorm1d, BatchNorm2d } from "../nn/batchnorm.js";
-import { Conv2d } from "../nn/conv.js";
-import { Dropout, Flatten, GlobalAvgPool2d, MaxPool2d, ReLU } from "../nn/layers.js";
-import { Linear } from "../nn/linear.js";
-import type { Module } from "../nn/module.js";
-import { Conv2dShift, LinearShift, ShiftLayer } from "../nn/shift.js";
-import type { ModuleCall } from "../nn/trace.js";
-import type { Tensor } from "../tensor/tensor.js";
-import type { Geometry, LayerKind } from "./graph.js";
+import { AdderLayer, AdderLinear } from "../../nn/adder.js";
+import { BatchNorm1d, BatchNorm2d } from "../../nn/batchnorm.js";
+import { Conv2d } from "../../nn/conv.js";
+import { Dropout, Flatten, GlobalAvgPool2d, MaxPool2d, ReLU } from "../../nn/layers.js";
+import { Linear } from "../../nn/linear.js";
+import type { Module } from "../../nn/module.js";
+import { Conv2dShift, LinearShift, ShiftLayer } from "../../nn/shift.js";
+import type { ModuleCall } from "../../nn/trace.js";
+import type { Tensor } from "../../tensor/tensor.js";
+import type { Geometry, LayerKind } from "../run/format.js";
 
 export class ExportError extends Error {}
 

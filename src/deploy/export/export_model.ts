@@ -1,15 +1,15 @@
 // Export: a trained float model → its integer graph and the bundle's tensors. Calibrates the
 // activations (calibrate.ts), quantizes each weight layer by kind (quantize_layers.ts) and folds
 // bias, BatchNorm and the scales into the requantization (fold.ts). See docs/deploy.md.
-import type { TensorEntry } from "../io/safetensors.js";
-import type { AdderLayer } from "../nn/adder.js";
-import type { Conv2d } from "../nn/conv.js";
-import type { Module } from "../nn/module.js";
-import { ShiftLayer } from "../nn/shift.js";
+import type { TensorEntry } from "../../io/safetensors.js";
+import type { AdderLayer } from "../../nn/adder.js";
+import type { Conv2d } from "../../nn/conv.js";
+import type { Module } from "../../nn/module.js";
+import { ShiftLayer } from "../../nn/shift.js";
 import { calibrate, chooseQuant, inputQuant, type RangeMethod } from "./calibrate.js";
 import { ExportError, type LayerStep } from "./chain.js";
 import { foldBatchNorm, foldRequant } from "./fold.js";
-import { REQUANT_TENSORS, weightTensorName, type IntGraph, type IntNode, type LayerNode, type Quant } from "./graph.js";
+import { REQUANT_TENSORS, weightTensorName, type IntGraph, type IntNode, type LayerNode, type Quant } from "../run/format.js";
 import { quantizeAdder, quantizeMul, quantizeShift, type QuantizedWeights } from "./quantize_layers.js";
 import { oihwToOhwi } from "./weights_layout.js";
 

@@ -11,13 +11,13 @@
 // inside), and checks what it decoded afterwards (accumulator ranges of the unpacked weights).
 // The result is a bundle_codec Bundle with more in it, so prepareModel (./execute.ts) runs it too.
 // Pure: bytes in, typed arrays out, no Node imports.
-import type { Conv2dShape } from "../kernels/conv2d.js";
-import { IoError } from "../io/errors.js";
-import { parseJsonPart, preview, quoted } from "../io/json.js";
-import { decodeSafetensors, type TensorEntry } from "../io/safetensors.js";
+import type { Conv2dShape } from "../../kernels/conv2d.js";
+import { IoError } from "../../io/errors.js";
+import { parseJsonPart, preview, quoted } from "../../io/json.js";
+import { decodeSafetensors, type TensorEntry } from "../../io/safetensors.js";
 import type { LayerData } from "./backend.js";
-import { BundleError, decodeBundle } from "./bundle_codec.js";
-import { BUNDLE_FORMAT, expandGraph, REQUANT_TENSORS, weightTensorName, type Geometry, type InputNode, type IntGraph, type LayerNode, type Quant } from "./graph.js";
+import { BundleError, decodeBundle } from "./codec.js";
+import { BUNDLE_FORMAT, expandGraph, REQUANT_TENSORS, weightTensorName, type Geometry, type InputNode, type IntGraph, type LayerNode, type Quant } from "./format.js";
 import { MAX_FIELD_BITS, packedBytes } from "./pack_shift.js";
 
 /** A layer ready for a backend (./backend.ts LayerData), with its place and geometry (N = 1). */

@@ -3,12 +3,12 @@
 // closure over fixed views and a fixed shape, validated once when bound (the bind* entry points,
 // so a call costs a dispatch, not a validation). The kernels themselves (src/kernels/int8.ts,
 // int8_shift.ts) write disjoint outputs per thread slice, so results do not depend on threads.
-import type { Conv2dShape } from "../kernels/conv2d.js";
+import type { Conv2dShape } from "../../kernels/conv2d.js";
 import {
   avgPoolGlobalU8, bindAdderConvRequantU8, bindAdderConvU8, bindMaxPool2dU8, bindMulConvRequantU8I8, bindMulConvU8I8,
   prepareAdderWeights, prepareMulWeights, prepareRequant, type Int8Weights, type PreparedRequant,
-} from "../kernels/int8.js";
-import { bindShiftConvRequantU8, bindShiftConvU8, prepareShiftWeights, type ShiftWeights } from "../kernels/int8_shift.js";
+} from "../../kernels/int8.js";
+import { bindShiftConvRequantU8, bindShiftConvU8, prepareShiftWeights, type ShiftWeights } from "../../kernels/int8_shift.js";
 import type { LayerData } from "./backend.js";
 
 /** A layer's weights and requantization in wasm memory, until free(). */

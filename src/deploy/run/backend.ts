@@ -5,8 +5,8 @@
 // Buffers: every array a backend returns (input(), layer and pool outputs) is owned by the
 // backend and stays valid until the executor's run ends (end()); the executor never keeps them.
 // A wasm backend can therefore hand out views of its own memory and reset an arena in begin().
-import type { Conv2dShape } from "../kernels/conv2d.js";
-import type { LayerNode } from "./graph.js";
+import type { Conv2dShape } from "../../kernels/conv2d.js";
+import type { LayerNode } from "./format.js";
 
 /** A layer's integer weights, unpacked, in OHWI order ([K][kh][kw][C/groups]). */
 export type LayerWeights =

@@ -2,13 +2,13 @@
 // learn its layer chain from the traced calls, and record the range of every quantization point
 // (the output of each hidden weight layer after its BatchNorm and ReLU, i.e. what the next layer
 // reads once pools have run: max pooling does not change a range, averaging narrows it).
-import type { Module } from "../nn/module.js";
-import { traceModules } from "../nn/trace.js";
-import { noGrad } from "../tensor/autograd.js";
-import { allocF32, scope } from "../tensor/storage.js";
-import { Tensor } from "../tensor/tensor.js";
+import type { Module } from "../../nn/module.js";
+import { traceModules } from "../../nn/trace.js";
+import { noGrad } from "../../tensor/autograd.js";
+import { allocF32, scope } from "../../tensor/storage.js";
+import { Tensor } from "../../tensor/tensor.js";
 import { parseChain, type ChainStep } from "./chain.js";
-import type { Quant } from "./graph.js";
+import type { Quant } from "../run/format.js";
 
 /** Values kept per quantization point for percentiles (a strided sample of everything seen). */
 const SAMPLE_CAP = 1 << 20;

@@ -2,12 +2,11 @@
 // checks everything a runner relies on (format, graph structure and shapes, tensor dtypes and
 // sizes, packed codes, requantization ranges) and names the problem: a bundle that decodes
 // runs without out-of-range reads or int32 surprises.
-import { IoError } from "../io/errors.js";
-import { parseJsonPart, preview, printable } from "../io/json.js";
-import { decodeSafetensors, encodeSafetensors, type TensorEntry } from "../io/safetensors.js";
+import { IoError } from "../../io/errors.js";
+import { parseJsonPart, preview, printable } from "../../io/json.js";
+import { decodeSafetensors, encodeSafetensors, type TensorEntry } from "../../io/safetensors.js";
 import { layerShape, type LayerData, type LayerWeights } from "./backend.js";
-import { logitFactor, MAX_REQUANT_SHIFT } from "./fold.js";
-import { BUNDLE_FORMAT, compactGraph, expandGraph, REQUANT_TENSORS, weightTensorName, type IntGraph, type IntNode, type LayerNode, type Quant } from "./graph.js";
+import { BUNDLE_FORMAT, compactGraph, logitFactor, MAX_REQUANT_SHIFT, expandGraph, REQUANT_TENSORS, weightTensorName, type IntGraph, type IntNode, type LayerNode, type Quant } from "./format.js";
 import { MAX_FIELD_BITS, unpackShifts } from "./pack_shift.js";
 
 export class BundleError extends Error {

@@ -1,6 +1,6 @@
 // The reference backend: the plain loops of src/kernels/reference/int8.ts, the bit-exact oracle
 // of every fast backend. Slow (a closure call per tap); for tests and for checking accuracy.
-import { adderConvU8, avgPoolGlobalU8, maxPool2dU8, mulConvU8I8, requantizeU8, shiftConvU8 } from "../kernels/reference/int8.js";
+import { adderConvU8, avgPoolGlobalU8, maxPool2dU8, mulConvU8I8, requantizeU8, shiftConvU8 } from "../../kernels/reference/int8.js";
 import { layerShape, type IntBackend, type LayerData } from "./backend.js";
 
 function accumulate(layer: LayerData, x: Uint8Array, N: number): Int32Array {

@@ -4,7 +4,7 @@
 // the dataset readers make it), so bytes go through a 256-entry table per channel built with that
 // same function: bytes and their float pixels give identical inputs, hence identical logits.
 import { quantizeInput } from "./execute.js";
-import type { InputNode } from "./graph.js";
+import type { InputNode } from "./format.js";
 
 /** Inputs of at least this many bytes take the word-at-a-time path (little-endian words: every JS engine that runs wasm). */
 const WORDS_FROM = 4096;

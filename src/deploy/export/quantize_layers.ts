@@ -10,11 +10,11 @@
 //          raised only if 255·Σ 2^(p − b) or p − b could overflow int32 or pass MAX_SHIFT; weights
 //          with p < b then become 0 (reported).
 // Weights arrive in OHWI order ([K][kh][kw][C/groups], see weights_layout.ts).
-import { MAX_SHIFT } from "../kernels/reference/int8.js";
-import type { LayerWeights } from "./backend.js";
+import { MAX_SHIFT } from "../../kernels/reference/int8.js";
+import type { LayerWeights } from "../run/backend.js";
 import type { AccumulatorModel } from "./fold.js";
-import type { Quant, ShiftEncoding } from "./graph.js";
-import { fieldBitsFor, packShifts } from "./pack_shift.js";
+import type { Quant, ShiftEncoding } from "../run/format.js";
+import { fieldBitsFor, packShifts } from "../run/pack_shift.js";
 
 export interface QuantizedWeights {
   weights: LayerWeights;

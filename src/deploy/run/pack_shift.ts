@@ -7,7 +7,7 @@
 // an indexing bug that wipes whole filters; reference/deepshift.md §8.9–10), and a zero's sign
 // bit must be 0, so every bit pattern has one meaning. Rows are not padded: a layer is
 // ⌈n·B/8⌉ bytes.
-import { MAX_SHIFT } from "../kernels/reference/int8.js";
+import { MAX_SHIFT } from "../../kernels/reference/int8.js";
 
 /** Largest code width: codes 1 … 2^5 − 1 cover more than the MAX_SHIFT + 1 kernel shifts. */
 export const MAX_FIELD_BITS = 5;

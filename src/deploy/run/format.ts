@@ -19,6 +19,14 @@
 
 export const BUNDLE_FORMAT = "mulfree-int8/1";
 
+/** Largest right shift of a requantization (requantizeU8's contract). */
+export const MAX_REQUANT_SHIFT = 52;
+
+/** One logit scale from its stored form; the exporter and the bundle reader both compute it this way. */
+export function logitFactor(unit: number, mult: number, shift: number): number {
+  return (unit * mult) / 2 ** shift;
+}
+
 /** real = scale · (q − zeroPoint), q ∈ [0, 255]. */
 export interface Quant {
   scale: number;

@@ -5,10 +5,10 @@
 // largest batch seen and reused. For each batch size the graph is compiled once into a flat list
 // of kernel calls (closures over fixed views and shapes), so predict() is "quantize, run the list,
 // read the accumulators": no graph walk, no allocation, no validation per call.
-import type { Conv2dShape } from "../kernels/conv2d.js";
-import type { Runtime } from "../kernels/runtime.js";
-import type { Bundle, BundleLayer } from "./bundle.js";
-import { avgPoolU8, maxPoolU8, prepareLayer, type PreparedLayer } from "./wasm_kernels.js";
+import type { Conv2dShape } from "../../kernels/conv2d.js";
+import type { Runtime } from "../../kernels/runtime.js";
+import type { Bundle, BundleLayer } from "./decode.js";
+import { avgPoolU8, maxPoolU8, prepareLayer, type PreparedLayer } from "./wasm_layers.js";
 
 /** What the runner needs from an execution engine: a place for the input, and a run. */
 export interface Engine {
