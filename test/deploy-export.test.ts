@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { decodeBundle } from "../src/deploy/run/codec.js";
+import { readBundle } from "../src/deploy/run/decode.js";
 import { encodeCheckpoint } from "../src/train/checkpoint.js";
 import { ExportError } from "../src/deploy/export/chain.js";
 import { foldBatchNorm, foldRequant, quantizeMultiplier } from "../src/deploy/export/fold.js";
@@ -258,7 +258,7 @@ test("mulfree export: writes a bundle that decodes, reports both size ratios, an
     assert.equal(report.sizeRatio, bytes.length / report.fp32Bytes);
     assert.ok(report.weightsRatio < report.sizeRatio && report.sizeRatio < 0.19);
     assert.equal(report.verify.images, 8);
-    assert.deepEqual(decodeBundle(bytes, out).layers.map((l) => l.node.kind), ["shift", "shift", "shift", "shift", "shift"]);
+    assert.deepEqual(readBundle(bytes, out).layers.map((l) => l.node.kind), ["shift", "shift", "shift", "shift", "shift"]);
 
     // the acceptance's size bound for int8 adder LeNet-5 has little slack (the int8 weights alone are 0.246×)
     const adderSpec = resolveSpec({ model: "lenet5", op: "adder" });

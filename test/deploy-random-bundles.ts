@@ -1,7 +1,7 @@
 // Random valid deployment bundles for the runner tests: random geometry (padding, stride,
 // dilation, groups, pools, flatten, global average pool), random weights of every layer kind, and
 // requantization parameters inside the kernels' contract.
-import { encodeBundle } from "../src/deploy/run/codec.js";
+import { encodeBundle } from "../src/deploy/run/encode.js";
 import type { TensorEntry } from "../src/io/safetensors.js";
 import { REQUANT_TENSORS, weightTensorName, type Geometry, type IntGraph, type IntNode, type LayerKind, type Quant } from "../src/deploy/run/format.js";
 import { fieldBitsFor, packShifts } from "../src/deploy/run/pack_shift.js";

@@ -3,7 +3,7 @@
 // records the model's test data, so `run` and `predict` use it without data flags.
 import { openSplitFor, testDataRecord, type DataSource } from "../data/registry.js";
 import { readBundle } from "../deploy/run/decode.js";
-import { encodeBundle } from "../deploy/run/codec.js";
+import { encodeBundle } from "../deploy/run/encode.js";
 import { ExportError } from "../deploy/export/chain.js";
 import { exportModel, type ExportedLayer } from "../deploy/export/export_model.js";
 import { load } from "../deploy/run/runner.js";

@@ -5,7 +5,7 @@
 import { readdirSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import { readBundle } from "../../deploy/run/decode.js";
-import { encodeBundle } from "../../deploy/run/codec.js";
+import { encodeBundle } from "../../deploy/run/encode.js";
 import { exportModel } from "../../deploy/export/export_model.js";
 import { BUNDLE_FORMAT } from "../../deploy/run/format.js";
 import { readFileChecked } from "../../io/files.js";

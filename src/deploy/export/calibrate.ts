@@ -8,6 +8,7 @@ import { noGrad } from "../../tensor/autograd.js";
 import { allocF32, scope } from "../../tensor/storage.js";
 import { Tensor } from "../../tensor/tensor.js";
 import { parseChain, type ChainStep } from "./chain.js";
+import { quantFromRange } from "../run/defaults.js";
 import type { Quant } from "../run/format.js";
 
 /** Values kept per quantization point for percentiles (a strided sample of everything seen). */
@@ -83,15 +84,6 @@ export function calibrate(model: Module, images: Float32Array, n: number, shape:
 /** How a range becomes a scale: the observed min/max, or a quantile of the upper (and lower) tail. */
 export type RangeMethod = { kind: "minmax" } | { kind: "percentile"; percentile: number };
 
-/** u8 quantization of a range that always contains 0 (so real 0, the pad value, is exact). */
-export function quantFromRange(lo: number, hi: number): Quant {
-  lo = Math.min(lo, 0);
-  hi = Math.max(hi, 0);
-  if (!(hi > lo)) return { scale: 1, zeroPoint: 0 }; // a constant 0: any scale represents it
-  const scale = (hi - lo) / 255;
-  return { scale, zeroPoint: Math.min(255, Math.max(0, Math.round(-lo / scale))) };
-}
-
 /** The quantization of a calibrated point; a ReLU output gets zero point 0 (all 256 codes ≥ 0). */
 export function chooseQuant(stats: RangeStats, relu: boolean, method: RangeMethod): Quant {
   let lo = stats.min, hi = stats.max;
@@ -101,14 +93,4 @@ export function chooseQuant(stats: RangeStats, relu: boolean, method: RangeMetho
     if (!relu) lo = stats.quantile(1 - q);
   }
   return quantFromRange(relu ? 0 : lo, hi);
-}
-
-/** The input's quantization from the pixel range [0, 1] and the normalisation. */
-export function inputQuant(mean: number[], std: number[]): Quant {
-  let lo = Infinity, hi = -Infinity;
-  mean.forEach((m, c) => {
-    lo = Math.min(lo, (0 - m) / std[c]);
-    hi = Math.max(hi, (1 - m) / std[c]);
-  });
-  return quantFromRange(lo, hi);
 }

@@ -6,7 +6,8 @@ import type { AdderLayer } from "../../nn/adder.js";
 import type { Conv2d } from "../../nn/conv.js";
 import type { Module } from "../../nn/module.js";
 import { ShiftLayer } from "../../nn/shift.js";
-import { calibrate, chooseQuant, inputQuant, type RangeMethod } from "./calibrate.js";
+import { inputQuant, sevenDigits } from "../run/defaults.js";
+import { calibrate, chooseQuant, type RangeMethod } from "./calibrate.js";
 import { ExportError, type LayerStep } from "./chain.js";
 import { foldBatchNorm, foldRequant } from "./fold.js";
 import { REQUANT_TENSORS, weightTensorName, type IntGraph, type IntNode, type LayerNode, type Quant } from "../run/format.js";
@@ -40,9 +41,7 @@ export interface ExportResult {
   calibrationImages: number;
 }
 
-/** 7 significant digits: what the graph JSON stores, applied before use so the bundle is self-consistent. */
-export const compact = (x: number): number => Number(x.toPrecision(7));
-const compactQuant = (q: Quant): Quant => ({ scale: compact(q.scale), zeroPoint: q.zeroPoint });
+const compactQuant = (q: Quant): Quant => ({ scale: sevenDigits(q.scale), zeroPoint: q.zeroPoint });
 
 /** The layer's float weights in OHWI order (NHWC column order after a flatten), and its bias. */
 function floatWeights(step: LayerStep): { w: Float32Array | null; sign: Int8Array | null; p: Int8Array | null; bias: ArrayLike<number> | null } {
@@ -79,7 +78,7 @@ export function exportModel(model: Module, images: Float32Array, n: number, shap
   const layerSteps = steps.filter((s): s is LayerStep => s.op === "layer");
   const lastLayer = layerSteps[layerSteps.length - 1];
 
-  let current = compactQuant(inputQuant(options.mean, options.std));
+  let current = inputQuant(options.mean, options.std);
   const nodes: IntNode[] = [{ op: "input", shape, mean: [...options.mean], std: [...options.std], out: current }];
   const tensors: Record<string, TensorEntry> = {};
   const biases: Int32Array[] = [], mults: Int32Array[] = [], shifts: Uint8Array[] = [];
@@ -98,7 +97,7 @@ export function exportModel(model: Module, images: Float32Array, n: number, shap
     const bn = step.bn?.module;
     const { a, d } = foldBatchNorm(K, bn ? { weight: bn.weight?.data ?? null, bias: bn.bias?.data ?? null, runningMean: bn.runningMean.data, runningVar: bn.runningVar.data, eps: bn.eps } : null, bias);
     const out = isLast ? null : compactQuant(chooseQuant(ranges.get(step.outCall)!, step.relu, range));
-    const r = foldRequant(step.name, q.acc, a, d, out, compact);
+    const r = foldRequant(step.name, q.acc, a, d, out, sevenDigits);
     if (r.constantChannels.length) warnings.push(`${step.name}: channel(s) ${r.constantChannels.join(", ")} have BatchNorm γ = 0 and output the zero point`);
     if (q.flushed) warnings.push(`${step.name}: ${q.flushed} weight(s) below 2^${q.shift!.base} became 0 so the shift sums fit int32`);
 

@@ -11,7 +11,7 @@
 //          with p < b then become 0 (reported).
 // Weights arrive in OHWI order ([K][kh][kw][C/groups], see weights_layout.ts).
 import { MAX_SHIFT } from "../../kernels/reference/int8.js";
-import type { LayerWeights } from "../run/backend.js";
+import type { LayerWeights } from "../run/bundle.js";
 import type { AccumulatorModel } from "./fold.js";
 import type { Quant, ShiftEncoding } from "../run/format.js";
 import { fieldBitsFor, packShifts } from "../run/pack_shift.js";

@@ -1,23 +1,16 @@
-// The wasm backend: runs a validated bundle on the int8 kernels, all buffers inside wasm memory.
+// The wasm engine: runs a decoded bundle on the int8 kernels, every buffer inside wasm memory.
 //
 // Cost model: at batch 1 the kernels take a few tens of microseconds, so everything else must be
-// close to free. Weights are prepared once at load. Activation buffers are allocated once for the
-// largest batch seen and reused. For each batch size the graph is compiled once into a flat list
-// of kernel calls (closures over fixed views and shapes), so predict() is "quantize, run the list,
-// read the accumulators": no graph walk, no allocation, no validation per call.
-import type { Conv2dShape } from "../../kernels/conv2d.js";
+// close to free. Weights are prepared once at load. Activations live in a few slots shared by
+// nodes whose outputs are never alive together (./buffer_plan.ts), allocated once for the largest
+// batch seen and reused. For each batch size the graph is compiled once into a flat list of kernel
+// calls (closures over fixed views and shapes), so predict() is "quantize, run the list, read the
+// accumulators": no graph walk, no allocation, no validation per call.
 import type { Runtime } from "../../kernels/runtime.js";
-import type { Bundle, BundleLayer } from "./decode.js";
+import { planBuffers, type BufferPlan } from "./buffer_plan.js";
+import type { Bundle } from "./bundle.js";
+import type { Engine } from "./engine.js";
 import { avgPoolU8, maxPoolU8, prepareLayer, type PreparedLayer } from "./wasm_layers.js";
-
-/** What the runner needs from an execution engine: a place for the input, and a run. */
-export interface Engine {
-  /** The buffer predict() writes the quantized input into: n images, NHWC u8. */
-  input(n: number): Uint8Array;
-  /** Run the graph on input(n)'s contents; the logits layer's raw accumulators, n × classes. */
-  run(n: number): Int32Array;
-  dispose(): void;
-}
 
 interface Plan {
   input: Uint8Array;
@@ -25,10 +18,14 @@ interface Plan {
   acc: Int32Array;
 }
 
+/** Batch sizes whose compiled plans are kept; a caller cycling through many must not leak. */
+const MAX_PLANS = 16;
+
 export class WasmEngine implements Engine {
-  private readonly layers: Array<{ layer: BundleLayer; prepared: PreparedLayer }>;
-  /** Bytes per image of buffer i: the input (0), then each node's output. */
-  private readonly specs: number[];
+  private readonly prepared = new Map<number, PreparedLayer>();
+  private readonly buffers: BufferPlan;
+  /** Bytes per image of each node's output (i32 accumulators for the logits layer). */
+  private readonly nodeBytes: number[];
   private ptrs: number[] = [];
   private capacity = 0;
   private plans = new Map<number, Plan>();
@@ -37,14 +34,15 @@ export class WasmEngine implements Engine {
   private disposed = false;
 
   constructor(private readonly bundle: Bundle, private readonly rt: Runtime) {
-    this.layers = [];
     try {
-      for (const layer of bundle.layers) this.layers.push({ layer, prepared: prepareLayer(layer) });
+      for (const layer of bundle.layers) this.prepared.set(layer.index, prepareLayer(layer));
     } catch (e) {
-      for (const { prepared } of this.layers) prepared.free();
+      for (const p of this.prepared.values()) p.free();
       throw e;
     }
-    this.specs = bufferSpecs(bundle);
+    const { nodes } = bundle.graph;
+    this.nodeBytes = bundle.shapes.map((s, i) => s.C * s.H * s.W * (i === nodes.length - 1 ? 4 : 1));
+    this.buffers = planBuffers(this.nodeBytes, bundle.shapes.map((s) => s.inputs), nodes.map((n) => n.op === "flatten"));
   }
 
   input(n: number): Uint8Array {
@@ -62,7 +60,7 @@ export class WasmEngine implements Engine {
     if (this.disposed) return;
     this.disposed = true;
     this.freeBuffers();
-    for (const { prepared } of this.layers) prepared.free();
+    for (const p of this.prepared.values()) p.free();
   }
 
   private plan(n: number): Plan {
@@ -72,8 +70,7 @@ export class WasmEngine implements Engine {
     if (!p) {
       if (n > this.capacity) this.grow(n);
       p = this.compile(n);
-      // batch sizes are few in practice; a bound keeps a caller cycling through many from leaking
-      if (this.plans.size >= 16) this.plans.clear();
+      if (this.plans.size >= MAX_PLANS) this.plans.clear();
       this.plans.set(n, p);
     }
     this.last = p;
@@ -81,13 +78,13 @@ export class WasmEngine implements Engine {
     return p;
   }
 
-  /** Buffers for `n` images (grow-only; old plans point at freed memory, so they go). */
+  /** Slots for `n` images (grow-only; old plans point at freed memory, so they go). */
   private grow(n: number): void {
     this.freeBuffers();
-    // all or nothing: a failed allocation (a huge batch) must not leave half a set of buffers
+    // all or nothing: a failed allocation (a huge batch) must not leave half a set of slots
     const ptrs: number[] = [];
     try {
-      for (const bytes of this.specs) ptrs.push(this.rt.heap.alloc(bytes * n));
+      for (const bytes of this.buffers.slotBytes) ptrs.push(this.rt.heap.alloc(bytes * n));
     } catch (e) {
       for (const p of ptrs) this.rt.heap.free(p);
       throw e;
@@ -105,78 +102,34 @@ export class WasmEngine implements Engine {
     this.lastN = 0;
   }
 
-  /** The flat list of kernel calls for a batch of n. Buffer i is the output of node i. */
+  /** The flat list of kernel calls for a batch of n. */
   private compile(n: number): Plan {
     const { rt, bundle } = this;
-    const u8 = (i: number) => rt.u8(this.ptrs[i]!, this.specs[i]! * n);
-    const nodes = bundle.graph.nodes;
-    const input = u8(0);
+    const { nodes } = bundle.graph;
+    const at = (i: number) => this.ptrs[this.buffers.slotOf[i]!]!;
+    const u8 = (i: number) => rt.u8(at(i), this.nodeBytes[i]! * n);
     const steps: Array<() => void> = [];
     let acc: Int32Array | null = null;
-    let C = bundle.input.shape[0], H = bundle.input.shape[1], W = bundle.input.shape[2];
-    let layerIndex = 0;
-    let src = 0; // buffer holding the current activation
     for (let i = 1; i < nodes.length; i++) {
       const node = nodes[i]!;
-      const x = u8(src);
+      const from = bundle.shapes[i]!.inputs[0]!;
+      const src = bundle.shapes[from]!;
       if (node.op === "layer") {
-        const { layer, prepared } = this.layers[layerIndex++]!;
-        const s: Conv2dShape = { ...layer.shape, N: n };
-        if (layer.last) {
-          const out = rt.i32(this.ptrs[i]!, n * s.OH * s.OW * s.K);
-          steps.push(prepared.accumulate(x, out, s));
-          acc = out;
+        const layer = this.prepared.get(i)!;
+        const s = { ...layer.shape, N: n };
+        if (i === nodes.length - 1) {
+          acc = rt.i32(at(i), this.nodeBytes[i]! * n / 4);
+          steps.push(layer.accumulate(u8(from), acc, s));
         } else {
-          steps.push(prepared.requantized(x, u8(i), s));
+          steps.push(layer.requantized(u8(from), u8(i), s));
         }
-        [C, H, W] = [s.K, s.OH, s.OW];
-        src = i;
       } else if (node.op === "maxpool") {
-        const out = u8(i);
-        steps.push(maxPoolU8(x, n, H, W, C, node.kh, node.kw, node.stride, out));
-        H = Math.floor((H - node.kh) / node.stride) + 1;
-        W = Math.floor((W - node.kw) / node.stride) + 1;
-        src = i;
+        steps.push(maxPoolU8(u8(from), n, src.H, src.W, src.C, node.kh, node.kw, node.stride, u8(i)));
       } else if (node.op === "avgpool") {
-        const out = u8(i);
-        steps.push(avgPoolU8(x, n, H * W, C, out));
-        H = W = 1;
-        src = i;
-      } else if (node.op === "flatten") {
-        // NHWC is already the order the next layer's weights expect: nothing to do
-        C = C * H * W;
-        H = W = 1;
+        steps.push(avgPoolU8(u8(from), n, src.H * src.W, src.C, u8(i)));
       }
+      // flatten: NHWC is already the order the next layer's weights expect; it shares its input's slot
     }
-    return { input, steps, acc: acc! };
+    return { input: u8(0), steps, acc: acc! };
   }
-}
-
-/** Bytes per image of the input and of every node's output (0 for flatten, which moves nothing). */
-function bufferSpecs(bundle: Bundle): number[] {
-  const nodes = bundle.graph.nodes;
-  const [C0, H0, W0] = bundle.input.shape;
-  const specs = [C0 * H0 * W0];
-  let C = C0, H = H0, W = W0;
-  let layerIndex = 0;
-  for (let i = 1; i < nodes.length; i++) {
-    const node = nodes[i]!;
-    if (node.op === "layer") {
-      const s = bundle.layers[layerIndex++]!.shape;
-      [C, H, W] = [s.K, s.OH, s.OW];
-      specs.push(C * H * W * (node.requant ? 1 : 4));
-    } else if (node.op === "maxpool") {
-      H = Math.floor((H - node.kh) / node.stride) + 1;
-      W = Math.floor((W - node.kw) / node.stride) + 1;
-      specs.push(C * H * W);
-    } else if (node.op === "avgpool") {
-      H = W = 1;
-      specs.push(C);
-    } else {
-      C = C * H * W;
-      H = W = 1;
-      specs.push(0);
-    }
-  }
-  return specs;
 }
