@@ -7,6 +7,9 @@
 //   plus an i32 add or subtract;
 // - requantization per output value: (acc + bias)·mult, + rounding, >> shift, + zero point,
 //   clamp to [lo, hi] (lo fuses the ReLU) — BatchNorm, the layer scale and ReLU all live here;
+// - a residual add: both inputs rescaled to the output by a 15-bit multiplier each (two
+//   multiplies per value), summed, rounded, shifted, clamped (addRequantU8);
+// - pooling: max is comparisons; average a window sum, a rounding add and one integer division;
 // - the last layer's logits: (acc + bias) per class, × scale to f32; then softmax.
 // The bundle comes from the one decoder (readBundle), so its graph is known to fit together and
 // its shapes are the decoder's.
@@ -41,6 +44,19 @@ function requantOps(values: number): OpCount[] {
     { kind: "mul", type: "int64", count: values, what: "× mult (i32 × i16 → i64)" },
     { kind: "add", type: "int64", count: values, what: "+ rounding" },
     { kind: "shift", type: "int64", count: values, what: ">> shift" },
+    { kind: "add", type: "int32", count: values, what: "+ zero point" },
+    { kind: "cmp", type: "int32", count: 2 * values, what: "clamp [lo, hi] (ReLU fused)" },
+  ];
+}
+
+/** A residual add with requantization, per output value (src/kernels/reference/int8.ts addRequantU8). */
+function addOps(values: number): OpCount[] {
+  return [
+    { kind: "add", type: "int16", count: 2 * values, what: "a − z_a, b − z_b" },
+    { kind: "mul", type: "int16", count: 2 * values, what: "× mult (i16 × i16 → i32), one per input" },
+    { kind: "add", type: "int32", count: values, what: "sum" },
+    { kind: "add", type: "int32", count: values, what: "+ rounding" },
+    { kind: "shift", type: "int32", count: values, what: ">> shift" },
     { kind: "add", type: "int32", count: values, what: "+ zero point" },
     { kind: "cmp", type: "int32", count: 2 * values, what: "clamp [lo, hi] (ReLU fused)" },
   ];
@@ -98,11 +114,15 @@ export function countIntOps(bundle: Bundle, info: BundleInfo = {}): OpsReport {
         { kind: "cmp", type: "int8", count: values * (node.kh * node.kw - 1), what: "window max (u8)" },
       ]));
     } else if (node.op === "avgpool") {
-      rows.push(layerRow(unique("avgpool"), "avgpool", `global ${src.H}×${src.W}, ${src.C} channels`, [
-        { kind: "add", type: "int32", count: src.C * (src.H * src.W - 1), what: "sum over H·W" },
-        { kind: "add", type: "int32", count: src.C, what: "+ H·W/2 (rounding)" },
-        { kind: "div", type: "int32", count: src.C, what: "/ H·W" },
+      const k = node.kh === undefined ? src.H * src.W : node.kh * node.kw!;
+      const what = node.kh === undefined ? `global ${src.H}×${src.W}, ${src.C} channels` : `${node.kh}×${node.kw} stride ${node.stride}, out ${out.C}×${out.H}×${out.W}`;
+      rows.push(layerRow(unique("avgpool"), "avgpool", what, [
+        { kind: "add", type: "int32", count: values * (k - 1), what: "window sum" },
+        { kind: "add", type: "int32", count: values, what: "+ k/2 (rounding)" },
+        { kind: "div", type: "int32", count: values, what: "/ k" },
       ]));
+    } else if (node.op === "add") {
+      rows.push(layerRow(unique("add"), "residual add", `${values} values, requantized${node.requant.lo === node.requant.outZp ? ", ReLU fused" : ""}`, addOps(values)));
     }
   });
   rows.push(softmaxRow(graph.classes));

@@ -1,8 +1,9 @@
 // A decoded bundle: what ./decode.ts readBundle returns after checking everything, and what the
 // engines, the runner and `mulfree ops` work from. One type for all of them.
 import type { Conv2dShape } from "../../kernels/conv2d.js";
+import type { AddRequant } from "../../kernels/reference/int8.js";
 import { IoError } from "../../io/errors.js";
-import type { InputNode, IntGraph, LayerNode } from "./format.js";
+import type { AddNode, InputNode, IntGraph, LayerNode } from "./format.js";
 import type { NodeShape } from "./shapes.js";
 
 /** Every problem with a bundle's bytes: one line naming the bundle and the problem. An IoError. */
@@ -47,4 +48,14 @@ export interface Bundle {
   source: Record<string, unknown>;
   /** Stored bytes of every tensor, by name (packed shift codes stay packed). */
   tensorBytes: Record<string, number>;
+}
+
+/** The kernel parameters of add node i: its multipliers, and the zero points of its two inputs. */
+export function addParams(bundle: Bundle, i: number): AddRequant {
+  const node = bundle.graph.nodes[i] as AddNode;
+  const [a, b] = bundle.shapes[i]!.inputs as [number, number];
+  return {
+    zeroA: bundle.shapes[a]!.quant!.zeroPoint, multA: node.mult[0], zeroB: bundle.shapes[b]!.quant!.zeroPoint, multB: node.mult[1],
+    shift: node.shift, outZp: node.requant.outZp, lo: node.requant.lo, hi: node.requant.hi,
+  };
 }

@@ -2,6 +2,7 @@
 // runs on the graph as stored (derivable fields may be absent, ./defaults.ts); what depends on
 // other nodes (shapes, quantizations, offsets) is ./shapes.ts's job. Every message names the node.
 import { preview, quoted } from "../../io/json.js";
+import { MAX_ADD_SHIFT } from "../../kernels/reference/int8.js";
 import { GEOMETRY_MIN_STORED } from "./defaults.js";
 import { NODE_OPS, type IntGraph } from "./format.js";
 import { MAX_FIELD_BITS } from "./pack_shift.js";
@@ -38,13 +39,24 @@ function checkNode(n: unknown, i: number, isLast: boolean, fail: Fail): void {
     if (i !== 0) throw fail(`${at}: only nodes[0] may be the input`);
     return checkInput(n, at, fail);
   }
-  if (n.from !== undefined && (!isInt(n.from) || n.from < 0 || n.from >= i)) throw fail(`${at}.from must be the index of an earlier node (0…${i - 1}), got ${show(n.from)}`);
+  const earlier = (v: unknown) => isInt(v) && v >= 0 && v < i;
+  if (n.op === "add") return checkAdd(n, at, earlier, fail);
+  if (n.from !== undefined && !earlier(n.from)) throw fail(`${at}.from must be the index of an earlier node (0…${i - 1}), got ${show(n.from)}`);
   if (n.op === "layer") return checkLayer(n, at, isLast, fail);
-  if (n.op === "maxpool") {
+  if (n.op === "maxpool" || (n.op === "avgpool" && (n.kh !== undefined || n.kw !== undefined || n.stride !== undefined))) {
     for (const key of ["kh", "kw", "stride"]) {
       if (!isInt(n[key]) || n[key] < 1 || n[key] > MAX_WINDOW) throw fail(`${at}.${key} must be an integer from 1 to ${MAX_WINDOW}, got ${show(n[key])}`);
     }
   }
+}
+
+function checkAdd(n: Record<string, unknown>, at: string, earlier: (v: unknown) => boolean, fail: Fail): void {
+  const { from, mult, shift } = n;
+  if (!Array.isArray(from) || from.length !== 2 || !from.every(earlier)) throw fail(`${at}.from must be two indices of earlier nodes, got ${show(from)}`);
+  if (!Array.isArray(mult) || mult.length !== 2 || !mult.every((m) => isInt(m) && Math.abs(m) < 2 ** 15)) throw fail(`${at}.mult must be two integers of magnitude below 2^15, got ${show(mult)}`);
+  if (!isInt(shift) || shift < 1 || shift > MAX_ADD_SHIFT) throw fail(`${at}.shift must be an integer from 1 to ${MAX_ADD_SHIFT}, got ${show(shift)}`);
+  checkQuant(n.out, `${at}.out`, fail);
+  if (n.requant !== undefined) checkOutputRange(n.requant, n.out as { zeroPoint: number }, at, fail);
 }
 
 function checkInput(n: Record<string, unknown>, at: string, fail: Fail): void {

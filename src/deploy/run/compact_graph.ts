@@ -13,6 +13,7 @@ export function compactGraph(graph: IntGraph): { nodes: unknown[]; classes?: num
     const n = { ...node } as Partial<IntNode> & Record<string, unknown>;
     if ("from" in n && n.from === i - 1) delete n.from;
     if (node.op === "input" && sameQuant(node.out, inputQuant(node.mean, node.std))) delete n.out;
+    if (node.op === "add" && sameRange(node.requant, defaultOutputRange(node.out))) delete n.requant;
     if (node.op === "layer") {
       const l = n as Partial<LayerNode>;
       if (sameQuant(node.in, shapes[shapes[i]!.inputs[0]!]!.quant!)) delete l.in;

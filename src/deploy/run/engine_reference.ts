@@ -2,8 +2,8 @@
 // definition of every integer result and the oracle the wasm engine is tested against. It walks
 // the graph on each run and allocates as it goes: slow (about a thousand times the wasm engine's
 // time), and clear.
-import { adderConvU8, avgPoolGlobalU8, maxPool2dU8, mulConvU8I8, requantizeU8, shiftConvU8 } from "../../kernels/reference/int8.js";
-import type { Bundle, BundleLayer } from "./bundle.js";
+import { adderConvU8, addRequantU8, avgPool2dU8, avgPoolGlobalU8, maxPool2dU8, mulConvU8I8, requantizeU8, shiftConvU8 } from "../../kernels/reference/int8.js";
+import { addParams, type Bundle, type BundleLayer } from "./bundle.js";
 import type { Engine } from "./engine.js";
 
 export class ReferenceEngine implements Engine {
@@ -48,11 +48,17 @@ export class ReferenceEngine implements Engine {
       }
       case "avgpool": {
         const y = u8();
-        avgPoolGlobalU8(x, n, src.H * src.W, src.C, y);
+        if (node.kh === undefined) avgPoolGlobalU8(x, n, src.H * src.W, src.C, y);
+        else avgPool2dU8(x, n, src.H, src.W, src.C, node.kh, node.kw!, node.stride!, y);
         return y;
       }
       case "flatten":
         return x; // NHWC is already the order the next layer's weights expect
+      case "add": {
+        const y = u8();
+        addRequantU8(x, values[out.inputs[1]!] as Uint8Array, addParams(this.bundle, i), y);
+        return y;
+      }
       default:
         throw new Error(`node ${i}: the input node has no inputs`);
     }

@@ -8,9 +8,9 @@
 // accumulators": no graph walk, no allocation, no validation per call.
 import type { Runtime } from "../../kernels/runtime.js";
 import { planBuffers, type BufferPlan } from "./buffer_plan.js";
-import type { Bundle } from "./bundle.js";
+import { addParams, type Bundle } from "./bundle.js";
 import type { Engine } from "./engine.js";
-import { avgPoolU8, maxPoolU8, prepareLayer, type PreparedLayer } from "./wasm_layers.js";
+import { addU8, avgPoolU8, maxPoolU8, prepareLayer, type PreparedLayer } from "./wasm_layers.js";
 
 interface Plan {
   input: Uint8Array;
@@ -126,7 +126,9 @@ export class WasmEngine implements Engine {
       } else if (node.op === "maxpool") {
         steps.push(maxPoolU8(u8(from), n, src.H, src.W, src.C, node.kh, node.kw, node.stride, u8(i)));
       } else if (node.op === "avgpool") {
-        steps.push(avgPoolU8(u8(from), n, src.H * src.W, src.C, u8(i)));
+        steps.push(avgPoolU8(u8(from), n, src, node, u8(i)));
+      } else if (node.op === "add") {
+        steps.push(addU8(u8(from), u8(bundle.shapes[i]!.inputs[1]!), addParams(bundle, i), u8(i)));
       }
       // flatten: NHWC is already the order the next layer's weights expect; it shares its input's slot
     }

@@ -15,7 +15,8 @@
 //   unused (0 and 1) unless the layer stores logitUnit (see LayerNode).
 //
 // Between nodes every activation is u8, NHWC, with real = scale·(q − zeroPoint). The nodes form a
-// DAG in topological order: each node reads earlier nodes (`from`, by default the one before it).
+// DAG in topological order: each node reads earlier nodes (`from`: by default the one before it;
+// an add reads two), so residual networks are graphs too.
 // The exact integer arithmetic of every node is in src/kernels/reference/int8.ts.
 
 export const BUNDLE_FORMAT = "mulfree-int8/2";
@@ -97,10 +98,32 @@ export interface MaxPoolNode {
   stride: number;
 }
 
-/** Mean over H×W, rounded half up (avgPoolGlobalU8); same quantization in and out. */
+/**
+ * Average pooling, the mean rounded half up; same quantization in and out. Without a window it is
+ * global, over H×W (avgPoolGlobalU8); with one (kh, kw, stride, no padding) it is avgPool2dU8.
+ */
 export interface AvgPoolNode {
   op: "avgpool";
   from?: number;
+  kh?: number;
+  kw?: number;
+  stride?: number;
+}
+
+/**
+ * A residual add with requantization (addRequantU8): the two inputs, of one shape, are summed in
+ * real terms and requantized to `out`:
+ *   q = clamp(floor(((a − z_a)·mult[0] + (b − z_b)·mult[1] + 2^(shift−1)) / 2^shift) + outZp, lo, hi)
+ * with z_a, z_b the zero points of the two inputs, mult[i]/2^shift ≈ s_input/s_out, |mult| < 2^15
+ * and 1 ≤ shift ≤ 30. lo = outZp fuses a following ReLU.
+ */
+export interface AddNode {
+  op: "add";
+  from: [number, number];
+  mult: [number, number];
+  shift: number;
+  requant: OutputRange;
+  out: Quant;
 }
 
 /** NCHW → vector: the exporter permutes the next layer's weights to NHWC order, so this is free. */
@@ -109,9 +132,9 @@ export interface FlattenNode {
   from?: number;
 }
 
-export type IntNode = InputNode | LayerNode | MaxPoolNode | AvgPoolNode | FlattenNode;
+export type IntNode = InputNode | LayerNode | MaxPoolNode | AvgPoolNode | FlattenNode | AddNode;
 export type NodeOp = IntNode["op"];
-export const NODE_OPS: readonly NodeOp[] = ["input", "layer", "maxpool", "avgpool", "flatten"];
+export const NODE_OPS: readonly NodeOp[] = ["input", "layer", "maxpool", "avgpool", "flatten", "add"];
 
 export interface IntGraph {
   /** nodes[0] is the input node; the last node is the logits layer. */

@@ -31,8 +31,12 @@ export function layerShape(node: LayerNode, N: number): Conv2dShape {
 /** The nodes a node reads: `from`, or the node before it. */
 export function inputsOf(node: IntNode, index: number): number[] {
   if (node.op === "input") return [];
+  if (node.op === "add") return [...node.from];
   return [node.from ?? index - 1];
 }
+
+/** Output side of a kh×kw window with a stride and no padding. */
+const windowOut = (size: number, k: number, stride: number) => Math.floor((size - k) / stride) + 1;
 
 /** A node as error messages name it. */
 export function nodeLabel(graph: IntGraph, i: number): string {
@@ -67,15 +71,28 @@ export function graphShapes(graph: IntGraph, fail: Fail): NodeShape[] {
         return;
       }
       case "maxpool":
-        if (node.kh > src.H || node.kw > src.W) throw fail(`${named}: a ${node.kh}×${node.kw} max pool does not fit the ${src.H}×${src.W} input`);
-        shapes.push({ ...src, inputs, H: Math.floor((src.H - node.kh) / node.stride) + 1, W: Math.floor((src.W - node.kw) / node.stride) + 1 });
+      case "avgpool": {
+        if (node.op === "avgpool" && node.kh === undefined) {
+          shapes.push({ ...src, inputs, H: 1, W: 1 });
+          return;
+        }
+        const { kh, kw, stride } = node as { kh: number; kw: number; stride: number };
+        if (kh > src.H || kw > src.W) throw fail(`${named}: a ${kh}×${kw} ${node.op === "maxpool" ? "max" : "average"} pool does not fit the ${src.H}×${src.W} input`);
+        shapes.push({ ...src, inputs, H: windowOut(src.H, kh, stride), W: windowOut(src.W, kw, stride) });
         return;
-      case "avgpool":
-        shapes.push({ ...src, inputs, H: 1, W: 1 });
-        return;
+      }
       case "flatten":
         shapes.push({ ...src, inputs, C: src.C * src.H * src.W, H: 1, W: 1 });
         return;
+      case "add": {
+        const other = shapes[inputs[1]!]!;
+        if (other.C !== src.C || other.H !== src.H || other.W !== src.W) {
+          throw fail(`${named} adds a ${src.C}×${src.H}×${src.W} and a ${other.C}×${other.H}×${other.W} (C×H×W) input; they must have one shape`);
+        }
+        node.requant ??= defaultOutputRange(node.out);
+        shapes.push({ inputs, C: src.C, H: src.H, W: src.W, quant: node.out });
+        return;
+      }
     }
   });
   const last = graph.nodes.length - 1;

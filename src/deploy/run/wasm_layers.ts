@@ -4,12 +4,14 @@
 // so a call costs a dispatch, not a validation). The kernels themselves (src/kernels/int8.ts,
 // int8_shift.ts) write disjoint outputs per thread slice, so results do not depend on threads.
 import type { Conv2dShape } from "../../kernels/conv2d.js";
+import { avgPool2dU8, type AddRequant } from "../../kernels/reference/int8.js";
 import {
-  avgPoolGlobalU8, bindAdderConvRequantU8, bindAdderConvU8, bindMaxPool2dU8, bindMulConvRequantU8I8, bindMulConvU8I8,
+  avgPoolGlobalU8, bindAddRequantU8, bindAdderConvRequantU8, bindAdderConvU8, bindMaxPool2dU8, bindMulConvRequantU8I8, bindMulConvU8I8,
   prepareAdderWeights, prepareMulWeights, prepareRequant, type Int8Weights, type PreparedRequant,
 } from "../../kernels/int8.js";
 import { bindShiftConvRequantU8, bindShiftConvU8, prepareShiftWeights, type ShiftWeights } from "../../kernels/int8_shift.js";
 import type { BundleLayer } from "./bundle.js";
+import type { AvgPoolNode } from "./format.js";
 
 /** A layer's weights and requantization in wasm memory, until free(). */
 export interface PreparedLayer {
@@ -75,6 +77,14 @@ export function maxPoolU8(x: Uint8Array, N: number, H: number, W: number, C: num
   return bindMaxPool2dU8(x, N, H, W, C, kh, kw, stride, out);
 }
 
-export function avgPoolU8(x: Uint8Array, N: number, HW: number, C: number, out: Uint8Array): () => void {
-  return () => avgPoolGlobalU8(x, N, HW, C, out);
+/** Average pooling: global on the wasm kernel; a window (rare: AvgPool2d(k) smaller than the image) in TypeScript, the reference loops. */
+export function avgPoolU8(x: Uint8Array, N: number, src: { C: number; H: number; W: number }, node: AvgPoolNode, out: Uint8Array): () => void {
+  const { C, H, W } = src;
+  if (node.kh === undefined) return () => avgPoolGlobalU8(x, N, H * W, C, out);
+  const { kh, kw, stride } = node as Required<AvgPoolNode>;
+  return () => avgPool2dU8(x, N, H, W, C, kh, kw, stride, out);
+}
+
+export function addU8(a: Uint8Array, b: Uint8Array, p: AddRequant, out: Uint8Array): () => void {
+  return bindAddRequantU8(a, b, p, out);
 }
