@@ -119,8 +119,30 @@ export function prepareShiftWeights(sign: Int8Array, shift: Uint8Array, s: Conv2
   const offsets = tapOffsets(s);
   let nonzero = 0;
   for (let i = 0; i < n; i++) if (sign[i] !== 0) nonzero++;
-  const blocks = PROGRAMS.map((layout) => compile(sign, shift, s, Kg, Cg, R, offsets[layout]));
+  const planes = Array.from({ length: s.K }, (_, k) => channelPlanes(sign, shift, k * R, R));
+  const blocks = PROGRAMS.map((layout) => compile(planes, s, Kg, Cg, offsetTable(s, offsets[layout])));
   return new ShiftWeights(runtime(), { ...s }, nonzero, blocks);
+}
+
+/** One output channel's nonzero taps (indices r = (ki·kw + kj)·Cg + c) by shift, largest shift first. */
+type Planes = Array<{ shift: number; plus: number[]; minus: number[] }>;
+
+function channelPlanes(sign: Int8Array, shift: Uint8Array, start: number, R: number): Planes {
+  const byShift: Planes = [];
+  for (let r = 0; r < R; r++) {
+    const i = start + r;
+    if (sign[i] === 0) continue;
+    const plane = (byShift[shift[i]!] ??= { shift: shift[i]!, plus: [], minus: [] });
+    (sign[i]! > 0 ? plane.plus : plane.minus).push(r);
+  }
+  return byShift.filter((p) => p !== undefined).reverse();
+}
+
+/** A layout's offsets of every tap position and input channel: [(ki·kw + kj)·C + c]. */
+function offsetTable(s: Conv2dShape, offset: (ki: number, kj: number, c: number) => number): Int32Array {
+  const table = new Int32Array(s.kh * s.kw * s.C);
+  for (let ki = 0; ki < s.kh; ki++) for (let kj = 0; kj < s.kw; kj++) for (let c = 0; c < s.C; c++) table[(ki * s.kw + kj) * s.C + c] = offset(ki, kj, c);
+  return table;
 }
 
 /**
@@ -130,29 +152,18 @@ export function prepareShiftWeights(sign: Int8Array, shift: Uint8Array, s: Conv2
  * 255 · Σ 2^(shift − group base) ≤ 128 · 255 < 2^15, counted for + and − taps separately.
  * Fewer groups mean fewer widen-shift-add flushes; a plane too big for one group is chunked.
  */
-function compile(sign: Int8Array, shift: Uint8Array, s: Conv2dShape, Kg: number, Cg: number, R: number, offset: (ki: number, kj: number, c: number) => number): Int32Array {
+function compile(planes: Planes[], s: Conv2dShape, Kg: number, Cg: number, offsets: Int32Array): Int32Array {
   const words: number[] = new Array(s.K).fill(0);
   for (let k = 0; k < s.K; k++) {
     words[k] = words.length * 4;
     const c0 = Math.floor(k / Kg) * Cg;
-    const planes = new Map<number, { plus: number[]; minus: number[] }>();
-    for (let ki = 0; ki < s.kh; ki++) {
-      for (let kj = 0; kj < s.kw; kj++) {
-        for (let c = 0; c < Cg; c++) {
-          const i = k * R + (ki * s.kw + kj) * Cg + c;
-          if (sign[i] === 0) continue;
-          let plane = planes.get(shift[i]);
-          if (!plane) planes.set(shift[i], (plane = { plus: [], minus: [] }));
-          (sign[i] > 0 ? plane.plus : plane.minus).push(offset(ki, kj, c0 + c));
-        }
-      }
-    }
+    // tap r of this channel: position ⌊r / Cg⌋ = ki·kw + kj, input channel c0 + r mod Cg
+    const at = (r: number) => offsets[Math.floor(r / Cg) * s.C + c0 + (r % Cg)]!;
     const groups: Group[] = [];
     let cur: Group | null = null;
-    for (const sh of [...planes.keys()].sort((a, b) => b - a)) {
-      const { plus, minus } = planes.get(sh)!;
-      for (let at = 0; at < Math.max(plus.length, minus.length); at += CHUNK) {
-        const step = { plus: plus.slice(at, at + CHUNK), minus: minus.slice(at, at + CHUNK) };
+    for (const { shift: sh, plus, minus } of planes[k]!) {
+      for (let from = 0; from < Math.max(plus.length, minus.length); from += CHUNK) {
+        const step = { plus: plus.slice(from, from + CHUNK).map(at), minus: minus.slice(from, from + CHUNK).map(at) };
         if (cur) {
           const d = cur.base - sh;
           const unitsPlus = cur.unitsPlus * 2 ** d + step.plus.length, unitsMinus = cur.unitsMinus * 2 ** d + step.minus.length;

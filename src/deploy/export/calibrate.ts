@@ -1,15 +1,16 @@
-// Post-training calibration: run the float model in eval mode over a few hundred training images,
-// learn its layer chain from the traced calls, and record the range of every quantization point
-// (the output of each hidden weight layer after its BatchNorm and ReLU, i.e. what the next layer
-// reads once pools have run: max pooling does not change a range, averaging narrows it).
+// Post-training calibration: learn the model's integer graph from one traced pass
+// (./trace_graph.ts), then run the float model in eval mode over a few hundred training images and
+// record the range of every quantization point: the output of each hidden weight layer after its
+// BatchNorm and ReLU, and of each residual add after its ReLU (what the next steps read: max
+// pooling does not change a range, averaging narrows it).
 import type { Module } from "../../nn/module.js";
-import { traceModules } from "../../nn/trace.js";
+import { traceModules, type ModuleCall } from "../../nn/trace.js";
 import { noGrad } from "../../tensor/autograd.js";
 import { allocF32, scope } from "../../tensor/storage.js";
 import { Tensor } from "../../tensor/tensor.js";
-import { parseChain, type ChainStep } from "./chain.js";
 import { quantFromRange } from "../run/defaults.js";
 import type { Quant } from "../run/format.js";
+import { traceGraph, type AddStep, type GraphStep, type LayerStep, type Probe } from "./trace_graph.js";
 
 /** Values kept per quantization point for percentiles (a strided sample of everything seen). */
 const SAMPLE_CAP = 1 << 20;
@@ -21,8 +22,8 @@ export class RangeStats {
   private count = 0;
   private stride = 0;
 
-  constructor(private readonly expectedValues: number) {
-    this.sample = new Float32Array(Math.min(SAMPLE_CAP, expectedValues));
+  constructor(private readonly expectedValues: number, keepSample: boolean) {
+    this.sample = new Float32Array(keepSample ? Math.min(SAMPLE_CAP, expectedValues) : 0);
   }
 
   add(values: Float32Array): void {
@@ -44,41 +45,52 @@ export class RangeStats {
 }
 
 export interface CalibrationResult {
-  steps: ChainStep[];
-  /** Per layer step (by outCall index): the range of its quantization point. */
-  ranges: Map<number, RangeStats>;
+  steps: GraphStep[];
+  /** The range of each step that quantizes its output: hidden layers and residual adds. */
+  ranges: Map<GraphStep, RangeStats>;
   images: number;
 }
 
-/** images: n NCHW float samples of `shape`, already normalised as in training. */
-export function calibrate(model: Module, images: Float32Array, n: number, shape: [number, number, number], batchSize = 128): CalibrationResult {
-  const sample = shape[0] * shape[1] * shape[2];
-  if (n < 1 || images.length < n * sample) throw new Error(`calibration needs at least 1 image of ${shape.join("×")}`);
+const probed = (step: GraphStep, last: boolean): step is LayerStep | AddStep => step.op === "add" || (step.op === "layer" && !last);
+const observe = (calls: ModuleCall[], p: Probe): Tensor => calls[p.call]![p.side];
+
+/**
+ * images: n NCHW float samples of `shape`, already normalised as in training. `samples`: also keep
+ * a strided sample of every range, for percentiles (up to 4 MB per quantization point).
+ */
+export function calibrate(model: Module, images: Float32Array, n: number, shape: [number, number, number], samples = false, batchSize = 128): CalibrationResult {
+  const size = shape[0] * shape[1] * shape[2];
+  if (n < 1 || images.length < n * size) throw new Error(`calibration needs at least 1 image of ${shape.join("×")}`);
   const wasTraining = model.training;
   model.eval();
-  let steps: ChainStep[] | null = null;
-  const ranges = new Map<number, RangeStats>();
+  const ranges = new Map<GraphStep, RangeStats>();
   try {
+    // the graph, from one image with gradients recorded (so the functional steps between modules show)
+    const steps = scope(() => {
+      const x = new Tensor(allocF32(size), [1, ...shape], true);
+      x.data.set(images.subarray(0, size));
+      return traceGraph(model, x);
+    });
+    const points = steps.filter((s, i) => probed(s, i === steps.length - 1)) as Array<LayerStep | AddStep>;
     noGrad(() => {
       for (let start = 0; start < n; start += batchSize) {
         const b = Math.min(batchSize, n - start);
         scope(() => {
-          const x = new Tensor(allocF32(b * sample), [b, ...shape]);
-          x.data.set(images.subarray(start * sample, (start + b) * sample));
-          const { output, calls } = traceModules(model, x);
-          if (!steps) {
-            steps = parseChain(calls, x, output);
-            const layers = steps.filter((s) => s.op === "layer");
-            for (const s of layers.slice(0, -1)) ranges.set(s.outCall, new RangeStats((calls[s.outCall].output.size / b) * n));
+          const x = new Tensor(allocF32(b * size), [b, ...shape]);
+          x.data.set(images.subarray(start * size, (start + b) * size));
+          const { calls } = traceModules(model, x);
+          for (const step of points) {
+            const values = observe(calls, step.probe);
+            if (!ranges.has(step)) ranges.set(step, new RangeStats((values.size / b) * n, samples));
+            ranges.get(step)!.add(values.data);
           }
-          for (const [index, stats] of ranges) stats.add(calls[index].output.data);
         });
       }
     });
+    return { steps, ranges, images: n };
   } finally {
     model.train(wasTraining);
   }
-  return { steps: steps!, ranges, images: n };
 }
 
 /** How a range becomes a scale: the observed min/max, or a quantile of the upper (and lower) tail. */

@@ -82,16 +82,20 @@ function checkShifts(layer: BundleLayer, named: string, fail: Fail): void {
   }
 }
 
-/** The largest |accumulator + bias| of each output channel must fit int32: the kernels never check. */
+/**
+ * The largest |accumulator + bias| of each output channel must fit int32: the kernels never check.
+ * For u8 inputs the accumulator is at most 255·taps (adder), 255·Σ|w| (mul) or 255·Σ 2^shift over
+ * the nonzero weights (shift); the sums are exact in doubles.
+ */
 function checkAccumulatorRange(layer: BundleLayer, named: string, fail: Fail): void {
   const { shape, weights: w, bias } = layer;
   const taps = shape.kh * shape.kw * (shape.C / shape.groups);
   for (let k = 0; k < shape.K; k++) {
-    let worst = 0;
-    if (w.kind === "adder") worst = 255 * taps;
-    else if (w.kind === "mul") for (let i = k * taps; i < (k + 1) * taps; i++) worst += 255 * Math.abs(w.w[i]!);
-    else for (let i = k * taps; i < (k + 1) * taps; i++) if (w.sign[i] !== 0) worst += 255 * 2 ** w.shift[i]!;
-    const reach = worst + Math.abs(bias[k]!);
+    let units = 0;
+    if (w.kind === "adder") units = taps;
+    else if (w.kind === "mul") for (let i = k * taps; i < (k + 1) * taps; i++) units += w.w[i]! < 0 ? -w.w[i]! : w.w[i]!;
+    else for (let i = k * taps; i < (k + 1) * taps; i++) units += w.sign[i]! === 0 ? 0 : 1 << w.shift[i]!; // shift ≤ 23
+    const reach = 255 * units + Math.abs(bias[k]!);
     if (reach > INT32_MAX) throw fail(`${named}: output channel ${k} can reach |accumulator + bias| = ${reach}, beyond int32`);
   }
 }

@@ -56,13 +56,13 @@ export function unpackShifts(packed: Uint8Array, count: number, fieldBits: numbe
   checkFieldBits(fieldBits);
   const need = packedBytes(count, fieldBits);
   if (packed.length !== need) throw new Error(`packed shift weights: ${packed.length} bytes, expected ${need} for ${count} weights of ${fieldBits + 1} bits`);
-  const B = fieldBits + 1;
+  const B = fieldBits + 1, codeMask = (1 << fieldBits) - 1;
   const sign = new Int8Array(count), shift = new Uint8Array(count);
-  for (let i = 0; i < count; i++) {
-    let value = 0;
-    let bit = i * B;
-    for (let b = 0; b < B; b++, bit++) value |= ((packed[bit >> 3] >> (bit & 7)) & 1) << b;
-    const code = value & ((1 << fieldBits) - 1);
+  for (let i = 0, bit = 0; i < count; i++, bit += B) {
+    // a value of B ≤ 6 bits starting at bit (bit & 7) of its byte lies within two bytes
+    const at = bit >> 3;
+    const value = ((packed[at]! | ((packed[at + 1] ?? 0) << 8)) >> (bit & 7)) & ((1 << B) - 1);
+    const code = value & codeMask;
     const negative = value >> fieldBits;
     if (code === 0) {
       if (negative) throw new Error(`packed shift weights: weight ${i} is a zero with the sign bit set (corrupt data)`);

@@ -37,37 +37,35 @@ import { checkConv2dShape, type Conv2dShape } from "../conv2d.js";
  * bundle reader bound the whole sum. */
 export const MAX_SHIFT = 23;
 
-/** Calls visit(outIndex, xIndex or −1 for a padded tap, wIndex) for every tap, NHWC / OHWI. */
-export function forEachTapNHWC(s: Conv2dShape, visit: (outIndex: number, xIndex: number, wIndex: number) => void): void {
+/**
+ * out[n][oh][ow][k] = Σ term(x at the tap, or padValue for a padded tap; the tap's weight index)
+ * over the window (ki, kj) and the input channels c of k's group, NHWC / OHWI; out is overwritten.
+ */
+function convSum(x: Uint8Array, padValue: number, out: Int32Array, s: Conv2dShape, term: (xv: number, wIndex: number) => number): void {
   checkConv2dShape(s);
+  checkPadValue(padValue);
   const Cg = s.C / s.groups, Kg = s.K / s.groups;
   for (let n = 0; n < s.N; n++) {
     for (let oh = 0; oh < s.OH; oh++) {
       for (let ow = 0; ow < s.OW; ow++) {
         for (let k = 0; k < s.K; k++) {
           const g = Math.floor(k / Kg);
-          const outIndex = ((n * s.OH + oh) * s.OW + ow) * s.K + k;
+          let sum = 0;
           for (let ki = 0; ki < s.kh; ki++) {
             const ih = oh * s.strideH - s.padH + ki * s.dilationH;
             for (let kj = 0; kj < s.kw; kj++) {
               const iw = ow * s.strideW - s.padW + kj * s.dilationW;
               const inside = ih >= 0 && ih < s.H && iw >= 0 && iw < s.W;
-              for (let c = 0; c < Cg; c++) {
-                const xIndex = inside ? ((n * s.H + ih) * s.W + iw) * s.C + g * Cg + c : -1;
-                visit(outIndex, xIndex, ((k * s.kh + ki) * s.kw + kj) * Cg + c);
-              }
+              const xAt = ((n * s.H + ih) * s.W + iw) * s.C + g * Cg;
+              const wAt = ((k * s.kh + ki) * s.kw + kj) * Cg;
+              for (let c = 0; c < Cg; c++) sum += term(inside ? x[xAt + c] : padValue, wAt + c);
             }
           }
+          out[((n * s.OH + oh) * s.OW + ow) * s.K + k] = sum;
         }
       }
     }
   }
-}
-
-function convSum(x: Uint8Array, padValue: number, out: Int32Array, s: Conv2dShape, term: (xv: number, wIndex: number) => number): void {
-  checkPadValue(padValue);
-  out.fill(0, 0, s.N * s.OH * s.OW * s.K);
-  forEachTapNHWC(s, (o, xi, wi) => { out[o] += term(xi < 0 ? padValue : x[xi], wi); });
 }
 
 /** out = Σ |x − w| over every tap (padded taps use x = padValue); out is overwritten. */
@@ -86,7 +84,7 @@ export function shiftConvU8(x: Uint8Array, sign: Int8Array, shift: Uint8Array, p
     if (sign[i] < -1 || sign[i] > 1) throw new Error(`shiftConvU8: sign[${i}] = ${sign[i]} is not −1, 0 or +1`);
     if (shift[i] > MAX_SHIFT) throw new Error(`shiftConvU8: shift[${i}] = ${shift[i]} exceeds ${MAX_SHIFT}`);
   }
-  convSum(x, padValue, out, s, (xv, wi) => sign[wi] * xv * 2 ** shift[wi]);
+  convSum(x, padValue, out, s, (xv, wi) => sign[wi] * (xv << shift[wi])); // 255 << 23 < 2^31: exact
 }
 
 /**
