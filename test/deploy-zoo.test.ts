@@ -20,7 +20,9 @@ initRuntime({ threads: 1 });
 
 const OPS = ["conv", "adder", "shift-q", "shift-ps"] as const;
 const MNIST = new Set(["lenet5", "deepshift-fc", "deepshift-conv"]);
-const CALIBRATION = 24, TEST = 6, CLASSES = 10;
+const TEST = 6, CLASSES = 10;
+/** Calibration images; vgg-small's 4.6 M weights make every step slow, so it takes fewer. */
+const calibrationImages = (model: string) => (model === "vgg-small" ? 8 : 24);
 /** Residual adds in the zoo's ResNets: one per basic block, three stages. */
 const BLOCKS: Record<string, number> = { resnet20: 9, resnet32: 15 };
 
@@ -46,14 +48,15 @@ for (const name of modelNames()) {
   test(`${name}: ${OPS.join(", ")} export to int8 and run; wasm = reference engine; ops counts it`, () => {
     const shape: [number, number, number] = MNIST.has(name) ? [1, 28, 28] : [3, 8, 8];
     const size = shape[0] * shape[1] * shape[2];
-    const calib = tinyImages(CALIBRATION, 1, shape), images = tinyImages(TEST, 2, shape);
+    const calibration = calibrationImages(name);
+    const calib = tinyImages(calibration, 1, shape), images = tinyImages(TEST, 2, shape);
     for (const op of OPS) {
       const what = `${name} ${op}`;
       manualSeed(3);
       const model = createModel(resolveSpec({ model: name, op, inChannels: shape[0], inputSize: shape[1] }));
-      settle(model, calib.normalized, CALIBRATION, 4, shape);
+      settle(model, calib.normalized, calibration, 4, shape);
       const norm = { mean: Array(shape[0]).fill(MEAN[0]), std: Array(shape[0]).fill(STD[0]) };
-      const { bytes, bundle } = exportBundle(model, calib.normalized, CALIBRATION, shape, norm, { model: name, op }, what);
+      const { bytes, bundle } = exportBundle(model, calib.normalized, calibration, shape, norm, { model: name, op }, what);
 
       const fast = load(bytes, { name: what });
       const logits = fast.predict(images.pixels, TEST).logits.slice();

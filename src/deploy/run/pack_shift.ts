@@ -36,17 +36,16 @@ export function packShifts(sign: Int8Array, shift: Uint8Array, fieldBits: number
   const B = fieldBits + 1;
   const maxCode = 2 ** fieldBits - 1;
   const out = new Uint8Array(packedBytes(sign.length, fieldBits));
-  for (let i = 0; i < sign.length; i++) {
+  for (let i = 0, bit = 0; i < sign.length; i++, bit += B) {
     const s = sign[i];
-    let value = 0;
-    if (s !== 0) {
-      if (s !== 1 && s !== -1) throw new Error(`packShifts: sign[${i}] = ${s} is not −1, 0 or +1`);
-      const code = shift[i] + 1;
-      if (code > maxCode) throw new Error(`packShifts: shift[${i}] = ${shift[i]} needs more than ${fieldBits} code bits`);
-      value = code | (s < 0 ? 1 << fieldBits : 0);
-    }
-    let bit = i * B;
-    for (let b = 0; b < B; b++, bit++) if ((value >> b) & 1) out[bit >> 3] |= 1 << (bit & 7);
+    if (s === 0) continue;
+    if (s !== 1 && s !== -1) throw new Error(`packShifts: sign[${i}] = ${s} is not −1, 0 or +1`);
+    const code = shift[i] + 1;
+    if (code > maxCode) throw new Error(`packShifts: shift[${i}] = ${shift[i]} needs more than ${fieldBits} code bits`);
+    // the B ≤ 6 bits of the value, placed at bit (bit & 7) of its byte, lie within two bytes
+    const placed = (code | (s < 0 ? 1 << fieldBits : 0)) << (bit & 7);
+    out[bit >> 3] |= placed & 255;
+    if (placed > 255) out[(bit >> 3) + 1] |= placed >> 8;
   }
   return out;
 }

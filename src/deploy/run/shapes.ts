@@ -56,7 +56,7 @@ export function graphShapes(graph: IntGraph, fail: Fail): NodeShape[] {
     const named = nodeLabel(graph, i);
     const inputs = inputsOf(node, i);
     inputs.forEach((j) => used.add(j));
-    const src = shapes[inputs[0]!]!; // only the last node, the logits layer, has no quantization
+    const src = shapes[inputs[0]!]!; // (undefined for the input node, which reads nothing)
     switch (node.op) {
       case "input": {
         node.out ??= inputQuant(node.mean, node.std);
