@@ -238,6 +238,25 @@ test("integer graph: what the counter would trip on never reaches it (the one re
   assert.throws(() => lenetBundle("adder", (_, t) => (t.extra = { dtype: "U8", shape: [12], data: new Uint8Array(12) })), /tensor "extra" belongs to no layer of the graph/);
 });
 
+test("integer graph of a ResNet-20: residual adds as in the float graph, with two multiplies per value", () => {
+  manualSeed(4);
+  const spec = resolveSpec({ model: "resnet20", op: "adder", inChannels: 1, inputSize: 8 });
+  const model = createModel(spec);
+  const n = 4, images = Float32Array.from({ length: n * 64 }, (_, i) => ((i * 7919) % 255) / 255);
+  const r = exportModel(model, images, n, [1, 8, 8], { mean: [0.1307], std: [0.3081] });
+  const int = countIntOps(readBundle(encodeBundle(r.graph, r.tensors, {})), { model: "resnet20", op: "adder" });
+  const float = countFloatOps(model, spec);
+  const adds = (rep: OpsReport) => rep.layers.filter((l) => l.op === "residual add");
+  assert.deepEqual(adds(int).map((l) => l.name), adds(float).map((l) => l.name), "one integer add per float add, named by its block");
+  assert.equal(adds(int).length, 9);
+  adds(int).forEach((l, i) => {
+    const values = adds(float)[i]!.adds;
+    assert.equal(l.mults, 2 * values, `${l.name}: two multiplies per value`);
+    assert.equal(typed(l, "mul", "int16"), 2 * values);
+  });
+  assertTotalsAreSums(int);
+});
+
 // ---- files ----
 
 const dir = mkdtempSync(join(tmpdir(), "mulfree-ops-"));

@@ -86,6 +86,15 @@ function layerRows(bundle: Bundle, layer: BundleLayer): LayerOps[] {
   return [weights, layerRow(`${node.name}.requant`, "requant", `${outputs} values${relu}; BatchNorm and scale folded in`, requantOps(outputs), qBytes)];
 }
 
+/** A residual add's row name: its block's, from the layer its first input comes from (layer1.0.conv2 → layer1.0.add). */
+function addName(bundle: Bundle, i: number): string {
+  let at = bundle.shapes[i]!.inputs[0]!;
+  while (at > 0 && bundle.graph.nodes[at]!.op !== "layer") at = bundle.shapes[at]!.inputs[0]!;
+  const node = bundle.graph.nodes[at]!;
+  if (node.op !== "layer" || !node.name.includes(".")) return "add";
+  return `${node.name.slice(0, node.name.lastIndexOf("."))}.add`;
+}
+
 export interface BundleInfo {
   model?: string;
   op?: string;
@@ -122,7 +131,7 @@ export function countIntOps(bundle: Bundle, info: BundleInfo = {}): OpsReport {
         { kind: "div", type: "int32", count: values, what: "/ k" },
       ]));
     } else if (node.op === "add") {
-      rows.push(layerRow(unique("add"), "residual add", `${values} values, requantized${node.requant.lo === node.requant.outZp ? ", ReLU fused" : ""}`, addOps(values)));
+      rows.push(layerRow(unique(addName(bundle, i)), "residual add", `${values} values, requantized${node.requant.lo === node.requant.outZp ? ", ReLU fused" : ""}`, addOps(values)));
     }
   });
   rows.push(softmaxRow(graph.classes));
