@@ -102,3 +102,43 @@ export function avgPoolGlobalU8(x: usize, out: usize, HW: i32, C: i32, scratch: 
     }
   }
 }
+
+/**
+ * Residual add of u8 a and b into u8 out with requantization, for elements [start, end):
+ *   out = clamp(((a − zeroA)·multA + (b − zeroB)·multB + 2^(shift−1)) >> shift + outZp, lo, hi)
+ * (addRequantU8 in src/kernels/reference/int8.ts derives it). p holds eight i32: zeroA, multA,
+ * zeroB, multB, shift, outZp, lo, hi. Sixteen elements a step: a − z in i16 lanes, exact i16 × i16
+ * → i32 products (|m| < 2^15), the i32 sum (< 2^24, plus the rounding term < 2^30) shifted right
+ * arithmetically, narrowed to i16 with saturation (harmless: the clamp bounds lie in [0, 255]),
+ * clamped, and narrowed to u8. Threads split the elements at multiples of 16.
+ */
+export function addRequantU8(a: usize, b: usize, out: usize, p: usize, start: i32, end: i32): void {
+  const za = load<i32>(p), ma = load<i32>(p, 4), zb = load<i32>(p, 8), mb = load<i32>(p, 12);
+  const shift = load<i32>(p, 16), zo = load<i32>(p, 20), lo = load<i32>(p, 24), hi = load<i32>(p, 28);
+  const round = 1 << (shift - 1);
+  const vza = i16x8.splat(<i16>za), vzb = i16x8.splat(<i16>zb), vma = i16x8.splat(<i16>ma), vmb = i16x8.splat(<i16>mb);
+  const vround = i32x4.splat(round), vzo = i32x4.splat(zo), vlo = i16x8.splat(<i16>lo), vhi = i16x8.splat(<i16>hi);
+  let i = start;
+  for (; i + 16 <= end; i += 16) {
+    const va = v128.load(a + <usize>i), vb = v128.load(b + <usize>i);
+    const a0 = i16x8.sub(i16x8.extend_low_i8x16_u(va), vza), a1 = i16x8.sub(i16x8.extend_high_i8x16_u(va), vza);
+    const b0 = i16x8.sub(i16x8.extend_low_i8x16_u(vb), vzb), b1 = i16x8.sub(i16x8.extend_high_i8x16_u(vb), vzb);
+    const q0 = addShift(i32x4.extmul_low_i16x8_s(a0, vma), i32x4.extmul_low_i16x8_s(b0, vmb), vround, shift, vzo);
+    const q1 = addShift(i32x4.extmul_high_i16x8_s(a0, vma), i32x4.extmul_high_i16x8_s(b0, vmb), vround, shift, vzo);
+    const q2 = addShift(i32x4.extmul_low_i16x8_s(a1, vma), i32x4.extmul_low_i16x8_s(b1, vmb), vround, shift, vzo);
+    const q3 = addShift(i32x4.extmul_high_i16x8_s(a1, vma), i32x4.extmul_high_i16x8_s(b1, vmb), vround, shift, vzo);
+    const h0 = i16x8.min_s(i16x8.max_s(i16x8.narrow_i32x4_s(q0, q1), vlo), vhi);
+    const h1 = i16x8.min_s(i16x8.max_s(i16x8.narrow_i32x4_s(q2, q3), vlo), vhi);
+    v128.store(out + <usize>i, i8x16.narrow_i16x8_u(h0, h1));
+  }
+  for (; i < end; i++) {
+    const v = (<i32>load<u8>(a + <usize>i) - za) * ma + (<i32>load<u8>(b + <usize>i) - zb) * mb;
+    store<u8>(out + <usize>i, <u8>min(hi, max(lo, ((v + round) >> shift) + zo)));
+  }
+}
+
+/** ((x + y + round) >> shift) + zo in four i32 lanes. */
+// @ts-ignore: decorator
+@inline function addShift(x: v128, y: v128, round: v128, shift: i32, zo: v128): v128 {
+  return i32x4.add(i32x4.shr_s(i32x4.add(i32x4.add(x, y), round), shift), zo);
+}

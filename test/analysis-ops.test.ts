@@ -9,12 +9,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { energyOf } from "../src/analysis/energy.js";
 import { countFloatOps } from "../src/analysis/ops.js";
-import { countIntOps, type TensorInfo } from "../src/analysis/ops_int.js";
+import { countIntOps } from "../src/analysis/ops_int.js";
 import type { LayerOps, OpsReport } from "../src/analysis/op_counts.js";
 import { opsReport } from "../src/analysis/ops_file.js";
-import { BUNDLE_FORMAT, type Geometry, type IntGraph, type LayerNode } from "../src/deploy/graph.js";
-import { encodeBundle } from "../src/deploy/bundle_codec.js";
-import { exportModel } from "../src/deploy/export.js";
+import type { Bundle } from "../src/deploy/run/bundle.js";
+import { readBundle } from "../src/deploy/run/decode.js";
+import { encodeBundle, sealBundle } from "../src/deploy/run/encode.js";
+import { BUNDLE_FORMAT, type Geometry, type IntGraph, type LayerNode } from "../src/deploy/run/format.js";
+import { exportModel } from "../src/deploy/export/export_model.js";
 import { decodeSafetensors, encodeSafetensors, type TensorEntry } from "../src/io/safetensors.js";
 import { initRuntime } from "../src/kernels/runtime.js";
 import { createModel, resolveSpec } from "../src/models/zoo.js";
@@ -152,7 +154,7 @@ function lenetGraph(kind: LayerNode["kind"]): IntGraph {
   return {
     classes: 10,
     nodes: [
-      { op: "input", shape: [1, 28, 28], mean: [0.1307], std: [0.3081], out: { scale: 0.0128, zeroPoint: 33 } },
+      { op: "input", shape: [1, 28, 28], mean: [0.1307], std: [0.3081], out: Q },
       layer("conv1", kind, [1, 28, 28, 6, 5, 5, 1, 1, 2, 2, 1, 1, 1], 0),
       { op: "maxpool", kh: 2, kw: 2, stride: 2 },
       layer("conv2", kind, [6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 1, 1, 1], 6),
@@ -165,21 +167,29 @@ function lenetGraph(kind: LayerNode["kind"]): IntGraph {
   };
 }
 
-function lenetTensors(bytesPerWeight: number): Record<string, TensorInfo> {
-  const t: Record<string, TensorInfo> = {};
+/** The LeNet-5 graph's tensors: zero weights (packed shift codes of 5 bits), requantization of 236 channels. */
+function lenetTensors(kind: LayerNode["kind"]): Record<string, TensorEntry> {
+  const t: Record<string, TensorEntry> = {};
   for (const [name, n] of Object.entries(LENET_WEIGHTS)) {
-    const bytes = Math.ceil(n * bytesPerWeight);
-    t[`${name}.weight`] = { dtype: "U8", elements: bytes, bytes };
+    const bytes = kind === "shift" ? Math.ceil((n * 5) / 8) : n;
+    t[`${name}.weight`] = { dtype: "U8", shape: [bytes], data: new Uint8Array(bytes) };
   }
-  t["requant.bias"] = { dtype: "I32", elements: 236, bytes: 944 };
-  t["requant.mult"] = { dtype: "I16", elements: 226, bytes: 452 };
-  t["requant.shift"] = { dtype: "U8", elements: 226, bytes: 226 };
+  t["requant.bias"] = { dtype: "I32", shape: [236], data: new Int32Array(236) };
+  t["requant.mult"] = { dtype: "I16", shape: [236], data: new Int16Array(236) };
+  t["requant.shift"] = { dtype: "U8", shape: [236], data: new Uint8Array(236).fill(1) };
   return t;
 }
 
+/** A LeNet-5 bundle of `kind` layers, through the one reader. */
+function lenetBundle(kind: LayerNode["kind"], edit?: (g: IntGraph, t: Record<string, TensorEntry>) => void): Bundle {
+  const graph = lenetGraph(kind), tensors = lenetTensors(kind);
+  edit?.(graph, tensors);
+  return readBundle(sealBundle({ graph: JSON.stringify(graph) }, tensors), "m.bundle");
+}
+
 test("integer graph of an int8 adder LeNet-5: SAD taps, requantization multiplies, exact bytes", () => {
-  const tensors = lenetTensors(1);
-  const r = countIntOps(lenetGraph("adder"), tensors, { model: "lenet5", op: "adder", fileBytes: 70_000 });
+  const bundle = lenetBundle("adder");
+  const r = countIntOps(bundle, { model: "lenet5", op: "adder", fileBytes: 70_000 });
   assert.equal(r.graph, "integer");
   for (const [name, macs] of Object.entries(LENET_MACS)) {
     const l = row(r, name);
@@ -199,41 +209,52 @@ test("integer graph of an int8 adder LeNet-5: SAD taps, requantization multiplie
   assert.equal(row(r, "conv1.requant").weightBytes, 6 * 7, "bias i32 + mult i16 + shift u8 per channel");
   const logits = row(r, "fc3.logits");
   assert.equal(logits.mults, 10);
-  assert.equal(logits.weightBytes, 10 * 4, "the logits layer takes only the bias");
+  assert.equal(logits.weightBytes, 10 * 7, "the logits layer's requant slots: bias, and mult and shift (for logitUnit)");
   assert.equal(row(r, "pool").compares, 1176 * 3);
   assert.equal(row(r, "pool#2").compares, 400 * 3);
   assert.equal(row(r, "input").mults, 784);
-  const total = Object.values(tensors).reduce((a, t) => a + t.bytes, 0);
+  const total = Object.values(bundle.tensorBytes).reduce((a, b) => a + b, 0);
   assert.equal(r.total.weightBytes, total, "every tensor byte is attributed");
-  assert.equal(r.layers.find((l) => l.name === "other tensors"), undefined);
   assert.equal(r.total.mults, 784 + 4704 + 1600 + 120 + 84 + 10);
   assertTotalsAreSums(r);
 });
 
-test("integer graph: multiply and shift layers, and tensors no layer claims", () => {
-  const mul = countIntOps(lenetGraph("mul"), lenetTensors(1));
+test("integer graph: multiply and shift layers", () => {
+  const mul = countIntOps(lenetBundle("mul"));
   assert.equal(row(mul, "conv2").mults, 240_000);
   assert.equal(typed(row(mul, "conv2"), "mul", "int8"), 240_000);
   assert.equal(row(mul, "conv2").energyPJ, 240_000 * 0.2 + 240_000 * 0.1);
-  const tensors = { ...lenetTensors(5 / 8), extra: { dtype: "U8" as const, elements: 12, bytes: 12 } };
-  const shift = countIntOps(lenetGraph("shift"), tensors);
+  const shift = countIntOps(lenetBundle("shift"));
   assert.equal(row(shift, "fc1").shifts, 48_000);
   assert.equal(row(shift, "fc1").mults, 0);
   assert.equal(row(shift, "fc1").weightBytes, 30_000);
-  assert.equal(row(shift, "other tensors").weightBytes, 12);
   assertTotalsAreSums(shift);
 });
 
-test("integer graph: inconsistent or unknown nodes are clear errors", () => {
-  const g = lenetGraph("adder");
-  (g.nodes[3] as LayerNode).geometry = [6, 10, 10, 16, 5, 5, 1, 1, 0, 0, 1, 1, 1];
-  assert.throws(() => countIntOps(g, lenetTensors(1), { source: "m.bundle" }), /m\.bundle: layer 'conv2' takes 6×10×10 values but the node before gives 6×14×14/);
-  const h = lenetGraph("adder");
-  h.nodes.splice(2, 1, { op: "resize" } as never);
-  assert.throws(() => countIntOps(h, lenetTensors(1)), /unknown node 'resize'/);
-  const t = lenetTensors(1);
-  delete t["fc2.weight"];
-  assert.throws(() => countIntOps(lenetGraph("adder"), t), /tensor 'fc2\.weight' is missing/);
+test("integer graph: what the counter would trip on never reaches it (the one reader refuses it)", () => {
+  assert.throws(() => lenetBundle("adder", (g) => ((g.nodes[3] as LayerNode).geometry = [6, 10, 10, 16, 5, 5, 1, 1, 0, 0, 1, 1, 1])), /m\.bundle: layer "conv2" \(graph.nodes\[3\]\) expects a 6×10×10 \(C×H×W\) input, but its input node produces 6×14×14/);
+  assert.throws(() => lenetBundle("adder", (g) => g.nodes.splice(2, 1, { op: "resize" } as never)), /graph.nodes\[2\].op "resize" is not one of/);
+  assert.throws(() => lenetBundle("adder", (_, t) => delete t["fc2.weight"]), /tensor "fc2\.weight" of layer "fc2" .* is missing/);
+  assert.throws(() => lenetBundle("adder", (_, t) => (t.extra = { dtype: "U8", shape: [12], data: new Uint8Array(12) })), /tensor "extra" belongs to no layer of the graph/);
+});
+
+test("integer graph of a ResNet-20: residual adds as in the float graph, with two multiplies per value", () => {
+  manualSeed(4);
+  const spec = resolveSpec({ model: "resnet20", op: "adder", inChannels: 1, inputSize: 8 });
+  const model = createModel(spec);
+  const n = 4, images = Float32Array.from({ length: n * 64 }, (_, i) => ((i * 7919) % 255) / 255);
+  const r = exportModel(model, images, n, [1, 8, 8], { mean: [0.1307], std: [0.3081] });
+  const int = countIntOps(readBundle(encodeBundle(r.graph, r.tensors, {})), { model: "resnet20", op: "adder" });
+  const float = countFloatOps(model, spec);
+  const adds = (rep: OpsReport) => rep.layers.filter((l) => l.op === "residual add");
+  assert.deepEqual(adds(int).map((l) => l.name), adds(float).map((l) => l.name), "one integer add per float add, named by its block");
+  assert.equal(adds(int).length, 9);
+  adds(int).forEach((l, i) => {
+    const values = adds(float)[i]!.adds;
+    assert.equal(l.mults, 2 * values, `${l.name}: two multiplies per value`);
+    assert.equal(typed(l, "mul", "int16"), 2 * values);
+  });
+  assertTotalsAreSums(int);
 });
 
 // ---- files ----

@@ -7,12 +7,13 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { BUNDLE_FORMAT, REQUANT_TENSORS, weightTensorName, type IntGraph, type LayerNode } from "../src/deploy/graph.js";
-import { readBundle } from "../src/deploy/bundle.js";
-import { BundleError, decodeBundle } from "../src/deploy/bundle_codec.js";
-import { load } from "../src/deploy/runner.js";
+import { BundleError } from "../src/deploy/run/bundle.js";
+import { readBundle } from "../src/deploy/run/decode.js";
+import { sealBundle } from "../src/deploy/run/encode.js";
+import { BUNDLE_FORMAT, REQUANT_TENSORS, weightTensorName, type IntGraph, type LayerNode } from "../src/deploy/run/format.js";
+import { load } from "../src/deploy/run/runner.js";
 import { IoError } from "../src/io/errors.js";
-import { encodeSafetensors, MAX_HEADER_BYTES, type TensorEntry } from "../src/io/safetensors.js";
+import { decodeSafetensorsHeader, encodeSafetensors, MAX_HEADER_BYTES, type TensorEntry } from "../src/io/safetensors.js";
 import { encodeParts, randomBundle, randomPixels, type BundleParts, type RandomBundle } from "./deploy-random-bundles.js";
 import { rng } from "./random.js";
 
@@ -37,14 +38,16 @@ function tensorsOf(p: BundleParts): Record<string, TensorEntry> {
   return t;
 }
 
-/** The bundle with its metadata and tensors edited before encoding (the graph stored in full form). */
-function edited(b: RandomBundle, edit: { graph?: (g: IntGraph) => void; graphText?: string; meta?: Record<string, string>; tensors?: (t: Record<string, TensorEntry>) => void }): Uint8Array {
+/**
+ * The bundle with its metadata and tensors edited before encoding (the graph stored in full form),
+ * sealed with checksums of the edited parts: what reaches the checks after the checksums.
+ */
+function edited(b: RandomBundle, edit: { graph?: (g: IntGraph) => void; graphText?: string; meta?: { format?: string; source?: string }; tensors?: (t: Record<string, TensorEntry>) => void }): Uint8Array {
   const graph = structuredClone(b.parts.graph);
   edit.graph?.(graph);
   const tensors = tensorsOf(b.parts);
   edit.tensors?.(tensors);
-  const meta = { format: BUNDLE_FORMAT, graph: edit.graphText ?? JSON.stringify(graph), ...edit.meta };
-  return encodeSafetensors(tensors, meta);
+  return sealBundle({ graph: edit.graphText ?? JSON.stringify(graph), ...edit.meta }, tensors);
 }
 
 /** `read` throws a `type` error: one short line that names the bundle and matches `pattern`. */
@@ -59,10 +62,11 @@ function refused(read: () => unknown, type: new (...args: never[]) => Error, pat
   });
 }
 
-/** The runner's reader (readBundle, through load) refuses the bytes. */
-const rejects = (bytes: Uint8Array, pattern: RegExp) => refused(() => load(bytes, { name: NAME }), IoError, pattern);
-/** The CLI's decoder (decodeBundle) refuses the bytes. */
-const codecRejects = (bytes: Uint8Array, pattern: RegExp) => refused(() => decodeBundle(bytes, NAME), BundleError, pattern);
+/** The one reader (readBundle, here through load) refuses the bytes with a BundleError, which is an IoError. */
+const rejects = (bytes: Uint8Array, pattern: RegExp) => {
+  refused(() => load(bytes, { name: NAME }), BundleError, pattern);
+  refused(() => readBundle(bytes, NAME), IoError, pattern);
+};
 
 const firstLayer = (g: IntGraph) => g.nodes.find((n) => n.op === "layer") as LayerNode;
 const lastLayer = (g: IntGraph) => g.nodes[g.nodes.length - 1] as LayerNode;
@@ -74,6 +78,7 @@ test("the unedited bundles load (so every rejection below is the edit's doing)",
 test("metadata: not a bundle, wrong format, missing or malformed graph JSON", () => {
   const b = base();
   rejects(edited(b, { meta: { format: "mulfree-int8/9" } }), /unsupported bundle format "mulfree-int8\/9"/);
+  rejects(edited(b, { meta: { format: "mulfree-int8/1" } }), /unsupported bundle format "mulfree-int8\/1" \(this version reads "mulfree-int8\/2"; export the model again\)/);
   rejects(encodeSafetensors({ w: { dtype: "F32", shape: [1], data: new Float32Array(1) } }, { spec: "{}" }), /not a mulfree deployment bundle.*no "format"/);
   rejects(encodeSafetensors(tensorsOf(b.parts), { format: BUNDLE_FORMAT }), /no "graph"/);
   rejects(edited(b, { graphText: '{"nodes": [' }), /graph metadata is not valid JSON/);
@@ -100,7 +105,7 @@ test("quantization parameters: NaN, infinite, negative or non-integer values", (
   rejects(edited(b, { tensors: (t) => ((t[REQUANT_TENSORS.shift]!.data as Uint8Array)[0] = 0) }), /requant.shift of channel 0 is 0, must be in \[1, 52\]/);
   rejects(edited(b, { tensors: (t) => ((t[REQUANT_TENSORS.shift]!.data as Uint8Array)[0] = 60) }), /requant.shift of channel 0 is 60/);
   // a quantization that does not match what the previous node produces would silently misread the data
-  rejects(edited(b, { graph: (g) => { const l = firstLayer(g); l.in = { ...l.in, zeroPoint: (l.in.zeroPoint + 1) % 256 }; } }), /input quantization .* differs from the previous node's output/);
+  rejects(edited(b, { graph: (g) => { const l = firstLayer(g); l.in = { ...l.in, zeroPoint: (l.in.zeroPoint + 1) % 256 }; } }), /input quantization .* differs from its input node's output/);
 });
 
 test("tensors: missing, wrong dtype, wrong size, corrupt shift codes, accumulators beyond int32", () => {
@@ -125,14 +130,48 @@ test("tensors: missing, wrong dtype, wrong size, corrupt shift codes, accumulato
 
 test("geometry: inconsistent from node to node, impossible, or not ending in one logits vector", () => {
   const b = base();
-  rejects(edited(b, { graph: (g) => (firstLayer(g).geometry[0] += 1) }), /expects a \d+×\d+×\d+ \(C×H×W\) input, but the previous node produces/);
+  rejects(edited(b, { graph: (g) => (firstLayer(g).geometry[0] += 1) }), /expects a \d+×\d+×\d+ \(C×H×W\) input, but its input node produces/);
   rejects(edited(b, { graph: (g) => (firstLayer(g).geometry[4] = 99) }), /kernel does not fit the/);
   rejects(edited(b, { graph: (g) => (firstLayer(g).geometry[12] = 7) }), /do not split into 7 groups/);
-  rejects(edited(b, { graph: (g) => (firstLayer(g).geometry = [1, 2, 3] as never) }), /geometry must be 13 non-negative integers/);
+  rejects(edited(b, { graph: (g) => (firstLayer(g).geometry = [1, 2, 3] as never) }), /geometry must be 6 to 13 non-negative integers/);
   rejects(edited(b, { graph: (g) => (g.classes += 1) }), /graph.classes is \d+ but the logits layer "logits" has \d+ outputs/);
   rejects(edited(b, { graph: (g) => (lastLayer(g).channelOffset += 1) }), /channelOffset is \d+, expected \d+/);
   rejects(edited(b, { graph: (g) => g.nodes.splice(1, 0, { op: "maxpool", kh: 50, kw: 50, stride: 1 }) }), /max pool does not fit/);
   rejects(edited(b, { graph: (g) => (firstLayer(g).kind = "xor" as never) }), /kind must be "mul", "adder" or "shift", got "xor"/);
+});
+
+test("checksums: a flipped byte anywhere in the tensor data is refused, naming the tensor", () => {
+  const { bytes } = base("shift", 5);
+  const header = decodeSafetensorsHeader(bytes, NAME);
+  let checked = 0;
+  for (const [name, entry] of Object.entries(header.tensors)) {
+    const [begin, end] = entry.data_offsets;
+    for (let at = header.dataStart + begin; at < header.dataStart + end; at++) {
+      const damaged = bytes.slice();
+      damaged[at]! ^= 1 << (at % 8);
+      rejects(damaged, new RegExp(`^${NAME}: tensor ${JSON.stringify(name).replace(".", "\\.")} is damaged: its CRC-32 is [0-9a-f]{8}, the bundle records [0-9a-f]{8}$`));
+      checked++;
+    }
+  }
+  assert.equal(checked, bytes.length - header.dataStart, "every data byte belongs to a checked tensor");
+});
+
+test("checksums: the graph and the source are covered; a missing or malformed record is refused", () => {
+  const b = base();
+  const tensors = tensorsOf(b.parts);
+  const graph = JSON.stringify(b.parts.graph);
+  const sealed = decodeSafetensorsHeader(sealBundle({ graph, source: '{"model":"a"}' }, tensors), NAME).metadata;
+  const withMeta = (meta: Record<string, string>) => encodeSafetensors(tensors, { ...sealed, ...meta });
+  // another valid graph (the input's mean nudged) and another valid source under the original checksums
+  const nudged = graph.replace(/"mean":\[(\d\.\d+)/, (_, v: string) => `"mean":[${Number(v) * 1.001}`);
+  assert.notEqual(nudged, graph);
+  rejects(withMeta({ graph: nudged }), /the graph metadata is damaged: its CRC-32 is [0-9a-f]{8}, the bundle records/);
+  rejects(withMeta({ source: '{"model":"b"}' }), /the source metadata is damaged/);
+  const { crc32: _, ...unsealed } = sealed;
+  rejects(encodeSafetensors(tensors, unsealed), /its metadata has no "crc32" checksums/);
+  rejects(withMeta({ crc32: sealed.crc32!.slice(8) }), /the "crc32" metadata must be \d+ CRC-32s \(\d+ lowercase hex digits: graph, source, \d+ tensors\)/);
+  rejects(withMeta({ crc32: `G${sealed.crc32!.slice(1)}` }), /lowercase hex digits/);
+  load(withMeta({}), { name: NAME }).dispose();
 });
 
 test("truncated bundles and oversized headers", () => {
@@ -159,7 +198,7 @@ test("truncated bundles and oversized headers", () => {
 test("hostile JSON in the metadata: duplicate keys, deep nesting, null nodes, wrong types, huge names", () => {
   const b = base();
   const text = JSON.stringify(b.parts.graph);
-  const both = (bytes: Uint8Array, pattern: RegExp) => (rejects(bytes, pattern), codecRejects(bytes, pattern));
+  const both = rejects;
   both(edited(b, { graphText: text.replace(/}$/, `,"classes":${b.parts.graph.classes}}`) }), /the graph metadata is not valid JSON \(duplicate key "classes"\)/);
   both(edited(b, { graphText: text.replace('"op":"input"', '"op":"input","op":"input"') }), /the graph metadata is not valid JSON \(duplicate key "op" at nodes\[0\]\)/);
   both(edited(b, { meta: { source: '{"spec":{"model":"a","model":"b"}}' } }), /the source metadata is not valid JSON \(duplicate key "model" at spec\)/);
@@ -170,23 +209,21 @@ test("hostile JSON in the metadata: duplicate keys, deep nesting, null nodes, wr
   assert.ok(performance.now() - start < 1000, "refused quickly");
   rejects(edited(b, { graph: (g) => ((g as { classes: unknown }).classes = JSON.parse("[".repeat(60) + "]".repeat(60))) }), /graph.classes must be a positive integer, got \[\[\[/);
 
-  // decodeBundle (mulfree ops, export) checks nodes itself
-  codecRejects(edited(b, { graph: (g) => ((g.nodes as unknown[])[0] = null) }), /node 0 is null, not an object/);
-  codecRejects(edited(b, { graph: (g) => ((g.nodes as unknown[])[2] = 7) }), /node 2 is 7, not an object/);
-  codecRejects(edited(b, { graph: (g) => ((g.nodes[0] as { shape: unknown }).shape = 0) }), /invalid input shape 0/);
-  codecRejects(edited(b, { graph: (g) => ((firstLayer(g) as { name: unknown }).name = ["0"]) }), /the layer name must be a non-empty string, got \["0"\]/);
-  codecRejects(edited(b, { graph: (g) => (firstLayer(g).geometry = Array(100_000).fill(1) as never) }), /invalid geometry \[1,1,1,/);
+  rejects(edited(b, { graph: (g) => ((g.nodes as unknown[])[0] = null) }), /graph.nodes\[0\] must be the input node, found null/);
+  rejects(edited(b, { graph: (g) => ((g.nodes as unknown[])[2] = 7) }), /graph.nodes\[2\] is not an object/);
+  rejects(edited(b, { graph: (g) => ((g.nodes[0] as { shape: unknown }).shape = 0) }), /graph.nodes\[0\].shape must be \[C, H, W\] of positive integers, got 0/);
+  rejects(edited(b, { graph: (g) => ((firstLayer(g) as { name: unknown }).name = ["0"]) }), /\.name must be a non-empty string, got \["0"\]/);
+  rejects(edited(b, { graph: (g) => (firstLayer(g).geometry = Array(100_000).fill(1) as never) }), /geometry must be 6 to 13 non-negative integers .*, got \[1,1,1,/);
 
   // a layer name is shown quoted and cut short: a name can hold anything
   const name = `evil\n${"x".repeat(10_000)}`;
   const renamed = edited(b, { graph: (g) => (firstLayer(g).name = name) });
   rejects(renamed, /tensor "evil\\nxxx.*…" of layer "evil\\nxxx.*…" \(graph.nodes\[\d+\]\) is missing/);
-  codecRejects(renamed, /tensor '"evil\\nxxx.*…"' is missing/);
 });
 
-test("decodeBundle: provenance that is not an object reads as {}; its errors are BundleErrors", () => {
+test("readBundle: provenance that is not an object reads as {}; its errors are BundleErrors", () => {
   const b = base();
-  for (const source of ["null", "[1, 2]", '"text"', "3"]) assert.deepEqual(decodeBundle(edited(b, { meta: { source } }), NAME).source, {});
+  for (const source of ["null", "[1, 2]", '"text"', "3"]) assert.deepEqual(readBundle(edited(b, { meta: { source } }), NAME).source, {});
   assert.deepEqual(readBundle(edited(b, { meta: { source: '{"spec":{"model":"tiny"}}' } }), NAME).source, { spec: { model: "tiny" } });
   assert.equal(new BundleError("x").name, "BundleError");
 });

@@ -4,24 +4,34 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { decodeBundle } from "../src/deploy/bundle_codec.js";
+import { readBundle } from "../src/deploy/run/decode.js";
 import { encodeCheckpoint } from "../src/train/checkpoint.js";
-import { ExportError } from "../src/deploy/chain.js";
-import { foldBatchNorm, foldRequant, quantizeMultiplier } from "../src/deploy/fold.js";
-import { exportModel } from "../src/deploy/export.js";
-import { fieldBitsFor, MAX_FIELD_BITS, packedBytes, packShifts, unpackShifts } from "../src/deploy/pack_shift.js";
-import { quantizeAdder, quantizeMul, quantizeShift } from "../src/deploy/quantize_layers.js";
-import { oihwToOhwi } from "../src/deploy/weights_layout.js";
-import { requantizeU8 } from "../src/kernels/reference/int8.js";
+import { ExportError } from "../src/deploy/export/errors.js";
+import { foldBatchNorm, foldRequant, quantizeMultiplier } from "../src/deploy/export/fold.js";
+import { exportModel } from "../src/deploy/export/export_model.js";
+import { fieldBitsFor, MAX_FIELD_BITS, packedBytes, packShifts, unpackShifts } from "../src/deploy/run/pack_shift.js";
+import { quantizeAdder, quantizeMul, quantizeShift } from "../src/deploy/export/quantize_layers.js";
+import { oihwToOhwi } from "../src/deploy/export/weights_layout.js";
+import { addRequantU8, requantizeU8 } from "../src/kernels/reference/int8.js";
 import { initRuntime } from "../src/kernels/runtime.js";
 import { createModel, resolveSpec } from "../src/models/zoo.js";
 import { Sequential } from "../src/nn/container.js";
 import { Conv2d } from "../src/nn/conv.js";
-import { AvgPool2d, Flatten, ReLU } from "../src/nn/layers.js";
-import { BatchNorm2d } from "../src/nn/batchnorm.js";
+import { AvgPool2d, Flatten, GlobalAvgPool2d, MaxPool2d, ReLU } from "../src/nn/layers.js";
+import { BatchNorm1d, BatchNorm2d } from "../src/nn/batchnorm.js";
+import { Adder2d } from "../src/nn/adder.js";
+import { Module } from "../src/nn/module.js";
+import { add } from "../src/tensor/ops/arith.js";
+import { relu } from "../src/tensor/ops/activation.js";
+import type { Tensor } from "../src/tensor/tensor.js";
+import { encodeBundle } from "../src/deploy/run/encode.js";
+import type { AddNode, AvgPoolNode, LayerNode } from "../src/deploy/run/format.js";
+import { load } from "../src/deploy/run/runner.js";
+import { addMultipliers } from "../src/deploy/export/requant_add.js";
 import { Linear } from "../src/nn/linear.js";
+import { manualSeed } from "../src/tensor/random.js";
 import { rng } from "./random.js";
-import { MEAN, SHAPE, STD, settle, tinyChain, tinyImages } from "./deploy-tiny-models.js";
+import { floatLogits, MEAN, SHAPE, STD, settle, tinyChain, tinyImages } from "./deploy-tiny-models.js";
 
 initRuntime({ threads: 1 });
 
@@ -226,18 +236,117 @@ test("export builds a chain graph: BN folded, ReLU fused, pools and flatten kept
   assert.equal(r.tensors["requant.bias"].data.length, 4 + 6 + 16 + 10);
 });
 
-test("export refuses what an integer chain cannot run, naming the module and the reason", () => {
+/** A module whose forward is a function of its children: graphs a Sequential cannot express. */
+class Custom extends Module {
+  constructor(readonly parts: Module[], private readonly run: (x: Tensor, parts: Module[]) => Tensor) {
+    super();
+  }
+  override namedChildren(): Array<[string, Module]> {
+    return this.parts.map((m, i): [string, Module] => [`p${i}`, m]);
+  }
+  forward(x: Tensor): Tensor {
+    return this.run(x, this.parts);
+  }
+}
+
+const exportTo = (model: Module, normalized: Float32Array) => exportModel(model, normalized, 8, SHAPE, { mean: MEAN, std: STD });
+
+test("export refuses what has no integer graph, naming the module and the reason", () => {
   const { normalized } = tinyImages(8, 1);
-  const resnet = createModel(resolveSpec({ model: "resnet20", op: "conv", inChannels: 1, inputSize: 12 }));
-  assert.throws(() => exportModel(resnet, normalized, 8, SHAPE, { mean: MEAN, std: STD }), (e: Error) => e instanceof ExportError && /its input is not the previous layer's output/.test(e.message) && /\(ReLU\)|\(Conv2d\)|\(BatchNorm2d\)/.test(e.message));
-  const avg = new Sequential(new Conv2d(1, 2, 3), new AvgPool2d(2), new Flatten(), new Linear(50, 10));
-  assert.throws(() => exportModel(avg, normalized, 8, SHAPE, { mean: MEAN, std: STD }), /1 \(AvgPool2d\): no integer implementation/);
-  const bnAfterRelu = new Sequential(new Conv2d(1, 2, 3), new ReLU(), new BatchNorm2d(2), new Flatten(), new Linear(200, 10));
-  assert.throws(() => exportModel(bnAfterRelu, normalized, 8, SHAPE, { mean: MEAN, std: STD }), /2 \(BatchNorm2d\): BatchNorm must directly follow a weight layer/);
-  const reluLogits = new Sequential(new Flatten(), new Linear(144, 10), new ReLU());
-  assert.throws(() => exportModel(reluLogits, normalized, 8, SHAPE, { mean: MEAN, std: STD }), /logits layer is followed by a ReLU/);
-  const noLayer = new Sequential(new Flatten());
-  assert.throws(() => exportModel(noLayer, normalized, 8, SHAPE, { mean: MEAN, std: STD }), /must end in a weight layer/);
+  const refused = (model: Module, pattern: RegExp) => assert.throws(() => exportTo(model, normalized), (e: Error) => e instanceof ExportError && pattern.test(e.message), String(pattern));
+  // a functional op other than a reshape or an add, between modules
+  refused(new Custom([new Conv2d(1, 2, 3), new Flatten(), new Linear(200, 10)], (x, [c, f, l]) => l!.forward(f!.forward(relu(c!.forward(x))))),
+    /p1 \(Flatten\): its input comes from a functional 'relu' between modules, which has no integer implementation/);
+  refused(new Sequential(new Conv2d(1, 2, 3), new AvgPool2d(2, { padding: 1 }), new Flatten(), new Linear(72, 10)), /1 \(AvgPool2d\): only pooling without padding or ceil mode/);
+  refused(new Sequential(new Conv2d(1, 2, 3), new ReLU(), new BatchNorm2d(2), new Flatten(), new Linear(200, 10)), /2 \(BatchNorm2d\): BatchNorm must directly follow a weight layer/);
+  refused(new Sequential(new Flatten(), new Linear(144, 10), new ReLU()), /logits layer is followed by a ReLU/);
+  refused(new Sequential(new Flatten()), /must end in a weight layer/);
+  // a value used both before and after the BatchNorm that folds into its layer
+  refused(new Custom([new Conv2d(1, 2, 3, { padding: 1 }), new BatchNorm2d(2), new Flatten(), new Linear(288, 10)], (x, [c, b, f, l]) => {
+    const y = c!.forward(x);
+    return l!.forward(f!.forward(add(b!.forward(y), y)));
+  }), /reads the output of p0 before its BatchNorm, which export folds away/);
+  // a ReLU of a value that can be negative and is no layer's or add's output
+  refused(new Sequential(new Conv2d(1, 2, 3), new MaxPool2d(2), new ReLU(), new Flatten(), new Linear(50, 10)), /2 \(ReLU\): a ReLU that does not follow a weight layer .* cannot be fused/);
+  // a branch whose output nothing reads
+  refused(new Custom([new Conv2d(1, 2, 3), new Conv2d(1, 2, 3), new Flatten(), new Linear(200, 10)], (x, [a, b, f, l]) => {
+    b!.forward(x);
+    return l!.forward(f!.forward(a!.forward(x)));
+  }), /layer p1: its output is never used/);
+});
+
+test("export of graphs: residual adds read two nodes, a strided 1×1 shortcut reads the block input, average pools keep windows", () => {
+  const { normalized } = tinyImages(16, 3);
+  const model = new Custom([
+    new Conv2d(1, 4, 3, { padding: 1 }), new BatchNorm2d(4), new ReLU(),
+    new Adder2d(4, 6, 3, { stride: 2, padding: 1 }), new BatchNorm2d(6),
+    new Adder2d(4, 6, 1, { stride: 2 }), new BatchNorm2d(6), new ReLU(),
+    new AvgPool2d(2), new Flatten(), new Linear(54, 10),
+  ], (x, [c, b, r, a1, b1, a2, b2, r2, pool, f, l]) => {
+    const h = r!.forward(b!.forward(c!.forward(x)));
+    const y = r2!.forward(add(b1!.forward(a1!.forward(h)), b2!.forward(a2!.forward(h))));
+    return l!.forward(f!.forward(pool!.forward(y)));
+  });
+  settle(model, normalized, 16, 4);
+  const r = exportTo(model, normalized);
+  assert.deepEqual(r.graph.nodes.map((n) => n.op), ["input", "layer", "layer", "layer", "add", "avgpool", "flatten", "layer"]);
+  const [, , , shortcut, sum, pool] = r.graph.nodes as [never, LayerNode, LayerNode, LayerNode, AddNode, AvgPoolNode];
+  assert.equal(shortcut.from, 1, "the 1×1 stride-2 adder reads the block input, node 1");
+  assert.deepEqual(shortcut.geometry.slice(3, 8), [6, 1, 1, 2, 2]);
+  assert.deepEqual(sum.from, [2, 3]);
+  assert.equal(sum.out.zeroPoint, 0, "the ReLU after the add: zero point 0, clamped there");
+  assert.deepEqual(sum.requant, { outZp: 0, lo: 0, hi: 255 });
+  assert.deepEqual([pool.kh, pool.kw, pool.stride], [2, 2, 2]);
+  // AvgPool2d over the whole image is the global pool; a flatten of C×1×1 is no node
+  const global = new Sequential(new Conv2d(1, 4, 3), new BatchNorm2d(4), new ReLU(), new AvgPool2d(10), new Flatten(), new Linear(4, 10));
+  settle(global, normalized, 16, 5);
+  assert.deepEqual(exportTo(global, normalized).graph.nodes.map((n) => n.op === "avgpool" ? `avgpool${n.kh ?? ""}` : n.op), ["input", "layer", "avgpool", "layer"]);
+});
+
+test("BatchNorm over the logits folds into the logits layer: a 1×1 conv classifier + BN, and a linear one + BN", () => {
+  const calib = tinyImages(32, 6), test = tinyImages(16, 7);
+  const heads = {
+    conv: () => [new Conv2d(6, 10, 1, { bias: false }), new BatchNorm2d(10), new Flatten()],
+    linear: () => [new Flatten(), new Linear(6, 10), new BatchNorm1d(10)],
+  };
+  for (const [what, head] of Object.entries(heads)) {
+    manualSeed(9);
+    const model = new Sequential(new Conv2d(1, 6, 3, { padding: 1 }), new BatchNorm2d(6), new ReLU(), new GlobalAvgPool2d(), ...head());
+    settle(model, calib.normalized, 32, 8);
+    const r = exportModel(model, calib.normalized, 32, SHAPE, { mean: MEAN, std: STD });
+    assert.deepEqual(r.graph.nodes.map((n) => n.op), ["input", "layer", "avgpool", "layer"], what);
+    const m = load(encodeBundle(r.graph, r.tensors, {}), { backend: "reference" });
+    const int = m.predict(test.pixels, 16).logits;
+    const float = floatLogits(model, test.normalized, 16);
+    let error = 0, agree = 0;
+    for (let n = 0; n < 16; n++) {
+      const f = Array.from(float.subarray(n * 10, n * 10 + 10)), q = Array.from(int.subarray(n * 10, n * 10 + 10));
+      error += Math.max(...f.map((v, c) => Math.abs(v - q[c]!))) / (Math.max(...f) - Math.min(...f)) / 16;
+      if (f.indexOf(Math.max(...f)) === q.indexOf(Math.max(...q))) agree++;
+    }
+    assert.ok(error < 0.05, `${what}: mean logit error ${(error * 100).toFixed(1)} % of the logit range`);
+    assert.ok(agree >= 15, `${what}: ${agree}/16 top-1 classes agree`);
+    m.dispose();
+  }
+});
+
+test("residual add multipliers: the integer add is the real sum rounded, within 2^−15 relative", () => {
+  const r = rng(31);
+  for (let t = 0; t < 300; t++) {
+    const q = () => ({ scale: 0.001 + r() * 0.1, zeroPoint: Math.floor(r() * 256) });
+    const a = q(), b = q(), out = { scale: 0.002 + r() * 0.2, zeroPoint: Math.floor(r() * 256) };
+    const { mult, shift } = addMultipliers(a, b, out, "test");
+    const p = { zeroA: a.zeroPoint, multA: mult[0], zeroB: b.zeroPoint, multB: mult[1], shift, outZp: out.zeroPoint, lo: 0, hi: 255 };
+    const xa = Uint8Array.from({ length: 64 }, () => Math.floor(r() * 256)), xb = Uint8Array.from({ length: 64 }, () => Math.floor(r() * 256));
+    const got = new Uint8Array(64);
+    addRequantU8(xa, xb, p, got);
+    for (let i = 0; i < 64; i++) {
+      const real = (a.scale * (xa[i]! - a.zeroPoint) + b.scale * (xb[i]! - b.zeroPoint)) / out.scale + out.zeroPoint;
+      const bound = 0.5 + 510 * Math.max(a.scale, b.scale) / out.scale * 2 ** -15 + 1e-9;
+      assert.ok(Math.abs(got[i]! - Math.min(255, Math.max(0, real))) <= bound, `#${t}: ${got[i]} for ${real}`);
+    }
+  }
+  assert.throws(() => addMultipliers({ scale: 1, zeroPoint: 0 }, { scale: 1, zeroPoint: 0 }, { scale: 1e-5, zeroPoint: 0 }, "the add at node 9"), /the add at node 9: the residual add's inputs span 1.00e\+5 times its output range/);
 });
 
 const cli = mulfree;
@@ -258,7 +367,7 @@ test("mulfree export: writes a bundle that decodes, reports both size ratios, an
     assert.equal(report.sizeRatio, bytes.length / report.fp32Bytes);
     assert.ok(report.weightsRatio < report.sizeRatio && report.sizeRatio < 0.19);
     assert.equal(report.verify.images, 8);
-    assert.deepEqual(decodeBundle(bytes, out).layers.map((l) => l.node.kind), ["shift", "shift", "shift", "shift", "shift"]);
+    assert.deepEqual(readBundle(bytes, out).layers.map((l) => l.node.kind), ["shift", "shift", "shift", "shift", "shift"]);
 
     // the acceptance's size bound for int8 adder LeNet-5 has little slack (the int8 weights alone are 0.246×)
     const adderSpec = resolveSpec({ model: "lenet5", op: "adder" });

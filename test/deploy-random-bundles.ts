@@ -1,10 +1,11 @@
 // Random valid deployment bundles for the runner tests: random geometry (padding, stride,
-// dilation, groups, pools, flatten, global average pool), random weights of every layer kind, and
-// requantization parameters inside the kernels' contract.
-import { encodeBundle } from "../src/deploy/bundle_codec.js";
+// dilation, groups, max and average pools, flatten, global average pool), residual blocks (a
+// conv branch added to the identity or to a strided 1×1 conv, the graph's DAG), random weights of
+// every layer kind, and requantization parameters inside the kernels' contract.
+import { encodeBundle } from "../src/deploy/run/encode.js";
 import type { TensorEntry } from "../src/io/safetensors.js";
-import { REQUANT_TENSORS, weightTensorName, type Geometry, type IntGraph, type IntNode, type LayerKind, type Quant } from "../src/deploy/graph.js";
-import { fieldBitsFor, packShifts } from "../src/deploy/pack_shift.js";
+import { REQUANT_TENSORS, weightTensorName, type Geometry, type IntGraph, type IntNode, type LayerKind, type Quant } from "../src/deploy/run/format.js";
+import { fieldBitsFor, packShifts } from "../src/deploy/run/pack_shift.js";
 
 export type Mix = LayerKind | "mixed";
 
@@ -47,9 +48,14 @@ export function randomBundle(r: () => number, mix: Mix, opts: { maxSide?: number
   }];
   const weights: Record<string, Uint8Array> = {};
   const bias: number[] = [], mult: number[] = [], rshift: number[] = [];
-  let C = C0, H = H0, W = W0, q = inQuant, channels = 0;
+  let C = C0, H = H0, W = W0, channels = 0;
+  /** The quantization of every node's output (the logits layer: none). */
+  const quants: Array<Quant | undefined> = [inQuant];
+  const push = (node: IntNode, quant: Quant | undefined) => (nodes.push(node), quants.push(quant));
 
-  const addLayer = (name: string, g: Geometry, last: boolean) => {
+  /** A layer reading node `from` (default: the last node), whose quantization it takes as its input's. */
+  const addLayer = (name: string, g: Geometry, last: boolean, from = nodes.length - 1) => {
+    const q = quants[from]!;
     const [, , , K, kh, kw, , , , , , , groups] = g;
     const taps = kh * kw * (g[0] / groups);
     const k = kind();
@@ -63,12 +69,13 @@ export function randomBundle(r: () => number, mix: Mix, opts: { maxSide?: number
       const fieldBits = fieldBitsFor(maxShift + 1);
       weights[name] = packShifts(sign, sh, fieldBits);
       worst = 255 * taps * 2 ** maxShift;
-      nodes.push(layerNode(name, k, g, q, channels, last, { fieldBits, base: int(r, -12, 3) }));
+      push(layerNode(name, k, g, q, channels, last, { fieldBits, base: int(r, -12, 3) }), undefined);
     } else {
       weights[name] = Uint8Array.from({ length: count }, () => int(r, 0, 255));
       worst = 255 * taps * (k === "adder" ? 1 : 128);
-      nodes.push(layerNode(name, k, g, q, channels, last));
+      push(layerNode(name, k, g, q, channels, last), undefined);
     }
+    if (from !== nodes.length - 2) (nodes[nodes.length - 1] as { from?: number }).from = from;
     for (let c = 0; c < K; c++) {
       bias.push(int(r, -Math.min(worst, 2 ** 20), Math.min(worst, 2 ** 20)));
       if (last) {
@@ -82,8 +89,29 @@ export function randomBundle(r: () => number, mix: Mix, opts: { maxSide?: number
       }
     }
     const node = nodes[nodes.length - 1] as Extract<IntNode, { op: "layer" }>;
-    if (node.out) q = node.out;
+    quants[quants.length - 1] = node.out;
     channels += K;
+  };
+
+  /** A residual block on the last node: a 3×3 conv (stride s) plus the identity, or plus a 1×1 conv of stride s. */
+  const addResidual = (name: string) => {
+    const input = nodes.length - 1;
+    const s = pick(r, [1, 1, 2]);
+    const K = s === 1 && r() < 0.5 ? C : int(r, 1, 5);
+    const OH = Math.floor((H - 1) / s) + 1, OW = Math.floor((W - 1) / s) + 1;
+    addLayer(`${name}a`, [C, H, W, K, 3, 3, s, s, 1, 1, 1, 1, 1], false);
+    const branch = nodes.length - 1;
+    let shortcut = input;
+    if (K !== C || s !== 1) {
+      addLayer(`${name}b`, [C, H, W, K, 1, 1, s, s, 0, 0, 1, 1, 1], false, input);
+      shortcut = nodes.length - 1;
+    }
+    const relu = r() < 0.6;
+    const outZp = relu ? 0 : int(r, 0, 255);
+    const out = { scale: 0.01 + r() * 0.1, zeroPoint: outZp };
+    const m = () => int(r, -(2 ** 15 - 1), 2 ** 15 - 1);
+    push({ op: "add", from: [branch, shortcut], mult: [m(), m()], shift: int(r, 14, 22), requant: { outZp, lo: relu ? outZp : int(r, 0, outZp), hi: int(r, Math.max(outZp, 200), 255) }, out }, out);
+    [C, H, W] = [K, OH, OW];
   };
 
   const convs = int(r, 1, 3);
@@ -96,18 +124,19 @@ export function randomBundle(r: () => number, mix: Mix, opts: { maxSide?: number
     if (OH < 1 || OW < 1) continue;
     addLayer(`conv${i}`, [C, H, W, K, kh, kw, stride, stride, pad, pad, dil, dil, groups], false);
     [C, H, W] = [K, OH, OW];
+    if (r() < 0.35) addResidual(`res${i}`);
     if (H >= 2 && W >= 2 && r() < 0.5) {
       const k = int(r, 2, Math.min(3, H, W)), s = int(r, 1, 2);
-      nodes.push({ op: "maxpool", kh: k, kw: k, stride: s });
+      push({ op: r() < 0.7 ? "maxpool" : "avgpool", kh: k, kw: k, stride: s }, quants[nodes.length - 1]);
       H = Math.floor((H - k) / s) + 1;
       W = Math.floor((W - k) / s) + 1;
     }
   }
   if (r() < 0.3) {
-    nodes.push({ op: "avgpool" });
+    push({ op: "avgpool" }, quants[nodes.length - 1]);
     H = W = 1;
   } else {
-    nodes.push({ op: "flatten" });
+    push({ op: "flatten" }, quants[nodes.length - 1]);
     C = C * H * W;
     H = W = 1;
   }

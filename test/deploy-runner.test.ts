@@ -1,4 +1,4 @@
-// The bundle runner: the wasm backend against the reference backend (exact logits), thread
+// The bundle runner: the wasm engine against the reference engine (exact logits), thread
 // counts, input types and batch sizes, and the browser-safety of the import graph.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -7,12 +7,9 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { referenceBackend } from "../src/deploy/backend_reference.js";
-import { decodeBundle, encodeBundle } from "../src/deploy/bundle_codec.js";
-import { wasmIntBackend } from "../src/deploy/backend_wasm_int.js";
-import { execute } from "../src/deploy/execute.js";
-import { exportModel } from "../src/deploy/export.js";
-import { load } from "../src/deploy/runner.js";
+import { encodeBundle } from "../src/deploy/run/encode.js";
+import { exportModel } from "../src/deploy/export/export_model.js";
+import { load } from "../src/deploy/run/runner.js";
 import { initRuntime } from "../src/kernels/runtime.js";
 import * as nn from "../src/nn/index.js";
 import { MEAN, SHAPE, settle, STD, tinyChain, tinyDepthwise, tinyImages } from "./deploy-tiny-models.js";
@@ -30,7 +27,7 @@ function sameArray(a: ArrayLike<number>, b: ArrayLike<number>, what: string): vo
   }
 }
 
-test("wasm backend gives exactly the reference backend's logits, for every layer kind", () => {
+test("the wasm engine gives exactly the reference engine's logits, for every layer kind", () => {
   const r = rng(5);
   for (const mix of MIXES) {
     for (let trial = 0; trial < 25; trial++) {
@@ -129,20 +126,25 @@ test("classes are the arg-max of the logits; the result arrays are reused for th
   assert.throws(() => m.predict(randomPixels(r, 1, b.shape)), /disposed/);
 });
 
-test("float pixels: the runner, and the executor on the wasm IntBackend, equal the executor on the reference backend", () => {
+/** Logits of the reference engine, the oracle. */
+function referenceLogits(bytes: Uint8Array, pixels: Float32Array | Uint8Array, n: number): Float32Array {
+  const m = load(bytes, { backend: "reference" });
+  const logits = m.predict(pixels, n).logits.slice();
+  m.dispose();
+  return logits;
+}
+
+test("float pixels: the wasm engine equals the reference engine", () => {
   const r = rng(15);
   for (const mix of MIXES) {
     for (let trial = 0; trial < 6; trial++) {
       const b = randomBundle(r, mix);
       const n = 1 + Math.floor(r() * 4);
       const floats = Float32Array.from(randomPixels(r, n, b.shape), (p) => (r() < 0.5 ? p / 255 : r()));
-      const want = execute(decodeBundle(b.bytes), referenceBackend, floats, n);
+      const want = referenceLogits(b.bytes, floats, n);
       const m = load(b.bytes);
       sameArray(m.predict(floats).logits, want, `${mix} bundle #${trial}`);
       m.dispose();
-      const wasm = wasmIntBackend(initRuntime());
-      sameArray(execute(decodeBundle(b.bytes), wasm, floats, n), want, `${mix} bundle #${trial}, executor on the wasm IntBackend`);
-      wasm.dispose();
     }
   }
 });
@@ -157,7 +159,7 @@ function mixedModel(): nn.Module {
   );
 }
 
-test("exported tiny models (mul, adder, shift, mixed; chain and depthwise): wasm runner = reference executor, 1 = 2 threads", () => {
+test("exported tiny models (mul, adder, shift, mixed; chain and depthwise): wasm engine = reference engine, 1 = 2 threads", () => {
   initRuntime({ threads: 1 });
   const calib = tinyImages(64, 30);
   const test = tinyImages(32, 31);
@@ -169,7 +171,7 @@ test("exported tiny models (mul, adder, shift, mixed; chain and depthwise): wasm
     settle(model, calib.normalized, 64, 6);
     const ex = exportModel(model, calib.normalized, 64, SHAPE, { mean: MEAN, std: STD });
     const bytes = encodeBundle(ex.graph, ex.tensors, { test: what });
-    const want = execute(decodeBundle(bytes), referenceBackend, test.pixels, 32);
+    const want = referenceLogits(bytes, test.pixels, 32);
     const pixels = Uint8Array.from(test.pixels, (p) => Math.round(p * 255));
     const one = load(bytes, { threads: 1, name: what });
     sameArray(one.predict(pixels).logits, want, `${what}: wasm, 1 thread, byte pixels`);

@@ -58,9 +58,9 @@ export function tinyDepthwise(kind: TinyKind, seed: number): Module {
 }
 
 /** n MNIST-like images: pixels in [0, 1] and normalised, NCHW. */
-export function tinyImages(n: number, seed: number): { pixels: Float32Array; normalized: Float32Array } {
+export function tinyImages(n: number, seed: number, shape: readonly number[] = SHAPE): { pixels: Float32Array; normalized: Float32Array } {
   const r = rng(seed);
-  const size = SHAPE[0] * SHAPE[1] * SHAPE[2];
+  const size = shape[0]! * shape[1]! * shape[2]!;
   const pixels = new Float32Array(n * size);
   for (let i = 0; i < pixels.length; i++) pixels[i] = r() < 0.7 ? 0 : Math.round(r() * 255) / 255;
   const normalized = pixels.map((p) => Math.fround(Math.fround(p - Math.fround(MEAN[0])) / Math.fround(STD[0])));
@@ -68,20 +68,22 @@ export function tinyImages(n: number, seed: number): { pixels: Float32Array; nor
 }
 
 /** BatchNorm running statistics from one training-mode batch (momentum 1), then random γ and β; eval mode. */
-export function settle(model: Module, images: Float32Array, n: number, seed: number): void {
+export function settle(model: Module, images: Float32Array, n: number, seed: number, shape: readonly number[] = SHAPE): void {
   const r = rng(seed);
+  const norms = model.namedModules().map(([, m]) => m).filter((m): m is BatchNorm1d | BatchNorm2d => m instanceof BatchNorm1d || m instanceof BatchNorm2d);
+  const momentum = norms.map((m) => m.momentum);
+  norms.forEach((m) => (m.momentum = 1));
   model.train();
-  scope(() => noGrad(() => model.forward(Tensor.from(images.subarray(0, n * SHAPE[0] * SHAPE[1] * SHAPE[2]), [n, ...SHAPE]))));
-  for (const [, m] of model.namedModules()) {
-    if (m instanceof BatchNorm1d || m instanceof BatchNorm2d) {
-      m.weight!.data.forEach((_, i, a) => (a[i] = 0.5 + r()));
-      m.bias!.data.forEach((_, i, a) => (a[i] = r() - 0.3));
-    }
-  }
+  scope(() => noGrad(() => model.forward(Tensor.from(images.subarray(0, n * shape[0]! * shape[1]! * shape[2]!), [n, ...shape]))));
+  norms.forEach((m, i) => {
+    m.momentum = momentum[i]!;
+    m.weight!.data.forEach((_, i, a) => (a[i] = 0.5 + r()));
+    m.bias!.data.forEach((_, i, a) => (a[i] = r() - 0.3));
+  });
   model.eval();
 }
 
 /** The float model's logits for n normalised images. */
-export function floatLogits(model: Module, images: Float32Array, n: number): Float32Array {
-  return scope(() => noGrad(() => Float32Array.from(model.forward(Tensor.from(images, [n, ...SHAPE])).data)));
+export function floatLogits(model: Module, images: Float32Array, n: number, shape: readonly number[] = SHAPE): Float32Array {
+  return scope(() => noGrad(() => Float32Array.from(model.forward(Tensor.from(images, [n, ...shape])).data)));
 }

@@ -136,6 +136,20 @@ function withTwoThreads<T>(fn: (rt: Runtime) => T): T {
   }
 }
 
+/** Runs `check` with fresh wasm buffers on one thread, then on two (every split forced), freeing the buffers after each. */
+function onOneAndTwoThreads(check: (buf: WasmBuffers) => void): void {
+  const run = (rt: Runtime) => {
+    const buf = new WasmBuffers(rt);
+    try {
+      check(buf);
+    } finally {
+      buf.freeAll();
+    }
+  };
+  run(initRuntime({ threads: 1 }));
+  withTwoThreads(run);
+}
+
 for (const kind of ["adder", "mul"] as const) {
   test(`int8 ${kind} conv/linear: ${SHAPES} random shapes equal the reference, fused and unfused, 1 and 2 threads alike`, () => {
     const seed = kind === "adder" ? 101 : 202;
@@ -298,79 +312,129 @@ test("int8 mul: extreme products (255 · −128) over long rows", () => {
 
 test("requantizeU8: random and extreme parameters equal the reference, 1 and 2 threads", () => {
   const rand = rng(303);
-  const check = (rt: Runtime) => {
-    const buf = new WasmBuffers(rt);
-    try {
-      for (let t = 0; t < 200; t++) {
-        const M = int(rand, 1, 40), Nc = int(rand, 1, 37);
-        const rq = randomRequant(rand, Nc);
-        const acc = buf.i32(M * Nc);
-        const edge = t % 4 === 0;
-        for (let i = 0; i < acc.length; i++) acc[i] = int(rand, -(2 ** 30), 2 ** 30);
-        if (edge) {
-          // |acc + bias| up to 2^31 − 1, |mult| up to 2^21 − 1, shifts at both ends
-          for (let c = 0; c < Nc; c++) {
-            rq.bias[c] = 0;
-            rq.mult[c] = [2 ** 21 - 1, -(2 ** 21 - 1), 1, -1, 0][c % 5];
-            rq.shift[c] = [1, 52, 31, 30, 2][(c + t) % 5];
-          }
-          for (let i = 0; i < acc.length; i++) acc[i] = [2 ** 31 - 1, -(2 ** 31 - 1), 0, 1, -1, 2 ** 30][i % 6];
+  onOneAndTwoThreads((buf) => {
+    for (let t = 0; t < 200; t++) {
+      const M = int(rand, 1, 40), Nc = int(rand, 1, 37);
+      const rq = randomRequant(rand, Nc);
+      const acc = buf.i32(M * Nc);
+      const edge = t % 4 === 0;
+      for (let i = 0; i < acc.length; i++) acc[i] = int(rand, -(2 ** 30), 2 ** 30);
+      if (edge) {
+        // |acc + bias| up to 2^31 − 1, |mult| up to 2^21 − 1, shifts at both ends
+        for (let c = 0; c < Nc; c++) {
+          rq.bias[c] = 0;
+          rq.mult[c] = [2 ** 21 - 1, -(2 ** 21 - 1), 1, -1, 0][c % 5];
+          rq.shift[c] = [1, 52, 31, 30, 2][(c + t) % 5];
         }
-        const outAll = buf.u8(M * Nc + 32).fill(0xa5), want = new Uint8Array(M * Nc);
-        const out = outAll.subarray(0, M * Nc);
-        fast.requantizeU8(acc, M, Nc, rq.bias, rq.mult, rq.shift, rq.outZp, rq.lo, rq.hi, out);
-        assert.ok(outAll.subarray(M * Nc).every((v) => v === 0xa5), `requant #${t} wrote past its output`);
-        ref.requantizeU8(acc, M, Nc, rq.bias, rq.mult, rq.shift, rq.outZp, rq.lo, rq.hi, want);
-        assert.deepEqual(out, want, `requant #${t} M ${M} Nc ${Nc} ${JSON.stringify({ ...rq, bias: [...rq.bias], mult: [...rq.mult], shift: [...rq.shift] })}`);
+        for (let i = 0; i < acc.length; i++) acc[i] = [2 ** 31 - 1, -(2 ** 31 - 1), 0, 1, -1, 2 ** 30][i % 6];
       }
-      // rounding ties: (acc + bias)·mult / 2^shift exactly k + 1/2 rounds up, for negative values too
-      const acc = buf.i32(8);
-      acc.set([1, 3, -1, -3, 5, -5, 2, -2]);
-      const one = (v: number) => Int32Array.from({ length: 8 }, () => v);
-      const out = buf.u8(8), want = new Uint8Array(8);
-      fast.requantizeU8(acc, 1, 8, one(0), one(1), new Uint8Array(8).fill(1), 100, 0, 255, out);
-      ref.requantizeU8(acc, 1, 8, one(0), one(1), new Uint8Array(8).fill(1), 100, 0, 255, want);
-      assert.deepEqual([...out], [101, 102, 100, 99, 103, 98, 101, 99]);
-      assert.deepEqual(out, want);
-    } finally {
-      buf.freeAll();
+      const outAll = buf.u8(M * Nc + 32).fill(0xa5), want = new Uint8Array(M * Nc);
+      const out = outAll.subarray(0, M * Nc);
+      fast.requantizeU8(acc, M, Nc, rq.bias, rq.mult, rq.shift, rq.outZp, rq.lo, rq.hi, out);
+      assert.ok(outAll.subarray(M * Nc).every((v) => v === 0xa5), `requant #${t} wrote past its output`);
+      ref.requantizeU8(acc, M, Nc, rq.bias, rq.mult, rq.shift, rq.outZp, rq.lo, rq.hi, want);
+      assert.deepEqual(out, want, `requant #${t} M ${M} Nc ${Nc} ${JSON.stringify({ ...rq, bias: [...rq.bias], mult: [...rq.mult], shift: [...rq.shift] })}`);
     }
-  };
-  check(initRuntime({ threads: 1 }));
-  withTwoThreads(check);
+    // rounding ties: (acc + bias)·mult / 2^shift exactly k + 1/2 rounds up, for negative values too
+    const acc = buf.i32(8);
+    acc.set([1, 3, -1, -3, 5, -5, 2, -2]);
+    const one = (v: number) => Int32Array.from({ length: 8 }, () => v);
+    const out = buf.u8(8), want = new Uint8Array(8);
+    fast.requantizeU8(acc, 1, 8, one(0), one(1), new Uint8Array(8).fill(1), 100, 0, 255, out);
+    ref.requantizeU8(acc, 1, 8, one(0), one(1), new Uint8Array(8).fill(1), 100, 0, 255, want);
+    assert.deepEqual([...out], [101, 102, 100, 99, 103, 98, 101, 99]);
+    assert.deepEqual(out, want);
+  });
 });
 
 test("maxPool2dU8 and avgPoolGlobalU8: random shapes equal the reference", () => {
   const rand = rng(404);
-  const check = (rt: Runtime) => {
-    const buf = new WasmBuffers(rt);
-    try {
-      for (let t = 0; t < 300; t++) {
-        const N = int(rand, 1, 3), C = t % 2 ? int(rand, 1, 16) : int(rand, 1, 40), kh = int(rand, 1, 3), kw = int(rand, 1, 3), stride = int(rand, 1, 3);
-        const H = int(rand, kh, 13), W = int(rand, kw, 13);
-        const OH = Math.floor((H - kh) / stride) + 1, OW = Math.floor((W - kw) / stride) + 1;
-        const x = buf.u8(N * H * W * C);
-        fill(x, rand, 0, 255);
-        const outAll = buf.u8(N * OH * OW * C + 32).fill(0xa5), want = new Uint8Array(N * OH * OW * C);
-        const out = outAll.subarray(0, N * OH * OW * C);
-        fast.maxPool2dU8(x, N, H, W, C, kh, kw, stride, out);
-        ref.maxPool2dU8(x, N, H, W, C, kh, kw, stride, want);
-        assert.deepEqual(out, want, `maxPool #${t} ${JSON.stringify({ N, H, W, C, kh, kw, stride })}`);
-        assert.ok(outAll.subarray(out.length).every((v) => v === 0xa5), `maxPool #${t} wrote past its output`);
-        const HW = H * W;
-        const avgAll = buf.u8(N * C + 32).fill(0xa5), wantAvg = new Uint8Array(N * C);
-        const avg = avgAll.subarray(0, N * C);
-        fast.avgPoolGlobalU8(x, N, HW, C, avg);
-        ref.avgPoolGlobalU8(x, N, HW, C, wantAvg);
-        assert.deepEqual(avg, wantAvg, `avgPool #${t} ${JSON.stringify({ N, HW, C })}`);
-        assert.ok(avgAll.subarray(avg.length).every((v) => v === 0xa5), `avgPool #${t} wrote past its output`);
-      }
-    } finally {
-      buf.freeAll();
+  onOneAndTwoThreads((buf) => {
+    for (let t = 0; t < 300; t++) {
+      const N = int(rand, 1, 3), C = t % 2 ? int(rand, 1, 16) : int(rand, 1, 40), kh = int(rand, 1, 3), kw = int(rand, 1, 3), stride = int(rand, 1, 3);
+      const H = int(rand, kh, 13), W = int(rand, kw, 13);
+      const OH = Math.floor((H - kh) / stride) + 1, OW = Math.floor((W - kw) / stride) + 1;
+      const x = buf.u8(N * H * W * C);
+      fill(x, rand, 0, 255);
+      const outAll = buf.u8(N * OH * OW * C + 32).fill(0xa5), want = new Uint8Array(N * OH * OW * C);
+      const out = outAll.subarray(0, N * OH * OW * C);
+      fast.maxPool2dU8(x, N, H, W, C, kh, kw, stride, out);
+      ref.maxPool2dU8(x, N, H, W, C, kh, kw, stride, want);
+      assert.deepEqual(out, want, `maxPool #${t} ${JSON.stringify({ N, H, W, C, kh, kw, stride })}`);
+      assert.ok(outAll.subarray(out.length).every((v) => v === 0xa5), `maxPool #${t} wrote past its output`);
+      const HW = H * W;
+      const avgAll = buf.u8(N * C + 32).fill(0xa5), wantAvg = new Uint8Array(N * C);
+      const avg = avgAll.subarray(0, N * C);
+      fast.avgPoolGlobalU8(x, N, HW, C, avg);
+      ref.avgPoolGlobalU8(x, N, HW, C, wantAvg);
+      assert.deepEqual(avg, wantAvg, `avgPool #${t} ${JSON.stringify({ N, HW, C })}`);
+      assert.ok(avgAll.subarray(avg.length).every((v) => v === 0xa5), `avgPool #${t} wrote past its output`);
     }
-  };
-  check(initRuntime({ threads: 1 }));
-  withTwoThreads(check);
+  });
+});
+
+/** Residual-add parameters within the contract: |m| < 2^15, 1 ≤ shift ≤ 30. */
+function randomAdd(rand: () => number): ref.AddRequant {
+  const shift = rand() < 0.3 ? int(rand, 1, 30) : int(rand, 10, 18);
+  const m = () => (rand() < 0.2 ? int(rand, -(2 ** 15 - 1), 2 ** 15 - 1) : int(rand, 2 ** 12, 2 ** 15 - 1));
+  const lo = rand() < 0.5 ? 0 : int(rand, 0, 255), hi = int(rand, lo, 255);
+  return { zeroA: int(rand, 0, 255), multA: m(), zeroB: int(rand, 0, 255), multB: m(), shift, outZp: int(rand, 0, 255), lo, hi };
+}
+
+test("addRequantU8: random and extreme parameters equal the reference, 1 and 2 threads; ties round up", () => {
+  const rand = rng(505);
+  onOneAndTwoThreads((buf) => {
+    for (let t = 0; t < 300; t++) {
+      const n = t % 10 === 0 ? int(rand, 20_000, 70_000) : int(rand, 1, 200);
+      const p = randomAdd(rand);
+      const a = buf.u8(n), b = buf.u8(n);
+      fill(a, rand, 0, 255);
+      fill(b, rand, 0, 255);
+      if (t % 7 === 0) {
+        // the largest magnitudes: (±255)·(±(2^15 − 1)) twice, at both ends of the shift range
+        Object.assign(p, { zeroA: t % 2 ? 0 : 255, zeroB: t % 2 ? 255 : 0, multA: 2 ** 15 - 1, multB: -(2 ** 15 - 1), shift: t % 3 ? 30 : 1 });
+        a.forEach((_, i) => (a[i] = i % 2 ? 255 : 0));
+        b.forEach((_, i) => (b[i] = i % 3 ? 0 : 255));
+      }
+      const outAll = buf.u8(n + 32).fill(0xa5), want = new Uint8Array(n);
+      const out = outAll.subarray(0, n);
+      fast.addRequantU8(a, b, p, out);
+      ref.addRequantU8(a, b, p, want);
+      assert.deepEqual(out, want, `add #${t} n ${n} ${JSON.stringify(p)}`);
+      assert.ok(outAll.subarray(n).every((v) => v === 0xa5), `add #${t} wrote past its output`);
+    }
+    // ties: (a − za)·ma + (b − zb)·mb = ±(k + ½)·2^shift rounds toward +∞ in both
+    const a = buf.u8(4), b = buf.u8(4), out = buf.u8(4), want = new Uint8Array(4);
+    a.set([101, 99, 103, 97]);
+    b.fill(0);
+    const p = { zeroA: 100, multA: 1, zeroB: 0, multB: 0, shift: 1, outZp: 50, lo: 0, hi: 255 };
+    fast.addRequantU8(a, b, p, out);
+    ref.addRequantU8(a, b, p, want);
+    assert.deepEqual([...want], [51, 50, 52, 49], "½ → 1, −½ → 0, 1½ → 2, −1½ → −1");
+    assert.deepEqual(out, want);
+  });
+});
+
+test("avgPool2dU8 (reference): the mean rounded half up; a window of the whole image is the global pool", () => {
+  const rand = rng(606);
+  for (let t = 0; t < 200; t++) {
+    const N = int(rand, 1, 2), C = int(rand, 1, 9), kh = int(rand, 1, 4), kw = int(rand, 1, 4), stride = int(rand, 1, 3);
+    const H = int(rand, kh, 9), W = int(rand, kw, 9);
+    const OH = Math.floor((H - kh) / stride) + 1, OW = Math.floor((W - kw) / stride) + 1;
+    const x = Uint8Array.from({ length: N * H * W * C }, () => int(rand, 0, 255));
+    const out = new Uint8Array(N * OH * OW * C);
+    ref.avgPool2dU8(x, N, H, W, C, kh, kw, stride, out);
+    for (let n = 0; n < N; n++) for (let oh = 0; oh < OH; oh++) for (let ow = 0; ow < OW; ow++) for (let c = 0; c < C; c++) {
+      let sum = 0;
+      for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) sum += x[((n * H + oh * stride + i) * W + ow * stride + j) * C + c]!;
+      const q = out[((n * OH + oh) * OW + ow) * C + c]!, mean = sum / (kh * kw);
+      assert.ok(q - mean <= 0.5 && mean - q < 0.5, `#${t}: ${q} for the mean ${mean}`);
+    }
+    const whole = new Uint8Array(N * C), global = new Uint8Array(N * C);
+    ref.avgPool2dU8(x, N, H, W, C, H, W, 1, whole);
+    ref.avgPoolGlobalU8(x, N, H * W, C, global);
+    assert.deepEqual(whole, global);
+  }
 });
 
 test("int8 kernels: bad calls throw errors that name the problem", () => {
@@ -405,6 +469,10 @@ test("int8 kernels: bad calls throw errors that name the problem", () => {
     assert.throws(() => fast.maxPool2dU8(x, 2, 6, 6, 3, 7, 2, 2, q), /a 7×2 window does not fit 6×6/);
     assert.throws(() => fast.maxPool2dU8(x, 2, 6, 6, 3, 2, 2, 0, q), /stride must be a positive integer, got 0/);
     assert.throws(() => fast.avgPoolGlobalU8(x, 2, 36, 3, buf.u8(5)), /out must be a Uint8Array of N·C = 6 elements/);
+    const add = { zeroA: 0, multA: 1, zeroB: 0, multB: 1, shift: 1, outZp: 0, lo: 0, hi: 255 };
+    assert.throws(() => fast.addRequantU8(q, q, { ...add, shift: 31 }, q), /shift must be in \[1, 30\], got 31/);
+    assert.throws(() => fast.addRequantU8(q, q, { ...add, multB: 2 ** 15 }, q), /\|m\| < 2\^15, got 32768/);
+    assert.throws(() => fast.addRequantU8(q, buf.u8(3), add, q), /addRequantU8: b must be a Uint8Array of a.length = 128 elements, got Uint8Array of 3/);
     w.dispose();
     assert.throws(() => fast.adderConvU8(x, w, 0, acc, s), /the prepared weights were disposed/);
   } finally {

@@ -97,11 +97,6 @@ export function buildReport(graph: "float" | "integer", model: string, op: strin
   };
 }
 
-/** Output size of a conv or pool window along one axis. */
-export function outSize(size: number, kernel: number, stride: number, pad: number, dilation: number): number {
-  return Math.floor((size + 2 * pad - dilation * (kernel - 1) - 1) / stride) + 1;
-}
-
 /** Row names for repeated steps: "relu", "relu#2", … (a shared module is called several times). */
 export function uniqueNamer(): (base: string) => string {
   const seen = new Map<string, number>();

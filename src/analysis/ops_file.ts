@@ -1,17 +1,17 @@
 // Operation counts of a model file: a training checkpoint gives the float graph (./ops.ts), a
 // deployment bundle the integer graph (./ops_int.ts). The two are told apart by the format in
-// the safetensors metadata. A bundle is read with the runner's strict reader, so a bundle that
-// `mulfree run` refuses is refused here too, with the same message.
-import { readBundle } from "../deploy/bundle.js";
-import { BUNDLE_FORMAT } from "../deploy/graph.js";
+// the safetensors metadata. A bundle is read with the one strict reader (readBundle), so a bundle
+// that `mulfree run` refuses is refused here too, with the same message.
+import { readBundle } from "../deploy/run/decode.js";
+import { BUNDLE_FORMAT } from "../deploy/run/format.js";
 import { IoError } from "../io/errors.js";
 import { readFileChecked } from "../io/files.js";
-import { decodeSafetensorsHeader, type SafetensorsHeader } from "../io/safetensors.js";
+import { decodeSafetensorsHeader } from "../io/safetensors.js";
 import { runtime } from "../kernels/runtime.js";
 import { CHECKPOINT_FORMAT } from "../train/checkpoint.js";
 import { loadModelBytes } from "../train/load_model.js";
 import { countFloatOps } from "./ops.js";
-import { countIntOps, type TensorInfo } from "./ops_int.js";
+import { countIntOps } from "./ops_int.js";
 import type { OpsReport } from "./op_counts.js";
 
 function floatReport(bytes: Uint8Array, name: string): OpsReport {
@@ -21,17 +21,11 @@ function floatReport(bytes: Uint8Array, name: string): OpsReport {
   return countFloatOps(model, spec);
 }
 
-/** The header gives each tensor's stored bytes (packed shift codes stay packed). */
-function integerReport(bytes: Uint8Array, name: string, header: SafetensorsHeader): OpsReport {
+function integerReport(bytes: Uint8Array, name: string): OpsReport {
   const bundle = readBundle(bytes, name);
   const source = bundle.source as { model?: unknown; op?: unknown; spec?: { model?: unknown; op?: unknown } };
   const spec = source.spec ?? source;
-  const tensors: Record<string, TensorInfo> = {};
-  for (const [key, e] of Object.entries(header.tensors)) {
-    tensors[key] = { dtype: e.dtype, elements: e.shape.reduce((a, b) => a * b, 1), bytes: e.data_offsets[1] - e.data_offsets[0] };
-  }
-  return countIntOps(bundle.graph, tensors, {
-    source: name,
+  return countIntOps(bundle, {
     model: typeof spec.model === "string" ? spec.model : undefined,
     op: typeof spec.op === "string" ? spec.op : undefined,
     fileBytes: bytes.length,
@@ -43,7 +37,7 @@ export function opsReportOf(bytes: Uint8Array, name: string): OpsReport {
   const header = decodeSafetensorsHeader(bytes, name);
   const format = header.metadata.format;
   if (format === CHECKPOINT_FORMAT) return floatReport(bytes, name);
-  if (format === BUNDLE_FORMAT) return integerReport(bytes, name, header);
+  if (format === BUNDLE_FORMAT) return integerReport(bytes, name);
   throw new IoError(
     `${name}: neither a mulfree checkpoint ('${CHECKPOINT_FORMAT}') nor a deployment bundle ('${BUNDLE_FORMAT}'); ` +
       (format === undefined ? "its metadata has no format" : `its metadata format is '${format}'`),

@@ -1,5 +1,5 @@
-// Operation counts of a deployment bundle's integer graph (src/deploy/graph.ts), for one image,
-// following the exact arithmetic of src/kernels/reference/int8.ts:
+// Operation counts of a deployment bundle's integer graph (src/deploy/run/format.ts), for one
+// image, following the exact arithmetic of src/kernels/reference/int8.ts:
 // - input quantization: q = clamp(round(a·x + b)) per pixel (the normalisation folded into a, b);
 // - weight layers count every tap, padded ones included (they read the pad value): an adder tap
 //   is one u8 subtraction (|·| free: the kernels take sub_sat(a,b) | sub_sat(b,a)) plus an i32
@@ -7,25 +7,16 @@
 //   plus an i32 add or subtract;
 // - requantization per output value: (acc + bias)·mult, + rounding, >> shift, + zero point,
 //   clamp to [lo, hi] (lo fuses the ReLU) — BatchNorm, the layer scale and ReLU all live here;
+// - a residual add: both inputs rescaled to the output by a 15-bit multiplier each (two
+//   multiplies per value), summed, rounded, shifted, clamped (addRequantU8);
+// - pooling: max is comparisons; average a window sum, a rounding add and one integer division;
 // - the last layer's logits: (acc + bias) per class, × scale to f32; then softmax.
-import type { Dtype } from "../io/safetensors.js";
-import { REQUANT_TENSORS, weightTensorName, type IntGraph, type LayerNode } from "../deploy/graph.js";
+// The bundle comes from the one decoder (readBundle), so its graph is known to fit together and
+// its shapes are the decoder's.
+import type { Bundle, BundleLayer } from "../deploy/run/bundle.js";
+import { REQUANT_TENSORS, weightTensorName, type LayerNode } from "../deploy/run/format.js";
 import { softmaxRow } from "./ops.js";
-import { buildReport, layerRow, outSize, uniqueNamer, type LayerOps, type OpCount, type OpsReport } from "./op_counts.js";
-
-/** What the counter needs of each bundle tensor (the safetensors header has it). */
-export interface TensorInfo {
-  dtype: Dtype;
-  elements: number;
-  bytes: number;
-}
-
-
-/** Shape [C, H, W] of one image between nodes. */
-type Shape = [number, number, number];
-
-/** A bundle whose graph does not fit together; the message names the file and the node. */
-export class BundleGraphError extends Error {}
+import { buildReport, layerRow, uniqueNamer, type LayerOps, type OpCount, type OpsReport } from "./op_counts.js";
 
 function tapOps(node: LayerNode, n: number): OpCount[] {
   switch (node.kind) {
@@ -44,8 +35,6 @@ function tapOps(node: LayerNode, n: number): OpCount[] {
         { kind: "shift", type: "int32", count: n, what: "x << (p − base)" },
         { kind: "add", type: "int32", count: n, what: "± accumulate (sign folded in)" },
       ];
-    default:
-      throw new BundleGraphError(`layer '${node.name}' has unknown kind '${String((node as { kind: unknown }).kind)}'`);
   }
 }
 
@@ -60,121 +49,97 @@ function requantOps(values: number): OpCount[] {
   ];
 }
 
-/** Bytes of the per-channel requantization tensors that belong to channels [offset, offset + K). */
-function requantBytes(tensors: Record<string, TensorInfo>, offset: number, K: number, used: Map<string, number>): number {
-  let bytes = 0;
-  for (const name of Object.values(REQUANT_TENSORS)) {
-    const t = tensors[name];
-    if (!t || offset + K > t.elements) continue;
-    const b = K * (t.bytes / t.elements);
-    bytes += b;
-    used.set(name, (used.get(name) ?? 0) + b);
-  }
-  return bytes;
+/** A residual add with requantization, per output value (src/kernels/reference/int8.ts addRequantU8). */
+function addOps(values: number): OpCount[] {
+  return [
+    { kind: "add", type: "int16", count: 2 * values, what: "a − z_a, b − z_b" },
+    { kind: "mul", type: "int16", count: 2 * values, what: "× mult (i16 × i16 → i32), one per input" },
+    { kind: "add", type: "int32", count: values, what: "sum" },
+    { kind: "add", type: "int32", count: values, what: "+ rounding" },
+    { kind: "shift", type: "int32", count: values, what: ">> shift" },
+    { kind: "add", type: "int32", count: values, what: "+ zero point" },
+    { kind: "cmp", type: "int32", count: 2 * values, what: "clamp [lo, hi] (ReLU fused)" },
+  ];
 }
 
-function kindLabel(node: LayerNode): string {
-  return node.kind === "mul" ? "int8 mul" : node.kind === "adder" ? "int8 adder" : "shift";
+/** Bytes of the per-channel requantization tensors that belong to one layer's channels. */
+function requantBytes(bundle: Bundle, K: number): number {
+  const channels = bundle.layers.reduce((k, l) => k + l.shape.K, 0);
+  return Object.values(REQUANT_TENSORS).reduce((sum, name) => sum + (bundle.tensorBytes[name]! / channels) * K, 0);
+}
+
+const kindLabel = (node: LayerNode) => (node.kind === "mul" ? "int8 mul" : node.kind === "adder" ? "int8 adder" : "shift");
+
+function layerRows(bundle: Bundle, layer: BundleLayer): LayerOps[] {
+  const { node, shape: s } = layer;
+  const taps = (s.C / s.groups) * s.kh * s.kw, outputs = s.K * s.OH * s.OW;
+  const detail = s.kh * s.kw === 1 && s.H * s.W === 1 ? `${s.C}→${s.K}` : `${s.C}→${s.K} ${s.kh}×${s.kw}, out ${s.K}×${s.OH}×${s.OW}, ${taps} taps/out`;
+  const weights = layerRow(node.name, kindLabel(node), detail, tapOps(node, outputs * taps), bundle.tensorBytes[weightTensorName(node.name)]!);
+  const qBytes = requantBytes(bundle, s.K);
+  if (layer.last) {
+    return [weights, layerRow(`${node.name}.logits`, "dequantize", `${s.K} logits, scale·(acc + bias) → f32`, [
+      { kind: "add", type: "int32", count: outputs, what: "acc + bias" },
+      { kind: "mul", type: "fp32", count: outputs, what: "× scale" },
+    ], qBytes)];
+  }
+  const relu = node.requant!.lo === node.requant!.outZp ? ", ReLU fused" : "";
+  return [weights, layerRow(`${node.name}.requant`, "requant", `${outputs} values${relu}; BatchNorm and scale folded in`, requantOps(outputs), qBytes)];
+}
+
+/** A residual add's row name: its block's, from the layer its first input comes from (layer1.0.conv2 → layer1.0.add). */
+function addName(bundle: Bundle, i: number): string {
+  let at = bundle.shapes[i]!.inputs[0]!;
+  while (at > 0 && bundle.graph.nodes[at]!.op !== "layer") at = bundle.shapes[at]!.inputs[0]!;
+  const node = bundle.graph.nodes[at]!;
+  if (node.op !== "layer" || !node.name.includes(".")) return "add";
+  return `${node.name.slice(0, node.name.lastIndexOf("."))}.add`;
 }
 
 export interface BundleInfo {
-  /** Named in errors (usually the path). */
-  source?: string;
   model?: string;
   op?: string;
   fileBytes?: number;
 }
 
-/**
- * Count one image through `graph` (the full graph, as decodeBundle or expandGraph return it);
- * `tensors` are the bundle's, for the weight bytes.
- */
-export function countIntOps(graph: IntGraph, tensors: Record<string, TensorInfo>, info: BundleInfo = {}): OpsReport {
-  const { source = "bundle", fileBytes } = info;
-  const fail = (m: string) => new BundleGraphError(`${source}: ${m}`);
-  if (!graph || !Array.isArray(graph.nodes) || graph.nodes.length < 2) throw fail("the graph has no nodes");
-  const first = graph.nodes[0];
-  if (first.op !== "input") throw fail(`the first node is '${first.op}', expected 'input'`);
-  let shape: Shape = [...first.shape];
-  const rows: LayerOps[] = [];
-  const pixels = shape[0] * shape[1] * shape[2];
-  rows.push(layerRow("input", "quantize", `${pixels} pixels → u8, q = clamp(round(a·x + b))`, [
+/** Count one image through a decoded bundle (src/deploy/run/decode.ts readBundle). */
+export function countIntOps(bundle: Bundle, info: BundleInfo = {}): OpsReport {
+  const { graph, shapes } = bundle;
+  const [C0, H0, W0] = bundle.input.shape;
+  const pixels = C0 * H0 * W0;
+  const rows: LayerOps[] = [layerRow("input", "quantize", `${pixels} pixels → u8, q = clamp(round(a·x + b))`, [
     { kind: "mul", type: "fp32", count: pixels, what: "a·x" },
     { kind: "add", type: "fp32", count: pixels, what: "+ b (+ ½)" },
     { kind: "cmp", type: "fp32", count: 2 * pixels, what: "clamp to [0, 255]" },
-  ]));
-  const used = new Map<string, number>();
+  ])];
+  const layers = new Map(bundle.layers.map((l) => [l.index, l]));
   const unique = uniqueNamer();
-  for (let i = 1; i < graph.nodes.length; i++) {
-    const node = graph.nodes[i];
-    const last = i === graph.nodes.length - 1;
-    switch (node.op) {
-      case "layer": {
-        const g = node.geometry;
-        if (!Array.isArray(g) || g.length !== 13 || !g.every((v) => Number.isInteger(v) && v >= 0)) throw fail(`layer '${node.name}' has a bad geometry ${JSON.stringify(g)}`);
-        const [C, H, W, K, kh, kw, sh, sw, ph, pw, dh, dw, groups] = g;
-        if (C * H * W !== shape[0] * shape[1] * shape[2]) {
-          throw fail(`layer '${node.name}' takes ${C}×${H}×${W} values but the node before gives ${shape.join("×")}`);
-        }
-        const OH = outSize(H, kh, sh, ph, dh), OW = outSize(W, kw, sw, pw, dw);
-        if (OH < 1 || OW < 1 || groups < 1 || C % groups || K % groups) throw fail(`layer '${node.name}' has an impossible geometry ${JSON.stringify(g)}`);
-        const taps = (C / groups) * kh * kw, outputs = K * OH * OW;
-        const w = tensors[weightTensorName(node.name)];
-        if (!w) throw fail(`tensor '${weightTensorName(node.name)}' is missing`);
-        used.set(weightTensorName(node.name), w.bytes);
-        const detail = kh * kw === 1 && H * W === 1 ? `${C}→${K}` : `${C}→${K} ${kh}×${kw}, out ${K}×${OH}×${OW}, ${taps} taps/out`;
-        rows.push(layerRow(node.name, kindLabel(node), detail, tapOps(node, outputs * taps), w.bytes));
-        const qBytes = requantBytes(tensors, node.channelOffset, K, used);
-        if (last) {
-          rows.push(layerRow(`${node.name}.logits`, "dequantize", `${K} logits, scale·(acc + bias) → f32`, [
-            { kind: "add", type: "int32", count: outputs, what: "acc + bias" },
-            { kind: "mul", type: "fp32", count: outputs, what: "× scale" },
-          ], qBytes));
-        } else {
-          if (!node.requant) throw fail(`hidden layer '${node.name}' has no requantization`);
-          const relu = node.requant.lo === node.requant.outZp ? ", ReLU fused" : "";
-          rows.push(layerRow(`${node.name}.requant`, "requant", `${outputs} values${relu}; BatchNorm and scale folded in`, requantOps(outputs), qBytes));
-        }
-        shape = [K, OH, OW];
-        break;
-      }
-      case "maxpool": {
-        const [C, H, W] = shape;
-        const OH = Math.floor((H - node.kh) / node.stride) + 1, OW = Math.floor((W - node.kw) / node.stride) + 1;
-        if (!(OH >= 1 && OW >= 1)) throw fail(`maxpool ${node.kh}×${node.kw} does not fit ${H}×${W}`);
-        shape = [C, OH, OW];
-        rows.push(layerRow(unique("pool"), "maxpool", `${node.kh}×${node.kw}, out ${shape.join("×")}`, [
-          { kind: "cmp", type: "int8", count: C * OH * OW * (node.kh * node.kw - 1), what: "window max (u8)" },
-        ]));
-        break;
-      }
-      case "avgpool": {
-        const [C, H, W] = shape;
-        shape = [C, 1, 1];
-        rows.push(layerRow(unique("avgpool"), "avgpool", `global ${H}×${W}, ${C} channels`, [
-          { kind: "add", type: "int32", count: C * (H * W - 1), what: "sum over H·W" },
-          { kind: "add", type: "int32", count: C, what: "+ H·W/2 (rounding)" },
-          { kind: "div", type: "int32", count: C, what: "/ H·W" },
-        ]));
-        break;
-      }
-      case "flatten":
-        shape = [shape[0] * shape[1] * shape[2], 1, 1];
-        break;
-      default:
-        throw fail(`unknown node '${String((node as { op: unknown }).op)}' at position ${i}`);
+  graph.nodes.forEach((node, i) => {
+    const out = shapes[i]!;
+    const src = shapes[out.inputs[0] ?? 0]!;
+    const values = out.C * out.H * out.W;
+    if (node.op === "layer") rows.push(...layerRows(bundle, layers.get(i)!));
+    else if (node.op === "maxpool") {
+      rows.push(layerRow(unique("pool"), "maxpool", `${node.kh}×${node.kw}, out ${out.C}×${out.H}×${out.W}`, [
+        { kind: "cmp", type: "int8", count: values * (node.kh * node.kw - 1), what: "window max (u8)" },
+      ]));
+    } else if (node.op === "avgpool") {
+      const k = node.kh === undefined ? src.H * src.W : node.kh * node.kw!;
+      const what = node.kh === undefined ? `global ${src.H}×${src.W}, ${src.C} channels` : `${node.kh}×${node.kw} stride ${node.stride}, out ${out.C}×${out.H}×${out.W}`;
+      rows.push(layerRow(unique("avgpool"), "avgpool", what, [
+        { kind: "add", type: "int32", count: values * (k - 1), what: "window sum" },
+        { kind: "add", type: "int32", count: values, what: "+ k/2 (rounding)" },
+        { kind: "div", type: "int32", count: values, what: "/ k" },
+      ]));
+    } else if (node.op === "add") {
+      rows.push(layerRow(unique(addName(bundle, i)), "residual add", `${values} values, requantized${node.requant.lo === node.requant.outZp ? ", ReLU fused" : ""}`, addOps(values)));
     }
-    if (last && node.op !== "layer") throw fail(`the last node is '${node.op}', expected the logits layer`);
-  }
+  });
   rows.push(softmaxRow(graph.classes));
-
-  const unattributed = Object.entries(tensors).reduce((a, [name, t]) => a + t.bytes - (used.get(name) ?? 0), 0);
-  if (unattributed > 0) rows.push(layerRow("other tensors", "data", "bundle tensors no layer claims", [], unattributed));
   const notes = [
     "integer graph: the deployment bundle's arithmetic (src/kernels/reference/int8.ts), one image",
     "weight layers count every tap (padding included) and one accumulating add per tap, as the AdderNet paper counts",
     "requant rows hold BatchNorm, the layer scale and ReLU: one i32 × i16 multiply per output value",
   ];
-  if (fileBytes !== undefined) notes.push(`bundle file: ${fileBytes} bytes (weight bytes are tensor data; the rest is the header)`);
+  if (info.fileBytes !== undefined) notes.push(`bundle file: ${info.fileBytes} bytes (weight bytes are tensor data; the rest is the header)`);
   return buildReport("integer", info.model ?? "?", info.op ?? "?", rows, notes);
 }

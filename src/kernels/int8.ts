@@ -12,7 +12,7 @@
 // fixed order, so results are identical for any thread count.
 import { checkConv2dShape, type Conv2dShape } from "./conv2d.js";
 import { alignUp, grainFor, SCRATCH_THREADS, threadScratch } from "./gemm.js";
-import { checkRequant } from "./reference/int8.js";
+import { checkAddRequant, checkRequant, type AddRequant } from "./reference/int8.js";
 import { runtime, type Runtime } from "./runtime.js";
 
 /** The requantization of requantizeU8 in reference/int8.ts, for all K output channels. */
@@ -32,6 +32,8 @@ const MUL_VECTOR = 8; // i16 per vector
 const PARAM_FIELDS = 31;
 /** Largest padded image copy (per thread) for the contiguous im2col; bigger images take the general path. */
 const MAX_PLANE_BYTES = 1 << 22;
+/** Runtime.scratch slot of addRequantU8's parameter block. */
+const ADD_PARAMS_SLOT = 29;
 /** maxPool2dU8 packs kh, kw and stride into 10 bits each. */
 const MAX_WINDOW = 1023;
 
@@ -163,6 +165,30 @@ export function requantizeU8(
   inMemory(rt, op, { acc, out });
   const rq = scratchRequant(rt, Nc, { bias, mult, shift, outZp, lo, hi });
   rt.parallel("requantizeU8", [acc.byteOffset, out.byteOffset, Nc, rq], M, grainFor(Nc * 16));
+}
+
+/** Elementwise residual add of u8 a and b into out with requantization; the semantics of reference addRequantU8. */
+export function addRequantU8(a: Uint8Array, b: Uint8Array, p: AddRequant, out: Uint8Array): void {
+  bindAddRequantU8(a, b, p, out)();
+}
+
+/** addRequantU8 bound to fixed arrays and parameters: validated once (see bindAdderConvU8). */
+export function bindAddRequantU8(a: Uint8Array, b: Uint8Array, p: AddRequant, out: Uint8Array): () => void {
+  const op = "addRequantU8";
+  checkAddRequant(p);
+  positive(op, { length: a.length });
+  checkArray(op, "b", b, Uint8Array, a.length, "a.length");
+  checkArray(op, "out", out, Uint8Array, a.length, "a.length");
+  const rt = runtime();
+  inMemory(rt, op, { a, b, out });
+  const fields = Int32Array.of(p.zeroA, p.multA, p.zeroB, p.multB, p.shift, p.outZp, p.lo, p.hi);
+  const n = a.length, grain = grainFor(8);
+  return () => {
+    // the parameter block is shared scratch: another call may have overwritten it
+    const ptr = rt.scratch(ADD_PARAMS_SLOT, fields.byteLength);
+    rt.i32(ptr, fields.length).set(fields);
+    rt.parallel("addRequantU8", [a.byteOffset, b.byteOffset, out.byteOffset, ptr], n, grain, 16);
+  };
 }
 
 /** Max pooling of u8 NHWC with no padding; OH = floor((H − kh)/stride) + 1. out is [N][OH][OW][C]. */

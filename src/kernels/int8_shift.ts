@@ -119,59 +119,93 @@ export function prepareShiftWeights(sign: Int8Array, shift: Uint8Array, s: Conv2
   const offsets = tapOffsets(s);
   let nonzero = 0;
   for (let i = 0; i < n; i++) if (sign[i] !== 0) nonzero++;
-  const blocks = PROGRAMS.map((layout) => compile(sign, shift, s, Kg, Cg, R, offsets[layout]));
+  // the grouping depends on the weights only; each layout then writes it with its own tap offsets
+  const programs = Array.from({ length: s.K }, (_, k) => channelGroups(channelPlanes(sign, shift, k * R, R)));
+  const blocks = PROGRAMS.map((layout) => emit(programs, s, Kg, Cg, offsetTable(s, offsets[layout])));
   return new ShiftWeights(runtime(), { ...s }, nonzero, blocks);
 }
 
+/** One output channel's nonzero taps (indices r = (ki·kw + kj)·Cg + c) by shift, largest shift first. */
+type Planes = Array<{ shift: number; plus: number[]; minus: number[] }>;
+
+function channelPlanes(sign: Int8Array, shift: Uint8Array, start: number, R: number): Planes {
+  const byShift: Planes = [];
+  for (let r = 0; r < R; r++) {
+    const i = start + r;
+    if (sign[i] === 0) continue;
+    const plane = (byShift[shift[i]!] ??= { shift: shift[i]!, plus: [], minus: [] });
+    (sign[i]! > 0 ? plane.plus : plane.minus).push(r);
+  }
+  return byShift.filter((p) => p !== undefined).reverse();
+}
+
+/** A layout's offsets of every tap position and input channel: [(ki·kw + kj)·C + c]. */
+function offsetTable(s: Conv2dShape, offset: (ki: number, kj: number, c: number) => number): Int32Array {
+  const table = new Int32Array(s.kh * s.kw * s.C);
+  for (let ki = 0; ki < s.kh; ki++) for (let kj = 0; kj < s.kw; kj++) for (let c = 0; c < s.C; c++) table[(ki * s.kw + kj) * s.C + c] = offset(ki, kj, c);
+  return table;
+}
+
 /**
- * One layout's program block: K byte offsets, then each channel's program (format in
- * assembly/int8_shift.ts). Planes are visited from the largest shift down and merged into groups
+ * One channel's program: its planes visited from the largest shift down and merged into groups
  * by Horner steps (acc = (acc << d) + plane) while the group's i16 sum provably fits:
  * 255 · Σ 2^(shift − group base) ≤ 128 · 255 < 2^15, counted for + and − taps separately.
  * Fewer groups mean fewer widen-shift-add flushes; a plane too big for one group is chunked.
+ * Taps are still indices r here; emit() turns them into a layout's byte offsets.
  */
-function compile(sign: Int8Array, shift: Uint8Array, s: Conv2dShape, Kg: number, Cg: number, R: number, offset: (ki: number, kj: number, c: number) => number): Int32Array {
-  const words: number[] = new Array(s.K).fill(0);
-  for (let k = 0; k < s.K; k++) {
-    words[k] = words.length * 4;
-    const c0 = Math.floor(k / Kg) * Cg;
-    const planes = new Map<number, { plus: number[]; minus: number[] }>();
-    for (let ki = 0; ki < s.kh; ki++) {
-      for (let kj = 0; kj < s.kw; kj++) {
-        for (let c = 0; c < Cg; c++) {
-          const i = k * R + (ki * s.kw + kj) * Cg + c;
-          if (sign[i] === 0) continue;
-          let plane = planes.get(shift[i]);
-          if (!plane) planes.set(shift[i], (plane = { plus: [], minus: [] }));
-          (sign[i] > 0 ? plane.plus : plane.minus).push(offset(ki, kj, c0 + c));
+function channelGroups(planes: Planes): Group[] {
+  const groups: Group[] = [];
+  let cur: Group | null = null;
+  for (const { shift: sh, plus, minus } of planes) {
+    for (let from = 0; from < Math.max(plus.length, minus.length); from += CHUNK) {
+      const step = { plus: plus.slice(from, from + CHUNK), minus: minus.slice(from, from + CHUNK) };
+      if (cur) {
+        const d = cur.base - sh;
+        const unitsPlus = cur.unitsPlus * 2 ** d + step.plus.length, unitsMinus = cur.unitsMinus * 2 ** d + step.minus.length;
+        if (unitsPlus <= CHUNK && unitsMinus <= CHUNK) {
+          cur.steps.push({ d, ...step });
+          Object.assign(cur, { base: sh, unitsPlus, unitsMinus });
+          continue;
         }
       }
-    }
-    const groups: Group[] = [];
-    let cur: Group | null = null;
-    for (const sh of [...planes.keys()].sort((a, b) => b - a)) {
-      const { plus, minus } = planes.get(sh)!;
-      for (let at = 0; at < Math.max(plus.length, minus.length); at += CHUNK) {
-        const step = { plus: plus.slice(at, at + CHUNK), minus: minus.slice(at, at + CHUNK) };
-        if (cur) {
-          const d = cur.base - sh;
-          const unitsPlus = cur.unitsPlus * 2 ** d + step.plus.length, unitsMinus = cur.unitsMinus * 2 ** d + step.minus.length;
-          if (unitsPlus <= CHUNK && unitsMinus <= CHUNK) {
-            cur.steps.push({ d, ...step });
-            Object.assign(cur, { base: sh, unitsPlus, unitsMinus });
-            continue;
-          }
-        }
-        groups.push((cur = { base: sh, unitsPlus: step.plus.length, unitsMinus: step.minus.length, steps: [{ d: 0, ...step }] }));
-      }
-    }
-    words.push(groups.length);
-    for (const g of groups) {
-      words.push(g.base, g.steps.length);
-      for (const st of g.steps) words.push(st.d, st.plus.length, st.minus.length, ...st.plus, ...st.minus);
+      groups.push((cur = { base: sh, unitsPlus: step.plus.length, unitsMinus: step.minus.length, steps: [{ d: 0, ...step }] }));
     }
   }
-  return Int32Array.from(words);
+  return groups;
+}
+
+/**
+ * One layout's program block (format in assembly/int8_shift.ts): K byte offsets, then each
+ * channel's program: [groups, then per group: base, steps, then per step: d, |plus|, |minus|, the
+ * plus taps' and the minus taps' byte offsets].
+ */
+function emit(programs: Group[][], s: Conv2dShape, Kg: number, Cg: number, offsets: Int32Array): Int32Array {
+  let words = s.K;
+  for (const groups of programs) {
+    words += 1;
+    for (const g of groups) words += 2 + g.steps.reduce((n, st) => n + 3 + st.plus.length + st.minus.length, 0);
+  }
+  const out = new Int32Array(words);
+  let at = s.K;
+  programs.forEach((groups, k) => {
+    out[k] = at * 4;
+    const c0 = Math.floor(k / Kg) * Cg;
+    // tap r of this channel: position ⌊r / Cg⌋ = ki·kw + kj, input channel c0 + r mod Cg
+    const write = (r: number) => (out[at++] = offsets[Math.floor(r / Cg) * s.C + c0 + (r % Cg)]!);
+    out[at++] = groups.length;
+    for (const g of groups) {
+      out[at++] = g.base;
+      out[at++] = g.steps.length;
+      for (const st of g.steps) {
+        out[at++] = st.d;
+        out[at++] = st.plus.length;
+        out[at++] = st.minus.length;
+        st.plus.forEach(write);
+        st.minus.forEach(write);
+      }
+    }
+  });
+  return out;
 }
 
 /** Planes merged by Horner steps; units = Σ 2^(shift − base) over the taps so far, per sign. */

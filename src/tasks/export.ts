@@ -1,13 +1,12 @@
 // A checkpoint to an integer deployment bundle: calibrate on the model's own training data,
-// quantize, check the bundle with the runner's strict reader, write it atomically. The bundle
-// records the model's test data, so `run` and `predict` use it without data flags.
+// quantize and check the bundle with the one reader (the library's exportBundle), write it
+// atomically. The bundle records the model's test data, so `run` and `predict` use it without
+// data flags.
 import { openSplitFor, testDataRecord, type DataSource } from "../data/registry.js";
-import { readBundle } from "../deploy/bundle.js";
-import { encodeBundle } from "../deploy/bundle_codec.js";
-import { ExportError } from "../deploy/chain.js";
-import { exportModel, type ExportedLayer } from "../deploy/export.js";
-import { load } from "../deploy/runner.js";
-import { IoError } from "../io/errors.js";
+import { ExportError } from "../deploy/export/errors.js";
+import { exportBundle } from "../deploy/export/export_bundle.js";
+import type { ExportedLayer } from "../deploy/export/export_model.js";
+import { load } from "../deploy/run/runner.js";
 import { writeFileAtomic } from "../io/files.js";
 import { initRuntime } from "../kernels/runtime.js";
 import type { ModelSpec } from "../models/zoo.js";
@@ -60,23 +59,17 @@ export function exportCheckpoint(path: string, req: ExportRequest): ExportSummar
   checkModelFitsData(spec, calib.ds, path, `${calib.source.name} training data`);
   const norm = calib.source.normalization;
   const range = req.percentile === undefined ? { kind: "minmax" as const } : { kind: "percentile" as const, percentile: req.percentile };
-  let result;
+  // the run's test data (what `run` and `predict` use); the recorded one when the model has it
+  const testSource = loaded.dataset ?? calib.source;
+  const source = { model: spec.model, op: spec.op, calibration: calib.ds.n, data: testDataRecord(testSource) };
+  let exported;
   try {
-    result = exportModel(model, calib.ds.images, calib.ds.n, calib.ds.shape, { mean: norm.mean, std: norm.std, range });
+    exported = exportBundle(model, calib.ds.images, calib.ds.n, calib.ds.shape, { mean: norm.mean, std: norm.std, range }, source, req.out);
   } catch (e) {
     if (e instanceof ExportError) throw new ExportError(`${path}: cannot export ${spec.model} (${spec.op}): ${e.message}`);
     throw e;
   }
-  // the run's test data (what `run` and `predict` use); the recorded one when the model has it
-  const testSource = loaded.dataset ?? calib.source;
-  const source = { model: spec.model, op: spec.op, calibration: result.calibrationImages, data: testDataRecord(testSource) };
-  const bytes = encodeBundle(result.graph, result.tensors, source);
-  // never write a bundle that load() would refuse: the runner's strict checks run first
-  try {
-    readBundle(bytes, req.out);
-  } catch (e) {
-    throw new IoError(`${path}: the exported bundle fails its own checks: ${(e as Error).message}`);
-  }
+  const { bytes, result } = exported;
   writeFileAtomic(req.out, bytes);
   const summary: ExportSummary = {
     spec, out: req.out, dataset: calib.source, bundleBytes: bytes.length, fp32Bytes: fp32Bytes(model),

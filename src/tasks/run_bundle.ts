@@ -1,7 +1,7 @@
 // Test accuracy and speed of an integer deployment bundle, through the same load()/predict() API
 // that browsers use, on the test data the bundle records (or compatible data the user names).
 import { openSplitFor, parseTestDataRecord, type DataSource } from "../data/registry.js";
-import { load, type BackendName, type Model } from "../deploy/runner.js";
+import { load, type BackendName, type Model } from "../deploy/run/runner.js";
 import { readFileChecked } from "../io/files.js";
 import { checkModelFitsData } from "../train/load_model.js";
 import { fallbackDataset, type DataChoice } from "./model_data.js";

@@ -2,7 +2,7 @@
 // f32 training from a fixed seed, and integer predictions of a bundle. Imports only browser-safe
 // modules (the page loads this file from dist/test/browser/).
 import type { Dataset } from "../../src/data/dataset.js";
-import { load } from "../../src/deploy/runner.js";
+import { load } from "../../src/deploy/index.js";
 import { initRuntime } from "../../src/kernels/runtime.js";
 import { resolveSpec } from "../../src/models/zoo.js";
 import { Rng } from "../../src/tensor/random.js";

@@ -4,10 +4,9 @@
 // instead. Speed does not depend on the weight values, and the output says what was used.
 import { readdirSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
-import { readBundle } from "../../deploy/bundle.js";
-import { encodeBundle } from "../../deploy/bundle_codec.js";
-import { exportModel } from "../../deploy/export.js";
-import { BUNDLE_FORMAT } from "../../deploy/graph.js";
+import { readBundle } from "../../deploy/run/decode.js";
+import { exportBundle } from "../../deploy/export/export_bundle.js";
+import { BUNDLE_FORMAT } from "../../deploy/run/format.js";
 import { readFileChecked } from "../../io/files.js";
 import { decodeSafetensorsHeader, type TensorEntry } from "../../io/safetensors.js";
 import type { Module } from "../../nn/module.js";
@@ -60,8 +59,8 @@ function estimateBatchNorm(model: Module, data: BenchData): void {
 function exportInMemory(model: Module, spec: ModelSpec, data: BenchData, what: string): Uint8Array {
   const { normalized, n } = data.calibration;
   try {
-    const r = exportModel(model, normalized, n, IMAGE, { mean: data.norm.mean, std: data.norm.std });
-    return encodeBundle(r.graph, r.tensors, { spec, checkpoint: what, calibration: { dataset: "mnist", images: r.calibrationImages, range: "minmax" } });
+    const source = { spec, checkpoint: what, calibration: { dataset: "mnist", images: n, range: "minmax" } };
+    return exportBundle(model, normalized, n, IMAGE, { mean: data.norm.mean, std: data.norm.std }, source, what).bytes;
   } catch (e) {
     throw new CliError(`${what}: cannot export ${spec.model} (${spec.op}): ${(e as Error).message}`);
   }

@@ -1,4 +1,4 @@
-import type { BackendName } from "../../deploy/runner.js";
+import type { BackendName } from "../../deploy/run/runner.js";
 import { runBundle } from "../../tasks/run_bundle.js";
 import type { CommandSpec, ParsedFlags } from "../args.js";
 import { dataFlags, dataRequestFrom } from "../data_flags.js";

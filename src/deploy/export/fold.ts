@@ -9,10 +9,9 @@
 //   mult/2^shift ≈ A/s_out,  |mult| < 2^15,  1 ≤ shift ≤ 52,
 // so q ≈ round(z/s_out) + outZp: the only roundings are bias (½ accumulator unit) and the 15-bit
 // multiplier (relative 2^−15).
-import type { Quant } from "./graph.js";
+import { logitFactor, MAX_REQUANT_SHIFT, type Quant } from "../run/format.js";
 
 export const MULT_BITS = 15;
-export const MAX_REQUANT_SHIFT = 52;
 const I32_LIMIT = 2 ** 31;
 
 /** BatchNorm in eval mode (running statistics), or none. */
@@ -126,9 +125,4 @@ export function foldRequant(
     }
   }
   return { bias, mult, shift, logitScale, logitUnit, constantChannels };
-}
-
-/** One logit scale from its stored form; the exporter and the bundle reader both compute it this way. */
-export function logitFactor(unit: number, mult: number, shift: number): number {
-  return (unit * mult) / 2 ** shift;
 }

@@ -7,7 +7,7 @@
 // an indexing bug that wipes whole filters; reference/deepshift.md §8.9–10), and a zero's sign
 // bit must be 0, so every bit pattern has one meaning. Rows are not padded: a layer is
 // ⌈n·B/8⌉ bytes.
-import { MAX_SHIFT } from "../kernels/reference/int8.js";
+import { MAX_SHIFT } from "../../kernels/reference/int8.js";
 
 /** Largest code width: codes 1 … 2^5 − 1 cover more than the MAX_SHIFT + 1 kernel shifts. */
 export const MAX_FIELD_BITS = 5;
@@ -36,17 +36,16 @@ export function packShifts(sign: Int8Array, shift: Uint8Array, fieldBits: number
   const B = fieldBits + 1;
   const maxCode = 2 ** fieldBits - 1;
   const out = new Uint8Array(packedBytes(sign.length, fieldBits));
-  for (let i = 0; i < sign.length; i++) {
+  for (let i = 0, bit = 0; i < sign.length; i++, bit += B) {
     const s = sign[i];
-    let value = 0;
-    if (s !== 0) {
-      if (s !== 1 && s !== -1) throw new Error(`packShifts: sign[${i}] = ${s} is not −1, 0 or +1`);
-      const code = shift[i] + 1;
-      if (code > maxCode) throw new Error(`packShifts: shift[${i}] = ${shift[i]} needs more than ${fieldBits} code bits`);
-      value = code | (s < 0 ? 1 << fieldBits : 0);
-    }
-    let bit = i * B;
-    for (let b = 0; b < B; b++, bit++) if ((value >> b) & 1) out[bit >> 3] |= 1 << (bit & 7);
+    if (s === 0) continue;
+    if (s !== 1 && s !== -1) throw new Error(`packShifts: sign[${i}] = ${s} is not −1, 0 or +1`);
+    const code = shift[i] + 1;
+    if (code > maxCode) throw new Error(`packShifts: shift[${i}] = ${shift[i]} needs more than ${fieldBits} code bits`);
+    // the B ≤ 6 bits of the value, placed at bit (bit & 7) of its byte, lie within two bytes
+    const placed = (code | (s < 0 ? 1 << fieldBits : 0)) << (bit & 7);
+    out[bit >> 3] |= placed & 255;
+    if (placed > 255) out[(bit >> 3) + 1] |= placed >> 8;
   }
   return out;
 }
@@ -56,13 +55,13 @@ export function unpackShifts(packed: Uint8Array, count: number, fieldBits: numbe
   checkFieldBits(fieldBits);
   const need = packedBytes(count, fieldBits);
   if (packed.length !== need) throw new Error(`packed shift weights: ${packed.length} bytes, expected ${need} for ${count} weights of ${fieldBits + 1} bits`);
-  const B = fieldBits + 1;
+  const B = fieldBits + 1, codeMask = (1 << fieldBits) - 1;
   const sign = new Int8Array(count), shift = new Uint8Array(count);
-  for (let i = 0; i < count; i++) {
-    let value = 0;
-    let bit = i * B;
-    for (let b = 0; b < B; b++, bit++) value |= ((packed[bit >> 3] >> (bit & 7)) & 1) << b;
-    const code = value & ((1 << fieldBits) - 1);
+  for (let i = 0, bit = 0; i < count; i++, bit += B) {
+    // a value of B ≤ 6 bits starting at bit (bit & 7) of its byte lies within two bytes
+    const at = bit >> 3;
+    const value = ((packed[at]! | ((packed[at + 1] ?? 0) << 8)) >> (bit & 7)) & ((1 << B) - 1);
+    const code = value & codeMask;
     const negative = value >> fieldBits;
     if (code === 0) {
       if (negative) throw new Error(`packed shift weights: weight ${i} is a zero with the sign bit set (corrupt data)`);

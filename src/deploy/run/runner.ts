@@ -8,12 +8,13 @@
 // `options.wasm` (e.g. the bytes of dist/mulfree.wasm). threads > 1 starts worker_threads and so
 // needs Node; in a browser use threads: 1. The kernel runtime is one per JS realm: all models
 // share it, and a model sets its thread count when it runs.
-import { initRuntime, type Runtime } from "../kernels/runtime.js";
-import { referenceBackend } from "./backend_reference.js";
-import { WasmEngine, type Engine } from "./backend_wasm.js";
-import { readBundle, type Bundle } from "./bundle.js";
-import { BackendEngine } from "./engine_backend.js";
-import { InputQuantizer } from "./quantize_input.js";
+import { initRuntime, type Runtime } from "../../kernels/runtime.js";
+import type { Bundle } from "./bundle.js";
+import { readBundle } from "./decode.js";
+import type { Engine } from "./engine.js";
+import { ReferenceEngine } from "./engine_reference.js";
+import { WasmEngine } from "./engine_wasm.js";
+import { InputQuantizer } from "./input_quantizer.js";
 
 export type BackendName = "wasm" | "reference";
 
@@ -52,7 +53,7 @@ export interface Model {
   dispose(): void;
 }
 
-/** Decode, validate and prepare a bundle. Throws an IoError naming the bundle if anything is wrong. */
+/** Decode, validate and prepare a bundle. Throws a BundleError naming the bundle if anything is wrong. */
 export function load(bytes: Uint8Array | ArrayBuffer, options: LoadOptions = {}): Model {
   const name = options.name ?? "bundle";
   const data = bytes instanceof ArrayBuffer ? new Uint8Array(bytes) : bytes;
@@ -61,7 +62,7 @@ export function load(bytes: Uint8Array | ArrayBuffer, options: LoadOptions = {})
   const threads = options.threads ?? 1;
   if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`load: threads must be a positive integer, got ${threads}`);
   const bundle = readBundle(data, name);
-  if (backend === "reference") return new RunnerModel(bundle, "reference", new BackendEngine(bundle, referenceBackend), null, threads);
+  if (backend === "reference") return new RunnerModel(bundle, "reference", new ReferenceEngine(bundle), null, threads);
   const rt = initRuntime({ threads, wasm: options.wasm });
   return new RunnerModel(bundle, "wasm", new WasmEngine(bundle, rt), rt, threads);
 }

@@ -1,10 +1,29 @@
-// The input node's arithmetic for the runner: pixels (NCHW, as the float model takes them) to
-// the graph's u8 NHWC input. Floats in [0, 1] go through execute.ts's quantizeInput, the one
-// definition every path shares. A raw byte p means the float pixel p/255 (rounded to float32, as
-// the dataset readers make it), so bytes go through a 256-entry table per channel built with that
-// same function: bytes and their float pixels give identical inputs, hence identical logits.
-import { quantizeInput } from "./execute.js";
-import type { InputNode } from "./graph.js";
+// The input node's arithmetic: pixels (NCHW, as the float model takes them) to the graph's u8
+// NHWC input, in TypeScript, so every engine sees the same bytes. quantizeInput is the one
+// definition. A raw byte p means the float pixel p/255 (rounded to float32, as the dataset readers
+// make it), so bytes go through a 256-entry table per channel built with that same function:
+// bytes and their float pixels give identical inputs, hence identical logits.
+import type { InputNode } from "./format.js";
+
+/** Quantize [0, 1] pixels (NCHW) to the input's u8 NHWC: q = clamp(floor((x − mean)/std/s + zp + ½), 0, 255). */
+export function quantizeInput(input: InputNode, pixels: Float32Array, N: number, out: Uint8Array): void {
+  const [C, H, W] = input.shape;
+  const HW = H * W;
+  const { scale, zeroPoint } = input.out;
+  for (let c = 0; c < C; c++) {
+    // one multiply-add per pixel: x·a + b = (x − mean)/(std·s) + zp + ½
+    const a = 1 / (input.std[c]! * scale);
+    const b = -input.mean[c]! * a + zeroPoint + 0.5;
+    for (let n = 0; n < N; n++) {
+      const src = (n * C + c) * HW;
+      let dst = n * HW * C + c;
+      for (let i = 0; i < HW; i++, dst += C) {
+        const v = pixels[src + i]! * a + b;
+        out[dst] = v <= 0 ? 0 : v >= 255 ? 255 : v | 0;
+      }
+    }
+  }
+}
 
 /** Inputs of at least this many bytes take the word-at-a-time path (little-endian words: every JS engine that runs wasm). */
 const WORDS_FROM = 4096;

@@ -10,11 +10,11 @@
 //          raised only if 255·Σ 2^(p − b) or p − b could overflow int32 or pass MAX_SHIFT; weights
 //          with p < b then become 0 (reported).
 // Weights arrive in OHWI order ([K][kh][kw][C/groups], see weights_layout.ts).
-import { MAX_SHIFT } from "../kernels/reference/int8.js";
-import type { LayerWeights } from "./backend.js";
+import { MAX_SHIFT } from "../../kernels/reference/int8.js";
+import type { LayerWeights } from "../run/bundle.js";
 import type { AccumulatorModel } from "./fold.js";
-import type { Quant, ShiftEncoding } from "./graph.js";
-import { fieldBitsFor, packShifts } from "./pack_shift.js";
+import type { Quant, ShiftEncoding } from "../run/format.js";
+import { fieldBitsFor, packShifts } from "../run/pack_shift.js";
 
 export interface QuantizedWeights {
   weights: LayerWeights;
@@ -87,13 +87,14 @@ export function quantizeShift(sign: Int8Array, p: Int8Array, K: number, input: Q
     pMax = Math.max(pMax, p[i]);
   }
   if (pMin === Infinity) pMin = pMax = 0; // every weight is zero
-  // the base: the smallest shift used, raised until every kernel shift and every sum fits
+  // the base: the smallest shift used, raised until every kernel shift and every sum fits; so
+  // p − base ≤ MAX_SHIFT below, and 2^(p − base) is the integer 1 << (p − base)
   let base = Math.max(pMin, pMax - MAX_SHIFT);
   const worstSum = (b: number) => {
     let worst = 0;
     for (let k = 0; k < K; k++) {
       let sum = 0;
-      for (let i = k * taps; i < (k + 1) * taps; i++) if (sign[i] !== 0 && p[i] >= b) sum += 2 ** (p[i] - b);
+      for (let i = k * taps; i < (k + 1) * taps; i++) if (sign[i] !== 0 && p[i] >= b) sum += 1 << (p[i] - b);
       worst = Math.max(worst, sum);
     }
     return 255 * worst;
@@ -112,7 +113,7 @@ export function quantizeShift(sign: Int8Array, p: Int8Array, K: number, input: Q
       }
       kernelSign[i] = sign[i];
       kernelShift[i] = p[i] - base;
-      const v = sign[i] * 2 ** (p[i] - base);
+      const v = sign[i] * (1 << (p[i] - base));
       sum += v;
       if (v > 0) pos += v;
       else neg += v;

@@ -1,0 +1,137 @@
+// The wasm engine: runs a decoded bundle on the int8 kernels, every buffer inside wasm memory.
+//
+// Cost model: at batch 1 the kernels take a few tens of microseconds, so everything else must be
+// close to free. Weights are prepared once at load. Activations live in a few slots shared by
+// nodes whose outputs are never alive together (./buffer_plan.ts), allocated once for the largest
+// batch seen and reused. For each batch size the graph is compiled once into a flat list of kernel
+// calls (closures over fixed views and shapes), so predict() is "quantize, run the list, read the
+// accumulators": no graph walk, no allocation, no validation per call.
+import type { Runtime } from "../../kernels/runtime.js";
+import { planBuffers, type BufferPlan } from "./buffer_plan.js";
+import { addParams, type Bundle } from "./bundle.js";
+import type { Engine } from "./engine.js";
+import { addU8, avgPoolU8, maxPoolU8, prepareLayer, type PreparedLayer } from "./wasm_layers.js";
+
+interface Plan {
+  input: Uint8Array;
+  steps: Array<() => void>;
+  acc: Int32Array;
+}
+
+/** Batch sizes whose compiled plans are kept; a caller cycling through many must not leak. */
+const MAX_PLANS = 16;
+
+export class WasmEngine implements Engine {
+  private readonly prepared = new Map<number, PreparedLayer>();
+  private readonly buffers: BufferPlan;
+  /** Bytes per image of each node's output (i32 accumulators for the logits layer). */
+  private readonly nodeBytes: number[];
+  private ptrs: number[] = [];
+  private capacity = 0;
+  private plans = new Map<number, Plan>();
+  private last: Plan | null = null;
+  private lastN = 0;
+  private disposed = false;
+
+  constructor(private readonly bundle: Bundle, private readonly rt: Runtime) {
+    try {
+      for (const layer of bundle.layers) this.prepared.set(layer.index, prepareLayer(layer));
+    } catch (e) {
+      for (const p of this.prepared.values()) p.free();
+      throw e;
+    }
+    const { nodes } = bundle.graph;
+    this.nodeBytes = bundle.shapes.map((s, i) => s.C * s.H * s.W * (i === nodes.length - 1 ? 4 : 1));
+    this.buffers = planBuffers(this.nodeBytes, bundle.shapes.map((s) => s.inputs), nodes.map((n) => n.op === "flatten"));
+  }
+
+  input(n: number): Uint8Array {
+    return this.plan(n).input;
+  }
+
+  run(n: number): Int32Array {
+    const p = this.plan(n);
+    const steps = p.steps;
+    for (let i = 0; i < steps.length; i++) steps[i]!();
+    return p.acc;
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.freeBuffers();
+    for (const p of this.prepared.values()) p.free();
+  }
+
+  private plan(n: number): Plan {
+    if (n === this.lastN && this.last) return this.last;
+    if (this.disposed) throw new Error(`${this.bundle.name}: the model was disposed`);
+    let p = this.plans.get(n);
+    if (!p) {
+      if (n > this.capacity) this.grow(n);
+      p = this.compile(n);
+      if (this.plans.size >= MAX_PLANS) this.plans.clear();
+      this.plans.set(n, p);
+    }
+    this.last = p;
+    this.lastN = n;
+    return p;
+  }
+
+  /** Slots for `n` images (grow-only; old plans point at freed memory, so they go). */
+  private grow(n: number): void {
+    this.freeBuffers();
+    // all or nothing: a failed allocation (a huge batch) must not leave half a set of slots
+    const ptrs: number[] = [];
+    try {
+      for (const bytes of this.buffers.slotBytes) ptrs.push(this.rt.heap.alloc(bytes * n));
+    } catch (e) {
+      for (const p of ptrs) this.rt.heap.free(p);
+      throw e;
+    }
+    this.ptrs = ptrs;
+    this.capacity = n;
+  }
+
+  private freeBuffers(): void {
+    for (const p of this.ptrs) this.rt.heap.free(p);
+    this.ptrs = [];
+    this.capacity = 0;
+    this.plans.clear();
+    this.last = null;
+    this.lastN = 0;
+  }
+
+  /** The flat list of kernel calls for a batch of n. */
+  private compile(n: number): Plan {
+    const { rt, bundle } = this;
+    const { nodes } = bundle.graph;
+    const at = (i: number) => this.ptrs[this.buffers.slotOf[i]!]!;
+    const u8 = (i: number) => rt.u8(at(i), this.nodeBytes[i]! * n);
+    const steps: Array<() => void> = [];
+    let acc: Int32Array | null = null;
+    for (let i = 1; i < nodes.length; i++) {
+      const node = nodes[i]!;
+      const from = bundle.shapes[i]!.inputs[0]!;
+      const src = bundle.shapes[from]!;
+      if (node.op === "layer") {
+        const layer = this.prepared.get(i)!;
+        const s = { ...layer.shape, N: n };
+        if (i === nodes.length - 1) {
+          acc = rt.i32(at(i), this.nodeBytes[i]! * n / 4);
+          steps.push(layer.accumulate(u8(from), acc, s));
+        } else {
+          steps.push(layer.requantized(u8(from), u8(i), s));
+        }
+      } else if (node.op === "maxpool") {
+        steps.push(maxPoolU8(u8(from), n, src.H, src.W, src.C, node.kh, node.kw, node.stride, u8(i)));
+      } else if (node.op === "avgpool") {
+        steps.push(avgPoolU8(u8(from), n, src, node, u8(i)));
+      } else if (node.op === "add") {
+        steps.push(addU8(u8(from), u8(bundle.shapes[i]!.inputs[1]!), addParams(bundle, i), u8(i)));
+      }
+      // flatten: NHWC is already the order the next layer's weights expect; it shares its input's slot
+    }
+    return { input: u8(0), steps, acc: acc! };
+  }
+}
