@@ -14,12 +14,14 @@
 //   CLI ops    demo/assets/lenet5-<op>.mulfree.safetensors --json         # operation counts and energy of the integer graph
 //
 // The committed bundles (2026-12-02, 2 cores; 10,000 test images; training time per epoch):
-//   CNN              3 epochs (19–29 s each)    float 99.25 %  int8 99.26 %  64,826 bytes
-//   AdderNet         3 epochs (23–34 s each)    float 98.55 %  int8 98.55 %  64,834 bytes
-//   DeepShift-PS 5b  CNN + 1 epoch (13 s)       float 99.17 %  int8 99.17 %  41,999 bytes
+//   CNN              3 epochs (19–29 s each)    float 99.25 %  int8 99.26 %  64,794 bytes
+//   AdderNet         3 epochs (23–34 s each)    float 98.55 %  int8 98.55 %  64,802 bytes
+//   DeepShift-PS 5b  CNN + 1 epoch (13 s)       float 99.17 %  int8 99.17 %  41,959 bytes
 // Training is seeded (seed 1) and gives the same weights for any thread count.
+// `--reuse`: keep runs/demo-* when they exist and only export, run and count again (after a
+// bundle format change, say).
 import { execFileSync } from "node:child_process";
-import { mkdirSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -40,11 +42,21 @@ const MODELS = [
   { id: "shift-ps", label: "DeepShift-PS", op: "shift-ps", run: "runs/demo-shift-ps" },
 ];
 
+const reuse = process.argv.includes("--reuse");
+/** The last epoch of an existing run, as train --json reports it. */
+function lastEpoch(run) {
+  const lines = readFileSync(`${ROOT}${run}/log.jsonl`, "utf8").trim().split("\n");
+  return JSON.parse(lines[lines.length - 1]);
+}
+const have = (run) => reuse && existsSync(`${ROOT}${run}/model.safetensors`);
 const trained = {};
-trained.conv = cli("train", "--op", "conv", "--epochs", "3", "--out", "runs/demo-conv", "--force", "--quiet");
-trained.adder = cli("train", "--op", "adder", "--epochs", "3", "--out", "runs/demo-adder", "--force", "--quiet");
-cli("convert", "runs/demo-conv/model.safetensors", "--to", "shift-ps", "--weight-bits", "5", "--out", "runs/demo-conv/model.shift-ps.safetensors");
-trained["shift-ps"] = cli("train", "--from", "runs/demo-conv/model.shift-ps.safetensors", "--epochs", "1", "--schedule", "cosine", "--out", "runs/demo-shift-ps", "--force", "--quiet");
+trained.conv = have("runs/demo-conv") ? lastEpoch("runs/demo-conv") : cli("train", "--op", "conv", "--epochs", "3", "--out", "runs/demo-conv", "--force", "--quiet");
+trained.adder = have("runs/demo-adder") ? lastEpoch("runs/demo-adder") : cli("train", "--op", "adder", "--epochs", "3", "--out", "runs/demo-adder", "--force", "--quiet");
+if (have("runs/demo-shift-ps")) trained["shift-ps"] = lastEpoch("runs/demo-shift-ps");
+else {
+  cli("convert", "runs/demo-conv/model.safetensors", "--to", "shift-ps", "--weight-bits", "5", "--out", "runs/demo-conv/model.shift-ps.safetensors");
+  trained["shift-ps"] = cli("train", "--from", "runs/demo-conv/model.shift-ps.safetensors", "--epochs", "1", "--schedule", "cosine", "--out", "runs/demo-shift-ps", "--force", "--quiet");
+}
 
 mkdirSync(`${ROOT}${ASSETS}`, { recursive: true });
 const manifest = { made: new Date().toISOString().slice(0, 10), command: "node demo/scripts/make-models.mjs", models: [] };
