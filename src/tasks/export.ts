@@ -2,17 +2,20 @@
 // quantize and check the bundle with the one reader (the library's exportBundle), write it
 // atomically. The bundle records the model's test data, so `run` and `predict` use it without
 // data flags.
-import { openSplitFor, testDataRecord, type DataSource } from "../data/registry.js";
+import { datasetInfo, openSplitFor, testDataRecord, type DataRequest, type DataSource } from "../data/registry.js";
+import type { RangeMethod } from "../deploy/export/calibrate.js";
 import { ExportError } from "../deploy/export/errors.js";
 import { exportBundle } from "../deploy/export/export_bundle.js";
 import type { ExportedLayer } from "../deploy/export/export_model.js";
 import { load } from "../deploy/run/runner.js";
-import { writeFileAtomic } from "../io/files.js";
+import { IoError } from "../io/errors.js";
+import { readFileChecked, writeFileAtomic } from "../io/files.js";
+import { parseNpy } from "../io/npy.js";
 import { initRuntime } from "../kernels/runtime.js";
 import type { ModelSpec } from "../models/zoo.js";
 import type { Module } from "../nn/module.js";
 import { ShiftLayer } from "../nn/shift.js";
-import { checkModelFitsData, loadModel } from "../train/load_model.js";
+import { checkModelFitsData, loadModel, type LoadedModel } from "../train/load_model.js";
 import { evaluate } from "../train/metrics.js";
 import { fallbackDataset, type DataChoice } from "./model_data.js";
 
@@ -21,6 +24,11 @@ export interface ExportRequest extends Omit<DataChoice, "limit"> {
   out: string;
   /** Training images that calibrate the activation ranges (default 512). */
   calibrationImages?: number;
+  /**
+   * Calibrate on this .npy batch instead (float32 (N, C, H, W), normalised as the model's input,
+   * as `predict` takes it): for models that record no data, such as imports.
+   */
+  calibration?: string;
   /** Clip activation ranges at this percentile instead of min/max. */
   percentile?: number;
   /** Also run the integer graph (reference kernels) on the first N test images and compare with the float model. */
@@ -31,7 +39,10 @@ export interface ExportRequest extends Omit<DataChoice, "limit"> {
 export interface ExportSummary {
   spec: ModelSpec;
   out: string;
-  dataset: DataSource;
+  /** The dataset whose normalisation the bundle applies (and whose images calibrated it, unless a .npy did). */
+  dataset: string;
+  /** What calibrated the ranges: "<n> <dataset> training images" or the .npy file. */
+  calibratedOn: string;
   bundleBytes: number;
   fp32Bytes: number;
   weightBytes: number;
@@ -55,16 +66,16 @@ export function exportCheckpoint(path: string, req: ExportRequest): ExportSummar
   const loaded = loadModel(path);
   const { spec, model } = loaded;
   const choice = { given: req.data, otherData: req.otherData, fallback: fallbackDataset(spec.inChannels) };
-  const calib = openSplitFor(loaded.dataset, path, "train", { ...choice, limit: req.calibrationImages ?? 512 });
-  checkModelFitsData(spec, calib.ds, path, `${calib.source.name} training data`);
-  const norm = calib.source.normalization;
-  const range = req.percentile === undefined ? { kind: "minmax" as const } : { kind: "percentile" as const, percentile: req.percentile };
-  // the run's test data (what `run` and `predict` use); the recorded one when the model has it
+  const calib = req.calibration !== undefined ? npyCalibration(req.calibration, spec, loaded.dataset, choice.fallback) : datasetCalibration(path, loaded, choice, req.calibrationImages ?? 512);
+  const norm = datasetInfo(calib.dataset).normalization;
+  const range: RangeMethod = req.percentile === undefined ? { kind: "minmax" } : { kind: "percentile", percentile: req.percentile };
+  // the run's test data (what `run` and `predict` use): the recorded one when the model has it
   const testSource = loaded.dataset ?? calib.source;
-  const source = { model: spec.model, op: spec.op, calibration: calib.ds.n, data: testDataRecord(testSource) };
+  const source = { model: spec.model, op: spec.op, calibration: calib.n, ...(testSource ? { data: testDataRecord(testSource) } : {}) };
+  const shape: [number, number, number] = [spec.inChannels, spec.inputSize, spec.inputSize];
   let exported;
   try {
-    exported = exportBundle(model, calib.ds.images, calib.ds.n, calib.ds.shape, { mean: norm.mean, std: norm.std, range }, source, req.out);
+    exported = exportBundle(model, calib.images, calib.n, shape, { mean: norm.mean, std: norm.std, range }, source, req.out);
   } catch (e) {
     if (e instanceof ExportError) throw new ExportError(`${path}: cannot export ${spec.model} (${spec.op}): ${e.message}`);
     throw e;
@@ -72,7 +83,7 @@ export function exportCheckpoint(path: string, req: ExportRequest): ExportSummar
   const { bytes, result } = exported;
   writeFileAtomic(req.out, bytes);
   const summary: ExportSummary = {
-    spec, out: req.out, dataset: calib.source, bundleBytes: bytes.length, fp32Bytes: fp32Bytes(model),
+    spec, out: req.out, dataset: calib.dataset, calibratedOn: calib.what, bundleBytes: bytes.length, fp32Bytes: fp32Bytes(model),
     weightBytes: result.layers.reduce((s, l) => s + l.weightBytes, 0),
     calibrationImages: result.calibrationImages, layers: result.layers, warnings: result.warnings,
     ...(calib.note ? { note: calib.note } : {}),
@@ -83,6 +94,36 @@ export function exportCheckpoint(path: string, req: ExportRequest): ExportSummar
     summary.verify = { images: test.ds.n, floatAccuracy: evaluate(model, test.ds, 500).accuracy, intAccuracy: integerAccuracy(bytes, req.out, test.ds.pixels!, test.ds.labels) };
   }
   return summary;
+}
+
+interface Calibration {
+  images: Float32Array;
+  n: number;
+  /** The dataset whose normalisation applies. */
+  dataset: string;
+  /** The data record, when the images come from a named dataset. */
+  source: DataSource | null;
+  what: string;
+  note?: string;
+}
+
+/** The first `limit` training images of the model's data (or of the data the user names). */
+function datasetCalibration(path: string, loaded: LoadedModel, choice: { given?: Partial<DataRequest>; otherData?: boolean; fallback: string }, limit: number): Calibration {
+  const c = openSplitFor(loaded.dataset, path, "train", { ...choice, limit });
+  checkModelFitsData(loaded.spec, c.ds, path, `${c.source.name} training data`);
+  return { images: c.ds.images, n: c.ds.n, dataset: c.source.name, source: c.source, what: `${c.ds.n} ${c.source.name} training images`, ...(c.note ? { note: c.note } : {}) };
+}
+
+/** A .npy batch of normalised images, checked against the model's input. */
+function npyCalibration(file: string, spec: ModelSpec, recorded: DataSource | null, fallback: string): Calibration {
+  const arr = parseNpy(readFileChecked(file, "calibration images"), file);
+  const want = [spec.inChannels, spec.inputSize, spec.inputSize];
+  if (arr.shape.length !== 4 || arr.shape.slice(1).join("×") !== want.join("×") || arr.shape[0]! < 1) {
+    throw new IoError(`${file}: holds an array of shape (${arr.shape.join(", ")}); calibration needs (N, ${want.join(", ")})`);
+  }
+  for (let i = 0; i < arr.data.length; i++) if (!Number.isFinite(arr.data[i])) throw new IoError(`${file}: value ${i} is ${arr.data[i]}`);
+  const dataset = recorded?.name ?? fallback;
+  return { images: arr.data, n: arr.shape[0]!, dataset, source: null, what: `${arr.shape[0]} images of ${file}` };
 }
 
 /** Accuracy of a bundle on raw pixel bytes, through the reference kernels (the bit-exact oracle). */

@@ -17,6 +17,7 @@ export const exportSpec: CommandSpec = {
     out: { type: "string", short: "o", help: "output bundle (.mulfree.safetensors), or .onnx file with --format onnx" },
     format: { type: "string", help: "bundle: the integer deployment bundle; onnx: the float graph as ONNX (adder layers as ai.mulfree function ops)", default: "bundle", choices: ["bundle", "onnx"] },
     "calibration-images": { type: "int", help: "training images used to calibrate activation ranges", default: 512, min: 1 },
+    calibration: { type: "string", help: "calibrate on this .npy batch instead: float32 (N, C, H, W), normalised as the model's input (for models that record no data, such as imports)" },
     percentile: { type: "number", help: "clip activation ranges at this percentile (e.g. 99.99) instead of min/max", above: 50, max: 100 },
     verify: { type: "int", help: "also run the integer graph (reference kernels) on the first N test images and compare with the float model", min: 1 },
     ...dataFlags("calibrate"),
@@ -31,20 +32,21 @@ export function runExport(f: ParsedFlags, [path]: string[]): void {
   if (f.format === "onnx") return runExportOnnx(f, path!, out);
   const r = exportCheckpoint(path!, {
     out, data: dataRequestFrom(f), otherData: f.otherData === true, threads: threadsFrom(f),
-    calibrationImages: Number(f.calibrationImages), percentile: f.percentile as number | undefined, verify: f.verify as number | undefined,
+    calibrationImages: Number(f.calibrationImages), calibration: f.calibration as string | undefined,
+    percentile: f.percentile as number | undefined, verify: f.verify as number | undefined,
   });
   if (r.note) process.stderr.write(`note: ${r.note}\n`);
   const lines = r.layers.map((l) => `  ${l.name.padEnd(12)} ${l.kind.padEnd(6)} ${String(l.weights).padStart(8)} weights  ${String(l.weightBytes).padStart(8)} B${l.fieldBits ? `  ${l.fieldBits + 1}-bit codes, base 2^${l.base}` : ""}`);
   process.stdout.write(
-    `${r.spec.model} (${r.spec.op}): ${r.layers.length} integer layers, calibrated on ${r.calibrationImages} ${r.dataset.name} training images\n` +
+    `${r.spec.model} (${r.spec.op}): ${r.layers.length} integer layers, calibrated on ${r.calibratedOn}\n` +
       `${lines.join("\n")}\n` +
       r.warnings.map((w) => `warning: ${w}\n`).join("") +
       `wrote ${out}: ${r.bundleBytes} bytes = ${(r.bundleBytes / r.fp32Bytes).toFixed(4)}× the fp32 model (${r.fp32Bytes} B); weights alone ${(r.weightBytes / r.fp32Bytes).toFixed(4)}×\n`,
   );
-  if (r.verify) process.stdout.write(`verify on ${r.verify.images} ${r.dataset.name} test images: float ${pct(r.verify.floatAccuracy)}, integer ${pct(r.verify.intAccuracy)}\n`);
+  if (r.verify) process.stdout.write(`verify on ${r.verify.images} ${r.dataset} test images: float ${pct(r.verify.floatAccuracy)}, integer ${pct(r.verify.intAccuracy)}\n`);
   if (f.json) {
     printJson({
-      command: "export", checkpoint: path, output: out, model: r.spec.model, op: r.spec.op, dataset: r.dataset.name,
+      command: "export", checkpoint: path, output: out, model: r.spec.model, op: r.spec.op, dataset: r.dataset, calibratedOn: r.calibratedOn,
       bundleBytes: r.bundleBytes, fp32Bytes: r.fp32Bytes, weightBytes: r.weightBytes, sizeRatio: r.bundleBytes / r.fp32Bytes, weightsRatio: r.weightBytes / r.fp32Bytes,
       calibrationImages: r.calibrationImages, layers: r.layers, warnings: r.warnings,
       ...(r.verify ? { verify: { images: r.verify.images, floatTestAccuracy: r.verify.floatAccuracy, testAccuracy: r.verify.intAccuracy } } : {}),

@@ -129,7 +129,7 @@ class GraphExport {
     const { a, d } = foldBatchNorm(K, bn ? { weight: bn.weight?.data ?? null, bias: bn.bias?.data ?? null, runningMean: bn.runningMean.data, runningVar: bn.runningVar.data, eps: bn.eps } : null, bias);
     const out = last ? null : storedQuant(chooseQuant(this.ranges.get(step)!, step.relu, this.method));
     const r = foldRequant(step.name, q.acc, a, d, out, sevenDigits);
-    if (r.constantChannels.length) this.warnings.push(`${step.name}: channel(s) ${r.constantChannels.join(", ")} have BatchNorm γ = 0 and output the zero point`);
+    if (r.constantChannels.length) this.warnings.push(`${step.name}: channel(s) ${r.constantChannels.join(", ")} are switched off (BatchNorm γ ≈ 0: no input moves them by half a step) and output the zero point`);
     if (q.flushed) this.warnings.push(`${step.name}: ${q.flushed} weight(s) below 2^${q.shift!.base} became 0 so the shift sums fit int32`);
 
     const node: LayerNode = { op: "layer", ...from, name: step.name, kind: step.kind, geometry: step.geometry, in: input, channelOffset: this.channels };

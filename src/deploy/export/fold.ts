@@ -73,9 +73,19 @@ export interface Requant {
   shift: Uint8Array;
 }
 
-/** Channels whose requantization could not be represented (γ = 0): they output the zero point. */
+/**
+ * Channels that output the zero point whatever their input: γ = 0, or (hidden layers) a channel
+ * that every input moves by less than half an output step and whose value rounds to 0, such as a
+ * channel a trained network switched off (γ ≈ 1e−8; its folded bias alone would overflow int32).
+ */
 export interface FoldReport {
   constantChannels: number[];
+}
+
+/** True when z = A·(acc + offset) + D stays within half an output step of 0 for every accumulator. */
+function isZeroChannel(A: number, D: number, acc: AccumulatorModel, c: number, out: Quant): boolean {
+  const ends = [acc.accMin[c]!, acc.accMax[c]!].map((x) => A * (x + acc.offset[c]!) + D);
+  return ends.every((z) => Math.abs(z) < out.scale / 2);
 }
 
 /**
@@ -97,7 +107,7 @@ export function foldRequant(
   for (let c = 0; c < K; c++) {
     const A = a[c] * acc.unit[c];
     logitScale[c] = A;
-    if (A === 0 || !Number.isFinite(d[c] / A)) {
+    if (A === 0 || !Number.isFinite(d[c] / A) || (out && isZeroChannel(A, d[c], acc, c, out))) {
       constantChannels.push(c);
       continue;
     }
