@@ -32,7 +32,9 @@ const problems: string[] = [];
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), "mulfree-demo-"));
   execFileSync(process.execPath, [join(ROOT, "demo/scripts/build.mjs"), "--out", join(dir, "site")], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] });
-  [server, browser] = await Promise.all([serveStatic(join(dir, "site"), { isolated: true }), launchChromium()]);
+  // the browser first: when it is missing, no server is left open to keep the test process alive
+  browser = await launchChromium();
+  server = await serveStatic(join(dir, "site"), { isolated: true });
   context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   page = await context.newPage();
   page.on("console", (m) => {

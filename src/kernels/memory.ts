@@ -82,7 +82,7 @@ export class WasmHeap {
     try {
       this.memory.grow(Math.ceil(want / PAGE));
     } catch {
-      throw new Error(`out of wasm memory: need ${(end / 2 ** 20).toFixed(0)} MiB`);
+      throw new Error(`out of wasm memory: need ${(end / 2 ** 20).toFixed(0)} MiB of at most 4096 (a smaller --batch holds fewer activations at once)`);
     }
   }
 }

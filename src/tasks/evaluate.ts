@@ -29,7 +29,7 @@ export function evaluateCheckpoint(path: string, req: EvaluateRequest = {}): Eva
   const loaded = loadModel(path);
   const { ds, source, note } = openSplitFor(loaded.dataset, path, "test", { given: req.data, limit: req.limit, otherData: req.otherData, fallback: fallbackDataset(loaded.spec.inChannels) });
   checkModelFitsData(loaded.spec, ds, path, `${source.name} test data`);
-  const r = evaluate(loaded.model, ds, req.batch ?? 1000);
+  const r = evaluate(loaded.model, ds, req.batch ?? 256);
   const epochs = loaded.checkpoint.training?.epoch ?? null;
   return { spec: loaded.spec, dataset: source, testAccuracy: r.accuracy, correct: r.correct, total: r.total, imagesPerSecond: r.imagesPerSecond, epochs, ...(note ? { note } : {}) };
 }

@@ -23,7 +23,7 @@ export function argmaxRows(logits: Float32Array, n: number, c: number, out: Int3
   }
 }
 
-export function evaluate(model: Module, ds: Dataset, batchSize = 1000): EvalResult {
+export function evaluate(model: Module, ds: Dataset, batchSize = 256): EvalResult {
   const wasTraining = model.training;
   model.eval();
   const [C, H, W] = ds.shape;

@@ -11,7 +11,7 @@ export const evalSpec: CommandSpec = {
   positionals: ["checkpoint"],
   flags: {
     ...dataFlags("test"),
-    batch: { type: "int", help: "batch size", default: 1000, min: 1 },
+    batch: { type: "int", help: "batch size (activations of the whole batch stay in wasm memory: lower it for big models)", default: 256, min: 1 },
     threads: { type: "int", help: "threads (default: all cores)", min: 1, max: 17 },
   },
 };
