@@ -15,3 +15,4 @@ export * from "./int8_adder";
 export * from "./int8_mul";
 export * from "./int8_ops";
 export * from "./shift_round";
+export * from "./int8_program";

@@ -1,8 +1,15 @@
 // int8 AdderNet kernels for deployment: out = Σ |x − w| over u8 activations and u8 weights (the
 // layer's shared scale and zero point make both u8 on one grid; see src/kernels/reference/int8.ts).
 //
-//   |a − b| = sub_sat_u(a, b) | sub_sat_u(b, a)      (one of the two is 0)
-//   16 |a − b| bytes → 8 u16 pair sums (extadd_pairwise) → added into u16 accumulators
+// The tiles use  |a − b| = a + b − 2·min(a, b),  so that over a row of taps
+//
+//   Σ|x − w| = Σx + Σw − 2·Σ min(x, w),
+//
+// exact in integers. Σw of each weight row is computed once when the weights are prepared (i32
+// after the rows), Σx of each im2col row once per block (i32 after the block), and the tiles only
+// accumulate min: per 16 pairs one min_u, one pairwise widening to u16 and one add, three
+// instructions where |a − b| needs five (sub_sat_u both ways, or, widen, add).
+//   16 min bytes → 8 u16 pair sums (extadd_pairwise) → added into u16 accumulators
 //   at most 64 vectors per u16 accumulator (64·510 < 2^15), then widened to i32 with a
 //   dot against ones, so the widening is one instruction and never overflows.
 //
@@ -20,10 +27,17 @@ import { buildPlane, emit2x2, emit4, hsum4, im2colRows, Int8Conv, memoryEnd, pac
 /** Chunks of 16 bytes per u16 accumulation run. */
 const RUN: i32 = 64;
 
+/** |a − b| summed pairwise into u16 lanes: the ceiling's instructions (sadStreamU8). */
 // @ts-ignore: decorator
 @inline function sad(acc: v128, a: v128, b: v128): v128 {
   const d = v128.or(i8x16.sub_sat_u(a, b), i8x16.sub_sat_u(b, a));
   return i16x8.add(acc, i16x8.extadd_pairwise_i8x16_u(d));
+}
+
+/** min(a, b) summed pairwise into u16 lanes: the tiles' inner step. */
+// @ts-ignore: decorator
+@inline function addMin(acc: v128, a: v128, b: v128): v128 {
+  return i16x8.add(acc, i16x8.extadd_pairwise_i8x16_u(i8x16.min_u(a, b)));
 }
 
 // @ts-ignore: decorator
@@ -31,12 +45,35 @@ const RUN: i32 = 64;
   return i32x4.dot_i16x8_s(acc16, i16x8.splat(1));
 }
 
+/** Σx + Σw − 2·Σmin, lane by lane. */
+// @ts-ignore: decorator
+@inline function fromMin(sumMin: v128, sumX: v128, sumW: v128): v128 {
+  return i32x4.sub(i32x4.add(sumX, sumW), i32x4.shl(sumMin, 1));
+}
+
+/** Σ of each of `count` rows of `chunks`·16 bytes (Rp apart) into i32 at xs. */
+export function rowSumsU8(col: usize, rp: usize, chunks: i32, count: i32, xs: usize): void {
+  for (let i = 0; i < count; i++) {
+    const a = col + <usize>i * rp;
+    let total = i32x4.splat(0);
+    for (let c0 = 0; c0 < chunks; c0 += RUN) {
+      const c1 = min(chunks, c0 + RUN);
+      let s = i16x8.splat(0);
+      for (let o = <usize>c0 << 4, e = <usize>c1 << 4; o < e; o += 16) s = i16x8.add(s, i16x8.extadd_pairwise_i8x16_u(v128.load(a + o)));
+      total = i32x4.add(total, widen(s));
+    }
+    store<i32>(xs + (<usize>i << 2), i32x4.extract_lane(total, 0) + i32x4.extract_lane(total, 1) + i32x4.extract_lane(total, 2) + i32x4.extract_lane(total, 3));
+  }
+}
+
 /**
- * `count` im2col rows from col (Rp bytes apart), two at a time, × weight rows w .. w + 3·Rp over
- * `chunks` 16-byte chunks; emits channels k..k+nk−1 of each position (the first at dst0, ldo apart).
+ * `count` im2col rows from col (Rp bytes apart, row sums at xs), two at a time, × weight rows
+ * w .. w + 3·Rp (row sums at ws) over `chunks` 16-byte chunks; emits channels k..k+nk−1 of each
+ * position (the first at dst0, ldo apart).
  */
-function tile2x4(col: usize, w: usize, rp: usize, chunks: i32, dst0: usize, ldo: usize, count: i32, nk: i32, rq: usize, k: i32): void {
+function tile2x4(col: usize, w: usize, rp: usize, chunks: i32, dst0: usize, ldo: usize, count: i32, nk: i32, rq: usize, k: i32, xs: usize, ws: usize): void {
   const w1 = w + rp, w2 = w + 2 * rp, w3 = w + 3 * rp;
+  const sw = v128.load(ws);
   for (let i = 0; i < count; i += 2) {
     const a = col + <usize>i * rp, dst = dst0 + <usize>i * ldo, np = count - i;
     let t0 = i32x4.splat(0), t1 = i32x4.splat(0);
@@ -48,25 +85,28 @@ function tile2x4(col: usize, w: usize, rp: usize, chunks: i32, dst0: usize, ldo:
       for (let o = <usize>c0 << 4, e = <usize>c1 << 4; o < e; o += 16) {
         const x0 = v128.load(a + o), x1 = v128.load(a1 + o);
         const v0 = v128.load(w + o);
-        s00 = sad(s00, x0, v0); s10 = sad(s10, x1, v0);
+        s00 = addMin(s00, x0, v0); s10 = addMin(s10, x1, v0);
         const v1 = v128.load(w1 + o);
-        s01 = sad(s01, x0, v1); s11 = sad(s11, x1, v1);
+        s01 = addMin(s01, x0, v1); s11 = addMin(s11, x1, v1);
         const v2 = v128.load(w2 + o);
-        s02 = sad(s02, x0, v2); s12 = sad(s12, x1, v2);
+        s02 = addMin(s02, x0, v2); s12 = addMin(s12, x1, v2);
         const v3 = v128.load(w3 + o);
-        s03 = sad(s03, x0, v3); s13 = sad(s13, x1, v3);
+        s03 = addMin(s03, x0, v3); s13 = addMin(s13, x1, v3);
       }
       t0 = i32x4.add(t0, hsum4(widen(s00), widen(s01), widen(s02), widen(s03)));
       t1 = i32x4.add(t1, hsum4(widen(s10), widen(s11), widen(s12), widen(s13)));
     }
-    emit4(t0, dst, nk, rq, k);
-    if (np > 1) emit4(t1, dst + ldo, nk, rq, k);
+    const xi = xs + (<usize>i << 2);
+    emit4(fromMin(t0, v128.load32_splat(xi), sw), dst, nk, rq, k);
+    if (np > 1) emit4(fromMin(t1, v128.load32_splat(xi + 4), sw), dst + ldo, nk, rq, k);
   }
 }
 
 /** As tile2x4, four rows at a time × weight rows w, w + Rp: channels k, k+1 (nk valid). */
-function tile4x2(col: usize, w: usize, rp: usize, chunks: i32, dst0: usize, ldo: usize, count: i32, nk: i32, rq: usize, k: i32): void {
+function tile4x2(col: usize, w: usize, rp: usize, chunks: i32, dst0: usize, ldo: usize, count: i32, nk: i32, rq: usize, k: i32, xs: usize, ws: usize): void {
   const w1 = w + rp;
+  // lanes (position, channel): (0, k) (0, k+1) (1, k) (1, k+1)
+  const sw = v128.load64_splat(ws);
   for (let i = 0; i < count; i += 4) {
     const a = col + <usize>i * rp, dst = dst0 + <usize>i * ldo, np = count - i;
     let t01 = i32x4.splat(0), t23 = i32x4.splat(0);
@@ -78,19 +118,21 @@ function tile4x2(col: usize, w: usize, rp: usize, chunks: i32, dst0: usize, ldo:
       for (let o = <usize>c0 << 4, e = <usize>c1 << 4; o < e; o += 16) {
         const v0 = v128.load(w + o), v1 = v128.load(w1 + o);
         const x0 = v128.load(a + o);
-        s00 = sad(s00, x0, v0); s01 = sad(s01, x0, v1);
+        s00 = addMin(s00, x0, v0); s01 = addMin(s01, x0, v1);
         const x1 = v128.load(a1 + o);
-        s10 = sad(s10, x1, v0); s11 = sad(s11, x1, v1);
+        s10 = addMin(s10, x1, v0); s11 = addMin(s11, x1, v1);
         const x2 = v128.load(a2 + o);
-        s20 = sad(s20, x2, v0); s21 = sad(s21, x2, v1);
+        s20 = addMin(s20, x2, v0); s21 = addMin(s21, x2, v1);
         const x3 = v128.load(a3 + o);
-        s30 = sad(s30, x3, v0); s31 = sad(s31, x3, v1);
+        s30 = addMin(s30, x3, v0); s31 = addMin(s31, x3, v1);
       }
       t01 = i32x4.add(t01, hsum4(widen(s00), widen(s01), widen(s10), widen(s11)));
       t23 = i32x4.add(t23, hsum4(widen(s20), widen(s21), widen(s30), widen(s31)));
     }
-    emit2x2(t01, dst, dst + ldo, nk, np, rq, k);
-    emit2x2(t23, dst + 2 * ldo, dst + 3 * ldo, nk, np - 2, rq, k);
+    // the row sums of rows i..i+3, each twice: (x_i, x_i, x_i+1, x_i+1) and (x_i+2, …)
+    const x4 = v128.load(xs + (<usize>i << 2));
+    emit2x2(fromMin(t01, i32x4.shuffle(x4, x4, 0, 0, 1, 1), sw), dst, dst + ldo, nk, np, rq, k);
+    emit2x2(fromMin(t23, i32x4.shuffle(x4, x4, 2, 2, 3, 3), sw), dst + 2 * ldo, dst + 3 * ldo, nk, np - 2, rq, k);
   }
 }
 
@@ -98,7 +140,7 @@ function tile4x2(col: usize, w: usize, rp: usize, chunks: i32, dst0: usize, ldo:
  * One im2col row × 4 weight rows (or 2: `rows`), for a block of a single position (a linear layer
  * at batch 1), where the 2-row tiles would waste half their work on a stale row.
  */
-function tile1x4(a: usize, w: usize, rp: usize, chunks: i32, dst: usize, rows: i32, nk: i32, rq: usize, k: i32): void {
+function tile1x4(a: usize, w: usize, rp: usize, chunks: i32, dst: usize, rows: i32, nk: i32, rq: usize, k: i32, xs: usize, ws: usize): void {
   const w1 = w + rp, w2 = rows > 2 ? w + 2 * rp : w, w3 = rows > 2 ? w + 3 * rp : w1;
   let t = i32x4.splat(0);
   for (let c0 = 0; c0 < chunks; c0 += RUN) {
@@ -106,12 +148,13 @@ function tile1x4(a: usize, w: usize, rp: usize, chunks: i32, dst: usize, rows: i
     let s0 = i32x4.splat(0), s1 = i32x4.splat(0), s2 = i32x4.splat(0), s3 = i32x4.splat(0);
     for (let o = <usize>c0 << 4, e = <usize>c1 << 4; o < e; o += 16) {
       const x = v128.load(a + o);
-      s0 = sad(s0, x, v128.load(w + o)); s1 = sad(s1, x, v128.load(w1 + o));
-      s2 = sad(s2, x, v128.load(w2 + o)); s3 = sad(s3, x, v128.load(w3 + o));
+      s0 = addMin(s0, x, v128.load(w + o)); s1 = addMin(s1, x, v128.load(w1 + o));
+      s2 = addMin(s2, x, v128.load(w2 + o)); s3 = addMin(s3, x, v128.load(w3 + o));
     }
     t = i32x4.add(t, hsum4(widen(s0), widen(s1), widen(s2), widen(s3)));
   }
-  emit4(t, dst, nk, rq, k);
+  // lanes past `rows` hold stale sums; emit4 stores only nk ≤ rows of them
+  emit4(fromMin(t, v128.load32_splat(xs), v128.load(ws)), dst, nk, rq, k);
 }
 
 /**
@@ -121,8 +164,13 @@ function tile1x4(a: usize, w: usize, rp: usize, chunks: i32, dst: usize, rows: i
  */
 export function adderConvU8(shape: usize, start: i32, end: i32): void {
   const s = changetype<Int8Conv>(shape);
+  adderConvInSlot(shape, threadSlot(<usize>s.scratch, s.slotBytes), start, end);
+}
+
+/** adderConvU8 in a scratch slot the caller owns (an int8 program's thread slot). */
+export function adderConvInSlot(shape: usize, slot: usize, start: i32, end: i32): void {
+  const s = changetype<Int8Conv>(shape);
   const x = <usize>s.x, w = <usize>s.w, out = <usize>s.out, rq = <usize>s.rq;
-  const slot = threadSlot(<usize>s.scratch, s.slotBytes);
   store<i32>(slot, -1); // no image in the plane yet
   if (directC1(s)) {
     adderConvDirectC1(s, slot, start, end);
@@ -133,28 +181,33 @@ export function adderConvU8(shape: usize, start: i32, end: i32): void {
   const rp = <usize>s.Rp;
   const chunks = s.Rp >> 4;
   const K = s.K, Kg = s.Kg, KgP = s.KgP;
+  // Σx of the block's rows after the block and its 64 bytes of slack; Σw after the weight rows
+  const xs = col + <usize>s.block * rp + 64;
+  const wsums = w + <usize>(s.G * KgP) * rp;
   const esz: usize = rq == 0 ? 4 : 1;
   const ldo = <usize>K * esz;
   for (let p0 = start; p0 < end; p0 += s.block) {
     const count = min(s.block, end - p0);
     for (let g = 0; g < s.G; g++) {
       im2colRows(x, s, g, p0, count, slot, col, memEnd);
+      rowSumsU8(col, rp, chunks, count, xs);
       const wg = w + <usize>(g * KgP) * rp;
+      const wsg = wsums + (<usize>(g * KgP) << 2);
       if (count == 1) {
         for (let kq = 0; kq < KgP; kq += 4) {
           const k = g * Kg + kq;
-          tile1x4(col, wg + <usize>kq * rp, rp, chunks, out + (<usize>p0 * K + k) * esz, min(4, KgP - kq), min(4, Kg - kq), rq, k);
+          tile1x4(col, wg + <usize>kq * rp, rp, chunks, out + (<usize>p0 * K + k) * esz, min(4, KgP - kq), min(4, Kg - kq), rq, k, xs, wsg + (<usize>kq << 2));
         }
         continue;
       }
       let kq = 0;
       for (; kq + 4 <= KgP; kq += 4) {
         const k = g * Kg + kq, nk = min(4, Kg - kq);
-        tile2x4(col, wg + <usize>kq * rp, rp, chunks, out + (<usize>p0 * K + k) * esz, ldo, count, nk, rq, k);
+        tile2x4(col, wg + <usize>kq * rp, rp, chunks, out + (<usize>p0 * K + k) * esz, ldo, count, nk, rq, k, xs, wsg + (<usize>kq << 2));
       }
       if (kq < KgP) {
         const k = g * Kg + kq, nk = min(2, Kg - kq);
-        tile4x2(col, wg + <usize>kq * rp, rp, chunks, out + (<usize>p0 * K + k) * esz, ldo, count, nk, rq, k);
+        tile4x2(col, wg + <usize>kq * rp, rp, chunks, out + (<usize>p0 * K + k) * esz, ldo, count, nk, rq, k, xs, wsg + (<usize>kq << 2));
       }
     }
   }

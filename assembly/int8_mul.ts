@@ -81,8 +81,13 @@ function tile1x4(a: usize, w: usize, rp: usize, bytes: usize, dst: usize, rows: 
  */
 export function mulConvU8I8(shape: usize, start: i32, end: i32): void {
   const s = changetype<Int8Conv>(shape);
+  mulConvInSlot(shape, threadSlot(<usize>s.scratch, s.slotBytes), start, end);
+}
+
+/** mulConvU8I8 in a scratch slot the caller owns (an int8 program's thread slot). */
+export function mulConvInSlot(shape: usize, slot: usize, start: i32, end: i32): void {
+  const s = changetype<Int8Conv>(shape);
   const x = <usize>s.x, w = <usize>s.w, out = <usize>s.out, rq = <usize>s.rq;
-  const slot = threadSlot(<usize>s.scratch, s.slotBytes);
   store<i32>(slot, -1); // no image in the plane yet
   const col = slot + PLANE_OFFSET + <usize>s.planeBytes;
   const memEnd = memoryEnd();

@@ -80,8 +80,12 @@ export function maxPool2dU8(x: usize, out: usize, H: i32, W: i32, C: i32, window
  * per-thread scratch.
  */
 export function avgPoolGlobalU8(x: usize, out: usize, HW: i32, C: i32, scratch: usize, slotBytes: i32, start: i32, end: i32): void {
+  avgPoolGlobalInSlot(x, out, HW, C, threadSlot(scratch, slotBytes), start, end);
+}
+
+/** avgPoolGlobalU8 with 64 bytes of scratch at `sums` that the caller owns. */
+export function avgPoolGlobalInSlot(x: usize, out: usize, HW: i32, C: i32, sums: usize, start: i32, end: i32): void {
   const memEnd = memoryEnd();
-  const sums = threadSlot(scratch, slotBytes);
   const half = HW >> 1;
   for (let n = start; n < end; n++) {
     const img = x + <usize>n * HW * C;

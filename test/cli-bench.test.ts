@@ -18,6 +18,7 @@ import { peerAvailability } from "../src/cli/bench/peers.js";
 import { resolveSpec } from "../src/models/zoo.js";
 import { encodeCheckpoint } from "../src/train/checkpoint.js";
 import { reportText, speedGoals, type Row } from "../src/cli/bench/report.js";
+import { mergeRounds, pairedRatio } from "../src/cli/bench/rounds.js";
 
 const CLI = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
 const run = (args: string[]) => spawnSync(process.execPath, [CLI, "bench", ...args], { encoding: "utf8" });
@@ -83,21 +84,51 @@ const row = (engine: string, threads: number, batch: number, imgPerSec: number):
   engine, side: engine.startsWith("int8") ? "mulfree" : "peer", threads, batch, result: result(imgPerSec, batch),
 });
 
-test("speed goals compare the int8 adder at b256/2T with the peers and batch-1 latency at each one's best thread count", () => {
+test("speed goals: the int8 adder against ort-node and ort-web at b256 on 1 and 2 threads, its thread scaling, and batch-1 latency at each one's best thread count", () => {
   const goals = speedGoals([
-    row("int8-adder", 2, 256, 30000), row("ort-web", 2, 256, 14000), row("ort-node", 2, 256, 60000),
+    row("int8-adder", 1, 256, 20000), row("int8-adder", 2, 256, 36000), row("ort-web", 1, 256, 7000), row("ort-web", 2, 256, 16000),
+    row("ort-node", 1, 256, 25000), row("ort-node", 2, 256, 30000),
     row("int8-adder", 1, 1, 10000), row("int8-adder", 2, 1, 8000), row("ort-node", 1, 1, 9000), row("ort-node", 2, 1, 12000),
   ]);
-  assert.equal(goals.length, 3);
-  assert.ok(Math.abs(goals[0]!.value! - 30000 / 14000) < 1e-12);
-  assert.equal(goals[0]!.met, true);
-  assert.equal(goals[1]!.value, 0.5);
-  assert.equal(goals[1]!.met, false);
-  // best latencies: adder 100 µs (1T), ort-node 83.3 µs (2T)
-  assert.ok(Math.abs(goals[2]!.value! - 12000 / 10000) < 1e-12);
-  assert.equal(goals[2]!.met, true);
+  const by = (prefix: string) => goals.find((g) => g.name.startsWith(prefix))!;
+  assert.equal(goals.length, 6);
+  assert.equal(by("int8-adder ÷ ort-node, batch 256, 1 thread ").value, 0.8);
+  assert.equal(by("int8-adder ÷ ort-node, batch 256, 1 thread ").met, false);
+  assert.equal(by("int8-adder ÷ ort-node, batch 256, 2 threads").value, 1.2);
+  assert.equal(by("int8-adder ÷ ort-node, batch 256, 2 threads").met, true);
+  assert.ok(Math.abs(by("int8-adder ÷ ort-web, batch 256, 1 thread ").value! - 20000 / 7000) < 1e-12);
+  assert.equal(by("int8-adder ÷ ort-web, batch 256, 2 threads").met, false); // 2.25 < 2.5
+  assert.ok(Math.abs(by("int8-adder, batch 256, 2 threads ÷ 1 thread").value! - 1.8) < 1e-12);
+  // best latencies: adder 100 µs (1T), ort-node 83.3 µs (2T): 1.2, not ≤ 0.8
+  const latency = by("int8-adder ÷ ort-node, batch-1 latency");
+  assert.ok(Math.abs(latency.value! - 12000 / 10000) < 1e-12);
+  assert.equal(latency.met, false);
   const none = speedGoals([row("int8-adder", 1, 256, 1)]);
-  assert.deepEqual(none.map((g) => g.met), [null, null, null]);
+  assert.deepEqual(none.map((g) => g.met), [null, null, null, null, null, null]);
+});
+
+test("rounds: ratios pair the samples of the same round, so a drifting machine cancels out", () => {
+  // the machine runs 2× slower in round 2; a is 1.5× faster than b in every round
+  const rounds: Row[][] = [
+    [row("int8-adder", 1, 256, 30000), row("ort-node", 1, 256, 20000)],
+    [row("int8-adder", 1, 256, 15000), row("ort-node", 1, 256, 10000)],
+    [row("int8-adder", 1, 256, 33000), row("ort-node", 1, 256, 22000)],
+  ];
+  rounds[1]![1]!.result = undefined;
+  rounds[1]![1]!.error = "child process failed";
+  const merged = mergeRounds(rounds);
+  assert.equal(merged.length, 2);
+  const [a, b] = merged as [Row, Row];
+  assert.deepEqual(a.perRound, [30000, 15000, 33000]);
+  assert.deepEqual(b.perRound, [20000, null, 22000]);
+  assert.equal(a.result!.imgPerSec.median, 30000);
+  assert.equal(b.error, "1 of 3 rounds failed");
+  // medians alone would say 30000 / 21000 = 1.43; the same-round ratios say 1.5
+  assert.equal(pairedRatio(a, b), 1.5);
+  assert.ok(Math.abs(pairedRatio(a, b, true) - 1 / 1.5) < 1e-12);
+  const failed = mergeRounds([[{ engine: "ort-web", side: "peer", threads: 1, batch: 1, error: "no wasm" }]]);
+  assert.equal(failed[0]!.error, "no wasm");
+  assert.equal(failed[0]!.result, undefined);
 });
 
 test("without the bench package the report keeps the mulfree rows and says how to install the peers", () => {

@@ -13,6 +13,7 @@
 import { checkConv2dShape, type Conv2dShape } from "./conv2d.js";
 import { alignUp, grainFor, SCRATCH_THREADS, threadScratch } from "./gemm.js";
 import { checkAddRequant, checkRequant, type AddRequant } from "./reference/int8.js";
+import { PROGRAM_BLOCK, type ProgramOp } from "./int8_program.js";
 import { runtime, type Runtime } from "./runtime.js";
 
 /** The requantization of requantizeU8 in reference/int8.ts, for all K output channels. */
@@ -59,10 +60,19 @@ export class Int8Weights {
     this.KgP = alignUp(Kg, 2);
     const rows = groups * this.KgP;
     if (kind === "adder") {
-      this.ptr = rt.heap.alloc(rows * this.Rp);
+      // the rows, then Σw of each row as i32 (the tiles' a + b − 2·min(a, b); 4 more for vector reads)
+      this.ptr = rt.heap.alloc(rows * this.Rp + (rows + 4) * 4);
       const dst = rt.u8(this.ptr, rows * this.Rp);
       dst.fill(0);
-      for (let k = 0; k < K; k++) dst.set(w.subarray(k * this.R, (k + 1) * this.R), this.row(k));
+      const sums = rt.i32(this.ptr + rows * this.Rp, rows + 4);
+      sums.fill(0);
+      for (let k = 0; k < K; k++) {
+        const row = w.subarray(k * this.R, (k + 1) * this.R);
+        dst.set(row, this.row(k));
+        let sum = 0;
+        for (let i = 0; i < row.length; i++) sum += row[i]!;
+        sums[this.row(k) / this.Rp] = sum;
+      }
     } else {
       this.ptr = rt.heap.alloc(rows * this.Rp * 2);
       const dst = new Int16Array(rt.memory.buffer, this.ptr, rows * this.Rp);
@@ -181,7 +191,7 @@ export function bindAddRequantU8(a: Uint8Array, b: Uint8Array, p: AddRequant, ou
   checkArray(op, "out", out, Uint8Array, a.length, "a.length");
   const rt = runtime();
   inMemory(rt, op, { a, b, out });
-  const fields = Int32Array.of(p.zeroA, p.multA, p.zeroB, p.multB, p.shift, p.outZp, p.lo, p.hi);
+  const fields = addFields(p);
   const n = a.length, grain = grainFor(8);
   return () => {
     // the parameter block is shared scratch: another call may have overwritten it
@@ -189,6 +199,21 @@ export function bindAddRequantU8(a: Uint8Array, b: Uint8Array, p: AddRequant, ou
     rt.i32(ptr, fields.length).set(fields);
     rt.parallel("addRequantU8", [a.byteOffset, b.byteOffset, out.byteOffset, ptr], n, grain, 16);
   };
+}
+
+/** addRequantU8 as one op of an Int8Program over `images` images (a is [images][…]). */
+export function addRequantProgramOp(a: Uint8Array, b: Uint8Array, p: AddRequant, out: Uint8Array, images: number): ProgramOp {
+  bindAddRequantU8(a, b, p, out); // validates
+  return { code: "OP_ADD_REQUANT", unitsPerImage: perImage("addRequantU8", a.length, images), args: [a.byteOffset, b.byteOffset, out.byteOffset, PROGRAM_BLOCK], block: addFields(p), slotBytes: 0 };
+}
+
+function addFields(p: AddRequant): Int32Array {
+  return Int32Array.of(p.zeroA, p.multA, p.zeroB, p.multB, p.shift, p.outZp, p.lo, p.hi);
+}
+
+function perImage(op: string, length: number, images: number): number {
+  if (!Number.isInteger(images) || images < 1 || length % images !== 0) throw new Error(`${op}: ${length} elements do not split into ${images} images`);
+  return length / images;
 }
 
 /** Max pooling of u8 NHWC with no padding; OH = floor((H − kh)/stride) + 1. out is [N][OH][OW][C]. */
@@ -212,8 +237,26 @@ export function bindMaxPool2dU8(x: Uint8Array, N: number, H: number, W: number, 
   return () => rt.parallel("maxPool2dU8", args, N * OH, grain);
 }
 
+/** maxPool2dU8 as one op of an Int8Program (output rows are the unit: OH per image). */
+export function maxPoolProgramOp(x: Uint8Array, N: number, H: number, W: number, C: number, kh: number, kw: number, stride: number, out: Uint8Array): ProgramOp {
+  bindMaxPool2dU8(x, N, H, W, C, kh, kw, stride, out); // validates
+  const OH = Math.floor((H - kh) / stride) + 1;
+  return { code: "OP_MAX_POOL", unitsPerImage: OH, args: [x.byteOffset, out.byteOffset, H, W, C, kh | (kw << 10) | (stride << 20)], slotBytes: 0 };
+}
+
 /** Global average pooling of u8 [N][HW][C] to [N][C], rounding half up: floor((Σ + ⌊HW/2⌋) / HW). */
 export function avgPoolGlobalU8(x: Uint8Array, N: number, HW: number, C: number, out: Uint8Array): void {
+  bindAvgPoolGlobalU8(x, N, HW, C, out)();
+}
+
+/** avgPoolGlobalU8 as one op of an Int8Program (one unit per image). */
+export function avgPoolGlobalProgramOp(x: Uint8Array, N: number, HW: number, C: number, out: Uint8Array): ProgramOp {
+  bindAvgPoolGlobalU8(x, N, HW, C, out); // validates
+  return { code: "OP_AVG_POOL_GLOBAL", unitsPerImage: 1, args: [x.byteOffset, out.byteOffset, HW, C], slotBytes: 64 };
+}
+
+/** avgPoolGlobalU8 bound to fixed arrays and sizes: validated once (see bindAdderConvU8). */
+export function bindAvgPoolGlobalU8(x: Uint8Array, N: number, HW: number, C: number, out: Uint8Array): () => void {
   const op = "avgPoolGlobalU8";
   positive(op, { N, HW, C });
   if (HW * 255 >= 2 ** 31) throw new Error(`${op}: HW = ${HW} positions would overflow the i32 sums`);
@@ -221,7 +264,8 @@ export function avgPoolGlobalU8(x: Uint8Array, N: number, HW: number, C: number,
   checkArray(op, "out", out, Uint8Array, N * C, "N·C");
   const rt = runtime();
   inMemory(rt, op, { x, out });
-  rt.parallel("avgPoolGlobalU8", [x.byteOffset, out.byteOffset, HW, C, threadScratch(rt, 64), 64], N, grainFor(HW * C));
+  const grain = grainFor(HW * C);
+  return () => rt.parallel("avgPoolGlobalU8", [x.byteOffset, out.byteOffset, HW, C, threadScratch(rt, 64), 64], N, grain);
 }
 
 // ---- plumbing ----
@@ -240,15 +284,24 @@ function conv(
   bindConv(op, kind, x, w, padValue, out, rq, s)();
 }
 
-/**
- * Validate a conv call and build its geometry block once; the returned closure only copies the
- * block into place, claims the thread slots and dispatches. A plain RequantParams is still
- * written into scratch on every call (another call may have reused it).
- */
-function bindConv(
+/** A validated conv call: its geometry block (see Int8Conv) and how it splits. */
+interface ConvCall {
+  kernel: "adderConvU8" | "mulConvU8I8";
+  block: Int32Array;
+  positions: number;
+  grain: number;
+  slotBytes: number;
+  prepared: PreparedRequant | null;
+  plain: RequantParams | null;
+}
+
+/** Field indices of the Int8Conv block that change per call or per runner. */
+const F_W = 26, F_RQ = 28, F_SCRATCH = 29, F_SLOT_BYTES = 30;
+
+function convCall(
   op: string, kind: "adder" | "mul", x: Uint8Array, w: Int8Weights, padValue: number,
   out: Int32Array | Uint8Array, rq: RequantParams | PreparedRequant | null, s: Conv2dShape,
-): () => void {
+): ConvCall {
   checkShape(s);
   if (!(w instanceof Int8Weights) || w.kind !== kind) throw new Error(`${op}: weights must come from ${kind === "adder" ? "prepareAdderWeights" : "prepareMulWeights"}`);
   if (w.disposed) throw new Error(`${op}: the prepared weights were disposed`);
@@ -275,27 +328,53 @@ function bindConv(
   // groups = 1 and dilationW = 1: patches read kw·C contiguous bytes per kernel row of a padded copy
   const planeData = (s.H + 2 * s.padH) * (s.W + 2 * s.padW) * s.C;
   const planeBytes = s.groups === 1 && s.dilationW === 1 && planeData <= MAX_PLANE_BYTES ? alignUp(planeData + 16, 64) : 0;
-  const st = state(rt);
-  // [image tag 64][plane][block rows + 16 bytes of overrun slack]
-  const slotBytes = alignUp(64 + planeBytes + block * rowBytes + 64, 64);
+  // [image tag 64][plane][block rows][64 bytes of overrun slack][adder: Σ of each row, i32, 4 spare]
+  const rowSums = kind === "adder" ? (block + 4) * 4 : 0;
+  const slotBytes = alignUp(64 + planeBytes + block * rowBytes + 64 + rowSums, 64);
   const p = new Int32Array(PARAM_FIELDS);
   p[0] = s.N; p[1] = s.C; p[2] = s.H; p[3] = s.W; p[4] = s.K; p[5] = s.kh; p[6] = s.kw;
   p[7] = s.strideH; p[8] = s.strideW; p[9] = s.padH; p[10] = s.padW; p[11] = s.dilationH; p[12] = s.dilationW;
   p[13] = s.groups; p[14] = s.OH; p[15] = s.OW; p[16] = s.C / s.groups; p[17] = s.K / s.groups;
   p[18] = w.KgP; p[19] = w.R; p[20] = w.Rp; p[21] = padValue; p[22] = block; p[23] = kind === "mul" ? 1 : 0;
-  p[24] = planeBytes; p[25] = x.byteOffset; p[26] = w.address; p[27] = out.byteOffset; p[30] = slotBytes;
-  const name = kind === "adder" ? "adderConvU8" : "mulConvU8I8";
-  const grain = grainFor(s.groups * w.KgP * w.Rp);
-  const args = [st.paramsPtr];
-  const K = s.K;
+  p[24] = planeBytes; p[25] = x.byteOffset; p[F_W] = w.address; p[27] = out.byteOffset; p[F_SLOT_BYTES] = slotBytes;
+  const kernel = kind === "adder" ? "adderConvU8" : "mulConvU8I8";
+  return { kernel, block: p, positions, grain: grainFor(s.groups * w.KgP * w.Rp), slotBytes, prepared, plain };
+}
+
+/**
+ * Validate a conv call and build its geometry block once; the returned closure only copies the
+ * block into place, claims the thread slots and dispatches. A plain RequantParams is still
+ * written into scratch on every call (another call may have reused it).
+ */
+function bindConv(
+  op: string, kind: "adder" | "mul", x: Uint8Array, w: Int8Weights, padValue: number,
+  out: Int32Array | Uint8Array, rq: RequantParams | PreparedRequant | null, s: Conv2dShape,
+): () => void {
+  const c = convCall(op, kind, x, w, padValue, out, rq, s);
+  const rt = runtime();
+  const st = state(rt);
+  const p = c.block, args = [st.paramsPtr];
+  const { prepared, plain, slotBytes, kernel, positions, grain } = c;
   return () => {
     // the only state that can change after binding: disposal, and the scratch blocks
-    p[26] = w.address;
-    p[28] = prepared ? prepared.address : plain ? scratchRequant(rt, K, plain) : 0;
-    p[29] = threadSlots(rt, st, slotBytes);
+    p[F_W] = w.address;
+    p[F_RQ] = prepared ? prepared.address : plain ? scratchRequant(rt, s.K, plain) : 0;
+    p[F_SCRATCH] = threadSlots(rt, st, slotBytes);
     st.params.set(p);
-    rt.parallel(name, args, positions, grain, 4);
+    rt.parallel(kernel, args, positions, grain, 4);
   };
+}
+
+/**
+ * A conv as one op of an Int8Program (./int8_program.ts): the same validation as bindConv, with
+ * the requantization prepared (its address goes into the op's own block).
+ */
+export function convProgramOp(kind: "adder" | "mul", x: Uint8Array, w: Int8Weights, padValue: number, out: Int32Array | Uint8Array, rq: PreparedRequant | null, s: Conv2dShape): ProgramOp {
+  const c = convCall(kind === "adder" ? "adderConvU8" : "mulConvU8I8", kind, x, w, padValue, out, rq, s);
+  c.block[F_RQ] = rq ? rq.address : 0;
+  // the program gives each thread one slot for all its ops (threadSlot ignores these)
+  c.block[F_SCRATCH] = 0;
+  return { code: kind === "adder" ? "OP_ADDER_CONV" : "OP_MUL_CONV", unitsPerImage: s.OH * s.OW, args: [PROGRAM_BLOCK], block: c.block, slotBytes: c.slotBytes };
 }
 
 /** adderConvU8 bound to fixed arrays and shape: validated once, then each call only dispatches. */

@@ -1,7 +1,8 @@
 // `mulfree bench`: mulfree's int8 adder, shift and conv bundles and its f32 engine against
 // onnxruntime-node, onnxruntime-web and tfjs-wasm on the fp32 CNN, in one run, on the same
 // LeNet-5-BN MNIST task; prints throughput, batch-1 latency, ratios and the issue's speed goals,
-// and writes every sample to a results JSON.
+// and writes every sample to a results JSON. The configurations are timed in rounds, each round
+// timing every configuration once, and ratios pair samples of the same round (../bench/rounds.ts).
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { arch, cpus, release, tmpdir, totalmem, type as osType } from "node:os";
 import { dirname, join } from "node:path";
@@ -15,6 +16,7 @@ import { measureThroughput, QUIET_THRESHOLD, waitBudget, waitForQuiet, type Wait
 import { benchModels, floatTensors, modelFiles, randomModel, type BenchModel, type Kind } from "../bench/models.js";
 import { benchPackageDir, PEER_ENGINES, peerAvailability, runPeer, writeOnnx, type PeerEngine } from "../bench/peers.js";
 import { reportText, speedGoals, type Row } from "../bench/report.js";
+import { mergeRounds } from "../bench/rounds.js";
 import { printJson } from "../output.js";
 
 const ALL_ENGINES: readonly string[] = [...MULFREE_ENGINES, ...PEER_ENGINES];
@@ -28,7 +30,7 @@ export const benchSpec: CommandSpec = {
     batches: { type: "string", help: "batch sizes, comma-separated", default: "1,256" },
     threads: { type: "string", help: "thread counts, comma-separated (tfjs-wasm runs 1 thread in Node)", default: "1,2" },
     engines: { type: "string", help: `comma-separated, any of ${ALL_ENGINES.join(", ")} (default: all)` },
-    repeats: { type: "int", help: "timed repeats per measurement; the median is reported", default: 5, min: 1 },
+    repeats: { type: "int", help: "rounds: each times every configuration once; medians and same-round ratios over them are reported", default: 5, min: 1 },
     "min-ms": { type: "int", help: "shortest timed repeat, ms", default: 500, min: 1 },
     "warmup-ms": { type: "int", help: "untimed calls before each measurement, ms", default: 1500 },
     "quiet-wait": { type: "number", help: "seconds the whole run may spend waiting for other processes to go idle and retrying disturbed repeats (0: never wait)", default: 60 },
@@ -75,8 +77,8 @@ interface Options {
   warmupMs: number;
 }
 
-async function timeMulfree(engines: MulfreeEngine[], models: Partial<Record<Kind, BenchModel>>, floatConv: BenchModel | null, images: ReturnType<typeof loadBenchData>["test"], o: Options, budget: WaitBudget): Promise<Row[]> {
-  const rows: Row[] = [];
+/** Each int8 engine's top-1 agreement with its float model, once per run. */
+function mulfreeChecks(engines: MulfreeEngine[], models: Partial<Record<Kind, BenchModel>>, images: ReturnType<typeof loadBenchData>["test"]): Map<MulfreeEngine, string> {
   const checks = new Map<MulfreeEngine, string>();
   for (const engine of engines) {
     if (engine === "f32-conv") continue;
@@ -87,6 +89,11 @@ async function timeMulfree(engines: MulfreeEngine[], models: Partial<Record<Kind
       checks.set(engine, `check failed: ${(e as Error).message.split("\n")[0]}`); // its timing rows will say more
     }
   }
+  return checks;
+}
+
+async function timeMulfree(engines: MulfreeEngine[], models: Partial<Record<Kind, BenchModel>>, floatConv: BenchModel | null, images: ReturnType<typeof loadBenchData>["test"], checks: Map<MulfreeEngine, string>, o: Options, budget: WaitBudget): Promise<Row[]> {
+  const rows: Row[] = [];
   for (const threads of o.threads) {
     for (const engine of engines) {
       await waitForQuiet(budget, { maxWaitMs: 30000, log });
@@ -113,24 +120,32 @@ async function timeMulfree(engines: MulfreeEngine[], models: Partial<Record<Kind
   return rows;
 }
 
-async function timePeers(dir: string, peers: PeerEngine[], floatConv: BenchModel, o: Options, budget: WaitBudget): Promise<Row[]> {
-  const rows: Row[] = [];
-  const tmp = mkdtempSync(join(tmpdir(), "mulfree-bench-"));
+/** The peers' model files (fp32 safetensors and ONNX) in a temporary folder; an error says why ONNX could not be written. */
+function peerFiles(dir: string, floatConv: BenchModel, tmp: string): { weights: string; onnx: string; error?: string } {
+  const weights = join(tmp, "lenet5.safetensors");
+  const onnx = join(tmp, "lenet5.onnx");
+  writeFileAtomic(weights, encodeSafetensors(floatTensors(floatConv.float!), { model: "lenet5", op: "conv", source: floatConv.source }));
   try {
-    const weights = join(tmp, "lenet5.safetensors");
-    const onnx = join(tmp, "lenet5.onnx");
-    writeFileAtomic(weights, encodeSafetensors(floatTensors(floatConv.float!), { model: "lenet5", op: "conv", source: floatConv.source }));
+    writeOnnx(dir, weights, onnx);
+    return { weights, onnx };
+  } catch (e) {
+    log((e as Error).message);
+    return { weights, onnx, error: (e as Error).message };
+  }
+}
+
+async function timePeers(dir: string, peers: PeerEngine[], files: { weights: string; onnx: string; error?: string }, o: Options, budget: WaitBudget): Promise<Row[]> {
+  const rows: Row[] = [];
+  const { weights, onnx } = files;
+  {
     const jobs: Array<[PeerEngine, number]> = [];
     for (const peer of peers) {
       // tfjs-wasm's threads need blob: workers, which Node does not have
       const threads = peer === "tfjs-wasm" ? [1] : o.threads;
       for (const t of threads) jobs.push([peer, t]);
     }
-    try {
-      writeOnnx(dir, weights, onnx);
-    } catch (e) {
-      const error = (e as Error).message;
-      log(error);
+    if (files.error) {
+      const error = files.error;
       return jobs.flatMap(([peer, threads]) => o.batches.map((batch) => ({ engine: peer, side: "peer" as const, threads, batch, error })));
     }
     for (const [peer, threads] of jobs) {
@@ -148,8 +163,6 @@ async function timePeers(dir: string, peers: PeerEngine[], floatConv: BenchModel
         for (const batch of o.batches) rows.push({ engine: peer, side: "peer", threads, batch, error });
       }
     }
-  } finally {
-    rmSync(tmp, { recursive: true, force: true });
   }
   return rows;
 }
@@ -191,7 +204,21 @@ export async function runBench(f: ParsedFlags): Promise<void> {
 
   const budget = waitBudget(Number(f.quietWait) * 1000);
   const t0 = Date.now();
-  const rows = [...(await timeMulfree(mulfreeEngines, models, floatConv, data.test, o, budget)), ...(peers.length ? await timePeers(benchDir, peers, floatConv!, o, budget) : [])];
+  const checks = mulfreeChecks(mulfreeEngines, models, data.test);
+  const tmp = mkdtempSync(join(tmpdir(), "mulfree-bench-"));
+  const byRound: Row[][] = [];
+  try {
+    const files = peers.length ? peerFiles(benchDir, floatConv!, tmp) : null;
+    const once: Options = { ...o, repeats: 1 };
+    for (let round = 0; round < o.repeats; round++) {
+      log(`round ${round + 1} of ${o.repeats}`);
+      const mine = await timeMulfree(mulfreeEngines, models, floatConv, data.test, checks, once, budget);
+      byRound.push([...mine, ...(files ? await timePeers(benchDir, peers, files, once, budget) : [])]);
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  const rows = mergeRounds(byRound);
   const seconds = (Date.now() - t0) / 1000;
   rows.sort((a, b) => a.batch - b.batch || ALL_ENGINES.indexOf(a.engine) - ALL_ENGINES.indexOf(b.engine) || a.threads - b.threads);
 
@@ -200,7 +227,7 @@ export async function runBench(f: ParsedFlags): Promise<void> {
   const usedModels = Object.fromEntries(mulfreeEngines.map((e) => [e, e === "f32-conv" ? floatConv!.source : models[ENGINE_KIND[e]]!.source]));
   const bundleBytes = Object.fromEntries(mulfreeEngines.filter((e) => e !== "f32-conv").map((e) => [e, models[ENGINE_KIND[e]]!.bundle.length]));
   process.stdout.write(reportText({
-    title: `LeNet-5-BN inference, MNIST 1×28×28 (${m.cpu}, ${m.cores} cores, Node ${m.node}; median of ${o.repeats} repeats of ≥ ${o.minMs} ms)`,
+    title: `LeNet-5-BN inference, MNIST 1×28×28 (${m.cpu}, ${m.cores} cores, Node ${m.node}; median of ${o.repeats} interleaved rounds of ≥ ${o.minMs} ms each)`,
     models: usedModels, bundleBytes, peerModel: floatConv && peers.length ? floatConv.source : null, data: data.source,
     rows, mulfreeEngines, goals: mulfreeEngines.includes("int8-adder") ? goals : [], contended, missing, seconds, waitedSeconds: budget.spent / 1000,
   }));

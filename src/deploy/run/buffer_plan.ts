@@ -1,14 +1,19 @@
 // Where each node's output lives in the wasm engine: a few slots of memory shared by nodes whose
 // outputs are never alive at the same time. A node's output is alive from the node until its last
 // reader has run; a flatten moves no data, so it shares its input's slot and extends its life.
-// Slots are taken greedily in node order (the best-fitting free slot, else the largest free one,
-// grown, else a new one) and given back after the node that last reads them, never before the
-// node's own output has its slot: a kernel's output never overlaps its input.
+// Slots are taken greedily in node order (a free slot of the node's own size, else a new one) and
+// given back after the node that last reads them, never before the node's own output has its
+// slot: a kernel's output never overlaps its input.
+//
+// A slot only ever holds outputs of one size per image, so image k of every node in it lies at
+// the same bytes. That makes the plan safe for runs that take a few images through the whole
+// network at a time (src/kernels/int8_program.ts): liveness per image is the graph's, and
+// different images never overlap, whatever the order in which threads and chunks reach them.
 
 export interface BufferPlan {
   /** The slot of each node's output. */
   slotOf: number[];
-  /** Bytes per image of each slot: the largest output it holds. */
+  /** Bytes per image of each slot: the size of every output it holds. */
   slotBytes: number[];
 }
 
@@ -29,12 +34,9 @@ export function planBuffers(bytes: readonly number[], inputs: readonly (readonly
       slotOf.push(slotOf[owner(i)]!);
       continue;
     }
-    const fits = free.filter((s) => slotBytes[s]! >= bytes[i]!).sort((a, b) => slotBytes[a]! - slotBytes[b]!);
-    const grow = free.slice().sort((a, b) => slotBytes[b]! - slotBytes[a]!);
-    const slot = fits[0] ?? grow[0] ?? slotBytes.length;
-    if (slot === slotBytes.length) slotBytes.push(0);
+    const slot = free.find((s) => slotBytes[s] === bytes[i]) ?? slotBytes.length;
+    if (slot === slotBytes.length) slotBytes.push(bytes[i]!);
     else free.splice(free.indexOf(slot), 1);
-    slotBytes[slot] = Math.max(slotBytes[slot]!, bytes[i]!);
     slotOf.push(slot);
     for (const a of new Set(inputs[i]!.map(owner))) if (lastRead[a] === i) free.push(slotOf[a]!);
   }

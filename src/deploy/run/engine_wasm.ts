@@ -6,17 +6,35 @@
 // batch seen and reused. For each batch size the graph is compiled once into a flat list of kernel
 // calls (closures over fixed views and shapes), so predict() is "quantize, run the list, read the
 // accumulators": no graph walk, no allocation, no validation per call.
+//
+// When every node has a program op (adder and multiply layers, max and global average pooling,
+// residual adds: everything but shift layers), the list is also compiled into one int8 program
+// (src/kernels/int8_program.ts) that runs the whole network a few images at a time per thread.
+// It gives the same bytes; it is used when each thread gets several images, where it saves the
+// per-layer barriers and keeps activations in cache. Small batches on several threads split
+// each layer's positions instead.
 import type { Runtime } from "../../kernels/runtime.js";
 import { planBuffers, type BufferPlan } from "./buffer_plan.js";
 import { addParams, type Bundle } from "./bundle.js";
 import type { Engine } from "./engine.js";
-import { addU8, avgPoolU8, maxPoolU8, prepareLayer, type PreparedLayer } from "./wasm_layers.js";
+import { Int8Program, chunkImages, type ProgramOp } from "../../kernels/int8_program.js";
+import { addOp, addU8, avgPoolOp, avgPoolU8, maxPoolOp, maxPoolU8, prepareLayer, type PreparedLayer } from "./wasm_layers.js";
 
 interface Plan {
   input: Uint8Array;
   steps: Array<() => void>;
+  /** The same calls as one job, or null when a node has no program op. */
+  program: Int8Program | null;
   acc: Int32Array;
 }
+
+/** Knobs of the choice between the program and the layer-by-layer list; tests and benches flip them. */
+export const wasmEngineTuning = {
+  /** "never": always layer by layer; "always": the program whenever the graph has one. */
+  program: "auto" as "auto" | "never" | "always",
+  /** Images per thread from which the program beats splitting every layer across the threads. */
+  imagesPerThread: 4,
+};
 
 /** Batch sizes whose compiled plans are kept; a caller cycling through many must not leak. */
 const MAX_PLANS = 16;
@@ -51,9 +69,21 @@ export class WasmEngine implements Engine {
 
   run(n: number): Int32Array {
     const p = this.plan(n);
-    const steps = p.steps;
-    for (let i = 0; i < steps.length; i++) steps[i]!();
+    if (this.usesProgram(n)) {
+      p.program!.run();
+    } else {
+      const steps = p.steps;
+      for (let i = 0; i < steps.length; i++) steps[i]!();
+    }
     return p.acc;
+  }
+
+  /** Whether run(n) takes the whole-network program (on the runtime's current threads). */
+  usesProgram(n: number): boolean {
+    const mode = wasmEngineTuning.program;
+    if (!this.plan(n).program || mode === "never") return false;
+    const threads = this.rt.threads;
+    return mode === "always" || threads === 1 || n >= wasmEngineTuning.imagesPerThread * threads;
   }
 
   dispose(): void {
@@ -70,7 +100,7 @@ export class WasmEngine implements Engine {
     if (!p) {
       if (n > this.capacity) this.grow(n);
       p = this.compile(n);
-      if (this.plans.size >= MAX_PLANS) this.plans.clear();
+      if (this.plans.size >= MAX_PLANS) this.dropPlans();
       this.plans.set(n, p);
     }
     this.last = p;
@@ -97,18 +127,24 @@ export class WasmEngine implements Engine {
     for (const p of this.ptrs) this.rt.heap.free(p);
     this.ptrs = [];
     this.capacity = 0;
+    this.dropPlans();
+  }
+
+  private dropPlans(): void {
+    for (const p of this.plans.values()) p.program?.dispose();
     this.plans.clear();
     this.last = null;
     this.lastN = 0;
   }
 
-  /** The flat list of kernel calls for a batch of n. */
+  /** The flat list of kernel calls for a batch of n, and the same as one program when it can be. */
   private compile(n: number): Plan {
     const { rt, bundle } = this;
     const { nodes } = bundle.graph;
     const at = (i: number) => this.ptrs[this.buffers.slotOf[i]!]!;
     const u8 = (i: number) => rt.u8(at(i), this.nodeBytes[i]! * n);
     const steps: Array<() => void> = [];
+    const ops: Array<ProgramOp | null> = [];
     let acc: Int32Array | null = null;
     for (let i = 1; i < nodes.length; i++) {
       const node = nodes[i]!;
@@ -120,18 +156,27 @@ export class WasmEngine implements Engine {
         if (i === nodes.length - 1) {
           acc = rt.i32(at(i), this.nodeBytes[i]! * n / 4);
           steps.push(layer.accumulate(u8(from), acc, s));
+          ops.push(layer.programOp(u8(from), acc, s));
         } else {
           steps.push(layer.requantized(u8(from), u8(i), s));
+          ops.push(layer.programOp(u8(from), u8(i), s));
         }
       } else if (node.op === "maxpool") {
         steps.push(maxPoolU8(u8(from), n, src.H, src.W, src.C, node.kh, node.kw, node.stride, u8(i)));
+        ops.push(maxPoolOp(u8(from), n, src.H, src.W, src.C, node.kh, node.kw, node.stride, u8(i)));
       } else if (node.op === "avgpool") {
         steps.push(avgPoolU8(u8(from), n, src, node, u8(i)));
+        ops.push(avgPoolOp(u8(from), n, src, node, u8(i)));
       } else if (node.op === "add") {
-        steps.push(addU8(u8(from), u8(bundle.shapes[i]!.inputs[1]!), addParams(bundle, i), u8(i)));
+        const params = addParams(bundle, i);
+        steps.push(addU8(u8(from), u8(bundle.shapes[i]!.inputs[1]!), params, u8(i)));
+        ops.push(addOp(u8(from), u8(bundle.shapes[i]!.inputs[1]!), params, u8(i), n));
       }
       // flatten: NHWC is already the order the next layer's weights expect; it shares its input's slot
     }
-    return { input: u8(0), steps, acc: acc! };
+    const runnable = ops.every((op): op is ProgramOp => op !== null);
+    const bytesPerImage = this.nodeBytes.reduce((a, b) => a + b, 0);
+    const program = runnable ? new Int8Program(rt, ops as ProgramOp[], n, chunkImages(bytesPerImage)) : null;
+    return { input: u8(0), steps, program, acc: acc! };
   }
 }

@@ -6,9 +6,11 @@
 import type { Conv2dShape } from "../../kernels/conv2d.js";
 import { avgPool2dU8, type AddRequant } from "../../kernels/reference/int8.js";
 import {
-  avgPoolGlobalU8, bindAddRequantU8, bindAdderConvRequantU8, bindAdderConvU8, bindMaxPool2dU8, bindMulConvRequantU8I8, bindMulConvU8I8,
-  prepareAdderWeights, prepareMulWeights, prepareRequant, type Int8Weights, type PreparedRequant,
+  addRequantProgramOp, avgPoolGlobalProgramOp, avgPoolGlobalU8, bindAddRequantU8, bindAdderConvRequantU8, bindAdderConvU8, bindMaxPool2dU8,
+  bindMulConvRequantU8I8, bindMulConvU8I8, convProgramOp, maxPoolProgramOp, prepareAdderWeights, prepareMulWeights, prepareRequant,
+  type Int8Weights, type PreparedRequant,
 } from "../../kernels/int8.js";
+import type { ProgramOp } from "../../kernels/int8_program.js";
 import { bindShiftConvRequantU8, bindShiftConvU8, prepareShiftWeights, type ShiftWeights } from "../../kernels/int8_shift.js";
 import type { BundleLayer } from "./bundle.js";
 import type { AvgPoolNode } from "./format.js";
@@ -23,6 +25,8 @@ export interface PreparedLayer {
   requantized(x: Uint8Array, out: Uint8Array, s: Conv2dShape): () => void;
   /** Raw accumulators (the logits layer), x u8 → out i32. */
   accumulate(x: Uint8Array, out: Int32Array, s: Conv2dShape): () => void;
+  /** The same call (requantized when out is u8) as one op of an int8 program; null for kinds programs do not run (shift). */
+  programOp(x: Uint8Array, out: Uint8Array | Int32Array, s: Conv2dShape): ProgramOp | null;
   free(): void;
 }
 
@@ -30,6 +34,7 @@ export interface PreparedLayer {
 interface KindKernels {
   requantized(x: Uint8Array, rq: PreparedRequant, out: Uint8Array, s: Conv2dShape): () => void;
   accumulate(x: Uint8Array, out: Int32Array, s: Conv2dShape): () => void;
+  programOp(x: Uint8Array, rq: PreparedRequant | null, out: Uint8Array | Int32Array, s: Conv2dShape): ProgramOp | null;
   dispose(): void;
 }
 
@@ -37,14 +42,24 @@ function kindKernels(layer: BundleLayer, pad: number): KindKernels {
   const w = layer.weights;
   if (w.kind === "adder") {
     const pw: Int8Weights = prepareAdderWeights(w.w, layer.shape);
-    return { requantized: (x, rq, out, s) => bindAdderConvRequantU8(x, pw, pad, rq, out, s), accumulate: (x, out, s) => bindAdderConvU8(x, pw, pad, out, s), dispose: () => pw.dispose() };
+    return {
+      requantized: (x, rq, out, s) => bindAdderConvRequantU8(x, pw, pad, rq, out, s), accumulate: (x, out, s) => bindAdderConvU8(x, pw, pad, out, s),
+      programOp: (x, rq, out, s) => convProgramOp("adder", x, pw, pad, out, rq, s), dispose: () => pw.dispose(),
+    };
   }
   if (w.kind === "mul") {
     const pw: Int8Weights = prepareMulWeights(w.w, layer.shape);
-    return { requantized: (x, rq, out, s) => bindMulConvRequantU8I8(x, pw, pad, rq, out, s), accumulate: (x, out, s) => bindMulConvU8I8(x, pw, pad, out, s), dispose: () => pw.dispose() };
+    return {
+      requantized: (x, rq, out, s) => bindMulConvRequantU8I8(x, pw, pad, rq, out, s), accumulate: (x, out, s) => bindMulConvU8I8(x, pw, pad, out, s),
+      programOp: (x, rq, out, s) => convProgramOp("mul", x, pw, pad, out, rq, s), dispose: () => pw.dispose(),
+    };
   }
   const pw: ShiftWeights = prepareShiftWeights(w.sign, w.shift, layer.shape);
-  return { requantized: (x, rq, out, s) => bindShiftConvRequantU8(x, pw, pad, rq, out, s), accumulate: (x, out, s) => bindShiftConvU8(x, pw, pad, out, s), dispose: () => pw.dispose() };
+  return {
+    requantized: (x, rq, out, s) => bindShiftConvRequantU8(x, pw, pad, rq, out, s), accumulate: (x, out, s) => bindShiftConvU8(x, pw, pad, out, s),
+    // the shift kernels lay 32 images across vector lanes: they need the whole batch, not a chunk
+    programOp: () => null, dispose: () => pw.dispose(),
+  };
 }
 
 /** Prepare one layer (for any batch size: the weights do not depend on it). */
@@ -66,6 +81,10 @@ export function prepareLayer(layer: BundleLayer): PreparedLayer {
       return kernels.requantized(x, rq, out, s);
     },
     accumulate: kernels.accumulate,
+    programOp: (x, out, s) => {
+      if (out instanceof Uint8Array && !rq) throw new Error(`layer ${layer.node.name} has no requantization (it is the logits layer)`);
+      return kernels.programOp(x, out instanceof Uint8Array ? rq : null, out, s);
+    },
     free: () => {
       kernels.dispose();
       rq?.dispose();
@@ -87,4 +106,17 @@ export function avgPoolU8(x: Uint8Array, N: number, src: { C: number; H: number;
 
 export function addU8(a: Uint8Array, b: Uint8Array, p: AddRequant, out: Uint8Array): () => void {
   return bindAddRequantU8(a, b, p, out);
+}
+
+/** The pooling and residual-add nodes as int8 program ops (null: a windowed average pool, which runs in TypeScript). */
+export function maxPoolOp(x: Uint8Array, N: number, H: number, W: number, C: number, kh: number, kw: number, stride: number, out: Uint8Array): ProgramOp {
+  return maxPoolProgramOp(x, N, H, W, C, kh, kw, stride, out);
+}
+
+export function avgPoolOp(x: Uint8Array, N: number, src: { C: number; H: number; W: number }, node: AvgPoolNode, out: Uint8Array): ProgramOp | null {
+  return node.kh === undefined ? avgPoolGlobalProgramOp(x, N, src.H * src.W, src.C, out) : null;
+}
+
+export function addOp(a: Uint8Array, b: Uint8Array, p: AddRequant, out: Uint8Array, N: number): ProgramOp {
+  return addRequantProgramOp(a, b, p, out, N);
 }
