@@ -22,6 +22,7 @@
 // Threads split output positions; every output is one chain in a fixed order, so results do not
 // depend on the thread count.
 import { threadSlot } from "./gemm";
+import { adderDepthwiseU8, isDepthwise } from "./int8_depthwise";
 import { buildPlane, emit2x2, emit4, hsum4, im2colRows, Int8Conv, memoryEnd, packU8, PLANE_OFFSET, requant4, rqMult, RQ_BIAS } from "./int8_common";
 
 /** Chunks of 16 bytes per u16 accumulation run. */
@@ -174,6 +175,10 @@ export function adderConvInSlot(shape: usize, slot: usize, start: i32, end: i32)
   store<i32>(slot, -1); // no image in the plane yet
   if (directC1(s)) {
     adderConvDirectC1(s, slot, start, end);
+    return;
+  }
+  if (isDepthwise(s)) {
+    adderDepthwiseU8(s, slot, start, end);
     return;
   }
   const col = slot + PLANE_OFFSET + <usize>s.planeBytes;

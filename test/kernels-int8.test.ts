@@ -201,6 +201,33 @@ test(`int8 adder, one input channel (direct path): ${SHAPES} random shapes equal
   }
 });
 
+/** A depthwise geometry (groups = C = K) with up to 70 channels: whole and partial 16-lane channel groups. */
+function randomDepthwiseShape(rand: () => number): Conv2dShape {
+  const C = int(rand, 2, 70), k = int(rand, 1, 5), stride = int(rand, 1, 2), dilation = int(rand, 1, 2), padding = int(rand, 0, 2);
+  const side = (k - 1) * dilation + 1 + int(rand, 0, 9);
+  return conv2dShape([int(rand, 1, 3), C, side, side + int(rand, 0, 3)], [C, 1, k, k], { stride, padding, dilation, groups: C });
+}
+
+test("int8 adder, depthwise (channels in lanes): 120 random shapes equal the reference, 1 and 2 threads alike", () => {
+  const run = (rt: Runtime) => {
+    const buf = new WasmBuffers(rt);
+    const rand = rng(911);
+    const outs: Outputs[] = [];
+    try {
+      for (let i = 0; i < 120; i++) outs.push(checkConv(rt, buf, "adder", randomDepthwiseShape(rand), rand, `depthwise #${i} (${rt.threads} thread(s))`));
+    } finally {
+      buf.freeAll();
+    }
+    return outs;
+  };
+  const one = run(initRuntime({ threads: 1 }));
+  const two = withTwoThreads(run);
+  for (let i = 0; i < one.length; i++) {
+    assert.deepEqual(two[i].acc, one[i].acc, `depthwise shape #${i}: 2 threads differ from 1`);
+    assert.deepEqual(two[i].q, one[i].q, `depthwise shape #${i}: 2 threads differ from 1 (fused)`);
+  }
+});
+
 test("int8 bound calls (bind*) equal the plain entry points on random shapes, and refuse disposed weights", () => {
   const rt = initRuntime({ threads: 1 });
   const buf = new WasmBuffers(rt);

@@ -60,8 +60,16 @@ export class Int8Weights {
     this.KgP = alignUp(Kg, 2);
     const rows = groups * this.KgP;
     if (kind === "adder") {
-      // the rows, then Σw of each row as i32 (the tiles' a + b − 2·min(a, b); 4 more for vector reads)
-      this.ptr = rt.heap.alloc(rows * this.Rp + (rows + 4) * 4);
+      // the rows, then Σw of each row as i32 (the tiles' a + b − 2·min(a, b); 4 more for vector
+      // reads), then for a depthwise layer the taps again, tap-major [kh·kw][Cp] (int8_depthwise.ts)
+      const depthwiseBytes = isDepthwise("adder", geometry) ? this.R * alignUp(C, ADDER_VECTOR) : 0;
+      this.ptr = rt.heap.alloc(rows * this.Rp + (rows + 4) * 4 + depthwiseBytes);
+      if (depthwiseBytes) {
+        const cp = alignUp(C, ADDER_VECTOR);
+        const t = rt.u8(this.ptr + rows * this.Rp + (rows + 4) * 4, depthwiseBytes);
+        t.fill(0);
+        for (let c = 0; c < C; c++) for (let tap = 0; tap < this.R; tap++) t[tap * cp + c] = w[c * this.R + tap]!;
+      }
       const dst = rt.u8(this.ptr, rows * this.Rp);
       dst.fill(0);
       const sums = rt.i32(this.ptr + rows * this.Rp, rows + 4);
@@ -284,6 +292,11 @@ function conv(
   bindConv(op, kind, x, w, padValue, out, rq, s)();
 }
 
+/** An adder layer that assembly/int8_depthwise.ts runs: one channel per group in and out. */
+function isDepthwise(kind: "adder" | "mul", g: Pick<Conv2dShape, "C" | "K" | "kh" | "kw" | "groups">): boolean {
+  return kind === "adder" && g.groups > 1 && g.C === g.groups && g.K === g.groups && g.kh * g.kw <= 257;
+}
+
 /** A validated conv call: its geometry block (see Int8Conv) and how it splits. */
 interface ConvCall {
   kernel: "adderConvU8" | "mulConvU8I8";
@@ -327,7 +340,7 @@ function convCall(
   const block = Math.min(512, Math.max(4, Math.floor(int8Tuning.blockBytes / rowBytes / 4) * 4));
   // groups = 1 and dilationW = 1: patches read kw·C contiguous bytes per kernel row of a padded copy
   const planeData = (s.H + 2 * s.padH) * (s.W + 2 * s.padW) * s.C;
-  const planeBytes = s.groups === 1 && s.dilationW === 1 && planeData <= MAX_PLANE_BYTES ? alignUp(planeData + 16, 64) : 0;
+  const planeBytes = ((s.groups === 1 && s.dilationW === 1) || isDepthwise(kind, s)) && planeData <= MAX_PLANE_BYTES ? alignUp(planeData + 16, 64) : 0;
   // [image tag 64][plane][block rows][64 bytes of overrun slack][adder: Σ of each row, i32, 4 spare]
   const rowSums = kind === "adder" ? (block + 4) * 4 : 0;
   const slotBytes = alignUp(64 + planeBytes + block * rowBytes + 64 + rowSums, 64);

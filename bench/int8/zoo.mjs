@@ -1,0 +1,145 @@
+// int8 adder ResNet-20 and `mobile` (depthwise-separable) against onnxruntime-node running the same
+// architecture as an fp32 CNN, at one batch size, in interleaved rounds: each round times every
+// configuration once, and ratios are medians over rounds of same-round ratios (this machine's speed
+// drifts by 1.5× over minutes; see bench/README.md).
+//
+//   node bench/int8/zoo.mjs [--dist DIR] [--models resnet20,mobile] [--batch 64] [--threads 1,2]
+//                           [--rounds 5] [--ms 400] [--warmup-ms 800]
+//
+// Weights are random (speed does not depend on them); BatchNorm statistics come from a few
+// train-mode passes over random images, so every activation range is calibrated on live values.
+// mulfree's side is the public API: load(bundle, {threads}).predict(pixels in [0, 1], n).
+// onnxruntime-node's side: an InferenceSession on the ONNX that `mulfree export --format onnx`
+// writes for the conv model (opset 13), intra-op threads = threads.
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { markdownTable, median, parseArgs, saveResult, machineInfo, commandLine, startClock } from '../lib/stats.mjs';
+
+const opts = parseArgs(process.argv.slice(2));
+const dist = path.resolve(opts.dist ?? process.env.MULFREE_DIST ?? fileURLToPath(new URL('../../dist/', import.meta.url)));
+const modelNames = (opts.models ?? 'resnet20,mobile').split(',');
+const batch = Number(opts.batch ?? 64);
+const threadList = (opts.threads ?? '1,2').split(',').map(Number);
+const rounds = Number(opts.rounds ?? 5);
+const minMs = Number(opts.ms ?? 400);
+const warmupMs = Number(opts['warmup-ms'] ?? 800);
+const load = (p) => import(pathToFileURL(path.join(dist, p)).href);
+
+const { createModel, resolveSpec } = await load('src/models/zoo.js');
+const { manualSeed } = await load('src/tensor/random.js');
+const { Tensor } = await load('src/tensor/tensor.js');
+const { noGrad } = await load('src/tensor/autograd.js');
+const { scope } = await load('src/tensor/storage.js');
+const { initRuntime } = await load('src/kernels/runtime.js');
+const { exportBundle } = await load('src/deploy/export/export_bundle.js');
+const deploy = await load('src/deploy/index.js');
+const { modelToOnnx, encodeOnnxModel } = await load('src/onnx/index.js');
+const ort = await import('onnxruntime-node');
+
+const log = (s) => process.stderr.write(`${s}\n`);
+
+function randomImages(n, size, seed) {
+  const x = new Float32Array(n * size);
+  let s = seed >>> 0;
+  for (let i = 0; i < x.length; i++) x[i] = (s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32;
+  return x;
+}
+
+/** A random zoo model with BatchNorm statistics of live values (train-mode passes). */
+function liveModel(name, op, shape, seed) {
+  manualSeed(seed);
+  const model = createModel(resolveSpec({ model: name, op }));
+  const n = 32, size = shape[0] * shape[1] * shape[2];
+  const x = Tensor.empty([n, ...shape], true);
+  model.train();
+  noGrad(() => {
+    for (let step = 0; step < 20; step++) {
+      x.data.set(randomImages(n, size, seed * 100 + step).map((v) => (v - 0.5) / 0.25));
+      scope(() => model.forward(x));
+    }
+  });
+  x.dispose();
+  model.eval();
+  return model;
+}
+
+const cases = [];
+initRuntime({ threads: 1 });
+for (const name of modelNames) {
+  const shape = [3, 32, 32];
+  const size = shape[0] * shape[1] * shape[2];
+  const mean = [0.5, 0.5, 0.5], std = [0.25, 0.25, 0.25];
+  const adder = liveModel(name, 'adder', shape, 1);
+  const calib = randomImages(128, size, 7).map((v) => (v - 0.5) / 0.25);
+  const bundle = exportBundle(adder, calib, 128, shape, { mean, std }, { model: name, op: 'adder', note: 'random weights' }, `${name}-adder`).bytes;
+  const conv = liveModel(name, 'conv', shape, 2);
+  const onnx = encodeOnnxModel(modelToOnnx(conv, shape));
+  const pixels = randomImages(batch, size, 11);
+  const normalized = Float32Array.from(pixels, (v) => (v - 0.5) / 0.25);
+  cases.push({ name, bundle, onnx, pixels, normalized, shape });
+  log(`${name}: int8 adder bundle ${bundle.length} bytes, fp32 ONNX ${onnx.length} bytes`);
+}
+
+/** One timed loop of ≥ minMs: img/s. */
+async function timeOnce(call) {
+  const stop = startClock();
+  const end = performance.now() + minMs;
+  let iters = 0;
+  do {
+    await call();
+    iters++;
+  } while (iters < 3 || performance.now() < end);
+  const { wall, otherLoad } = stop();
+  return { imgPerSec: (iters * batch) / wall, otherLoad };
+}
+
+async function warm(call) {
+  const end = performance.now() + warmupMs;
+  do await call(); while (performance.now() < end);
+}
+
+const samples = {}; // key → [{imgPerSec, otherLoad}] per round
+const add = (key, s) => (samples[key] ??= []).push(s);
+for (let round = 0; round < rounds; round++) {
+  log(`round ${round + 1} of ${rounds}`);
+  for (const c of cases) {
+    for (const threads of threadList) {
+      const m = deploy.load(c.bundle, { threads, name: c.name });
+      const call = () => m.predict(c.pixels, batch);
+      await warm(call);
+      add(`${c.name}|int8-adder|${threads}`, await timeOnce(call));
+      m.dispose();
+      initRuntime({ threads: 1 }); // stop mulfree's workers while onnxruntime runs
+      const session = await ort.InferenceSession.create(c.onnx, { executionProviders: ['cpu'], intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' });
+      const input = new ort.Tensor('float32', c.normalized, [batch, ...c.shape]);
+      const run = () => session.run({ input });
+      await warm(run);
+      add(`${c.name}|ort-node|${threads}`, await timeOnce(run));
+      await session.release?.();
+    }
+  }
+}
+
+const perRound = (key) => samples[key].map((s) => s.imgPerSec);
+const paired = (a, b) => median(perRound(a).map((x, i) => x / perRound(b)[i]));
+const rows = [];
+const ratioRows = [];
+for (const c of cases) {
+  for (const threads of threadList) {
+    for (const engine of ['int8-adder', 'ort-node']) {
+      const key = `${c.name}|${engine}|${threads}`;
+      const xs = perRound(key);
+      rows.push([c.name, engine, String(threads), String(batch), `${Math.round(median(xs)).toLocaleString('en-US')} (${Math.round(Math.min(...xs)).toLocaleString('en-US')}–${Math.round(Math.max(...xs)).toLocaleString('en-US')})`, Math.max(...samples[key].map((s) => s.otherLoad)).toFixed(2)]);
+    }
+    ratioRows.push([c.name, String(threads), `${paired(`${c.name}|int8-adder|${threads}`, `${c.name}|ort-node|${threads}`).toFixed(2)}×`]);
+  }
+  if (threadList.includes(1) && threadList.includes(2)) {
+    ratioRows.push([c.name, '1 → 2 (int8-adder)', `${paired(`${c.name}|int8-adder|2`, `${c.name}|int8-adder|1`).toFixed(2)}×`]);
+    ratioRows.push([c.name, '1 → 2 (ort-node)', `${paired(`${c.name}|ort-node|2`, `${c.name}|ort-node|1`).toFixed(2)}×`]);
+  }
+}
+console.log(markdownTable(['model', 'engine', 'threads', 'batch', 'img/s median (min–max)', 'other load'], rows));
+console.log();
+console.log(markdownTable(['model', 'threads', 'int8 adder ÷ ort-node (same-round ratios, median)'], ratioRows));
+const file = saveResult('int8-zoo', { machine: machineInfo(), command: commandLine(), batch, rounds, minMs, warmupMs, samples });
+console.log(`\nsaved ${file}`);
