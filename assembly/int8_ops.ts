@@ -146,3 +146,46 @@ export function addRequantU8(a: usize, b: usize, out: usize, p: usize, start: i3
 @inline function addShift(x: v128, y: v128, round: v128, shift: i32, zo: v128): v128 {
   return i32x4.add(i32x4.shr_s(i32x4.add(i32x4.add(x, y), round), shift), zo);
 }
+
+/**
+ * The input node's quantization of [0, 1] float pixels, NCHW f32 → u8 NHWC, for images [start,
+ * end): q = clamp(trunc(x·a + b), 0, 255) in f64 with the channel's a = 1/(std·scale) and
+ * b = −mean·a + zp + ½ (f64 pairs at params), the same operations in the same order as
+ * quantizeInput in src/deploy/run/input_quantizer.ts, so the bytes are identical (NaN gives 0).
+ */
+export function quantizeF32U8(src: usize, dst: usize, C: i32, HW: i32, params: usize, start: i32, end: i32): void {
+  const zero = f64x2.splat(0), top = f64x2.splat(255);
+  for (let n = start; n < end; n++) {
+    for (let c = 0; c < C; c++) {
+      const a = f64x2.splat(load<f64>(params + (<usize>c << 4))), b = f64x2.splat(load<f64>(params + (<usize>c << 4), 8));
+      const from = src + (<usize>(n * C + c) * HW << 2);
+      const to = dst + <usize>n * HW * C + c;
+      let i = 0;
+      for (; i + 4 <= HW; i += 4) {
+        const x = v128.load(from + (<usize>i << 2));
+        const lo = quantize2(f64x2.promote_low_f32x4(x), a, b, zero, top);
+        const hi = quantize2(f64x2.promote_low_f32x4(i64x2.shuffle(x, x, 1, 1)), a, b, zero, top);
+        const q = i32x4.shuffle(i32x4.trunc_sat_f64x2_s_zero(lo), i32x4.trunc_sat_f64x2_s_zero(hi), 0, 1, 4, 5);
+        if (C == 1) {
+          v128.store32_lane(to + <usize>i, i8x16.narrow_i16x8_u(i16x8.narrow_i32x4_s(q, q), i16x8.splat(0)), 0);
+        } else {
+          const at = to + <usize>i * C;
+          store<u8>(at, <u8>i32x4.extract_lane(q, 0));
+          store<u8>(at + C, <u8>i32x4.extract_lane(q, 1));
+          store<u8>(at + 2 * C, <u8>i32x4.extract_lane(q, 2));
+          store<u8>(at + 3 * C, <u8>i32x4.extract_lane(q, 3));
+        }
+      }
+      for (; i < HW; i++) {
+        const v = quantize2(f64x2.splat(<f64>load<f32>(from + (<usize>i << 2))), a, b, zero, top);
+        store<u8>(to + <usize>i * C, <u8>i32x4.extract_lane(i32x4.trunc_sat_f64x2_s_zero(v), 0));
+      }
+    }
+  }
+}
+
+/** min(max(x·a + b, 0), 255) with NaN → 0 (pmax keeps its first operand unless the second is larger). */
+// @ts-ignore: decorator
+@inline function quantize2(x: v128, a: v128, b: v128, zero: v128, top: v128): v128 {
+  return f64x2.pmin(top, f64x2.pmax(zero, f64x2.add(f64x2.mul(x, a), b)));
+}

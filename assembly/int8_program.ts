@@ -18,13 +18,14 @@
 // [i0·units, i1·units).
 import { adderConvInSlot } from "./int8_adder";
 import { mulConvInSlot } from "./int8_mul";
-import { addRequantU8, avgPoolGlobalInSlot, maxPool2dU8 } from "./int8_ops";
+import { addRequantU8, avgPoolGlobalInSlot, maxPool2dU8, quantizeF32U8 } from "./int8_ops";
 
 export const OP_ADDER_CONV: i32 = 1;
 export const OP_MUL_CONV: i32 = 2;
 export const OP_MAX_POOL: i32 = 3;
 export const OP_AVG_POOL_GLOBAL: i32 = 4;
 export const OP_ADD_REQUANT: i32 = 5;
+export const OP_QUANTIZE_F32: i32 = 6;
 
 const HEADER_WORDS: usize = 8;
 const OP_WORDS: usize = 12;
@@ -43,6 +44,7 @@ function runOp(op: usize, slot: usize, i0: i32, i1: i32): void {
     case OP_MAX_POOL: maxPool2dU8(<usize>arg(op, 0), <usize>arg(op, 1), arg(op, 2), arg(op, 3), arg(op, 4), arg(op, 5), start, end); break;
     case OP_AVG_POOL_GLOBAL: avgPoolGlobalInSlot(<usize>arg(op, 0), <usize>arg(op, 1), arg(op, 2), arg(op, 3), slot, start, end); break;
     case OP_ADD_REQUANT: addRequantU8(<usize>arg(op, 0), <usize>arg(op, 1), <usize>arg(op, 2), <usize>arg(op, 3), start, end); break;
+    case OP_QUANTIZE_F32: quantizeF32U8(<usize>arg(op, 0), <usize>arg(op, 1), arg(op, 2), arg(op, 3), <usize>arg(op, 4), start, end); break;
     default: unreachable();
   }
 }

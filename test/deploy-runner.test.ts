@@ -149,6 +149,29 @@ test("float pixels: the wasm engine equals the reference engine", () => {
   }
 });
 
+test("float pixels quantized inside the wasm program (any value, NaN included) equal the reference engine's bytes", () => {
+  const r = rng(17);
+  const special = [Number.NaN, Infinity, -Infinity, -0, 0, 1, -1e-9, 1 + 1e-7, 0.5, 1 / 255, 254.5 / 255, 1e30, -1e30];
+  let viaProgram = 0;
+  for (const threads of [1, 2]) {
+    for (const mix of ["mul", "adder"] as const) {
+      for (let trial = 0; trial < 6; trial++) {
+        const b = randomBundle(r, mix);
+        const n = threads === 1 ? 1 + Math.floor(r() * 4) : 8 + Math.floor(r() * 9);
+        const floats = Float32Array.from(randomPixels(r, n, b.shape), (p) => (r() < 0.2 ? special[Math.floor(r() * special.length)]! : r() < 0.5 ? p / 255 : r() * 1.4 - 0.2));
+        const want = referenceLogits(b.bytes, floats, n);
+        const m = load(b.bytes, { threads });
+        const engine = (m as unknown as { engine: { floatInput?(n: number): Float32Array | null } }).engine;
+        if (engine.floatInput?.(n)) viaProgram++;
+        sameArray(m.predict(floats).logits, want, `${mix} bundle #${trial}, ${threads} thread(s)`);
+        m.dispose();
+      }
+    }
+  }
+  initRuntime({ threads: 1 });
+  assert.ok(viaProgram >= 10, `most of these runs quantize inside the program (${viaProgram})`);
+});
+
 /** A mixed chain (its own test models: ./deploy-tiny-models.ts has one kind per model): conv, adder, shift. */
 function mixedModel(): nn.Module {
   manualSeed(3);

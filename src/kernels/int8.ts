@@ -224,6 +224,26 @@ function perImage(op: string, length: number, images: number): number {
   return length / images;
 }
 
+/**
+ * An Int8Program's first op for float input: [0, 1] pixels src (f32 NCHW, `images` × C × HW, in
+ * wasm memory) to u8 NHWC dst, q = clamp(trunc(x·a[c] + b[c]), 0, 255) in f64 (NaN → 0).
+ */
+export function quantizeF32ProgramOp(src: Float32Array, dst: Uint8Array, C: number, HW: number, a: readonly number[], b: readonly number[], images: number): ProgramOp {
+  const op = "quantizeF32U8";
+  positive(op, { C, HW, images });
+  if (a.length !== C || b.length !== C) throw new Error(`${op}: a and b need ${C} channels`);
+  if (!(src instanceof Float32Array) || src.length !== images * C * HW) throw new Error(`${op}: src must be a Float32Array of images·C·HW = ${images * C * HW} elements`);
+  checkArray(op, "dst", dst, Uint8Array, images * C * HW, "images·C·HW");
+  const rt = runtime();
+  inMemory(rt, op, { src, dst });
+  const params = new Float64Array(2 * C);
+  for (let c = 0; c < C; c++) {
+    params[2 * c] = a[c]!;
+    params[2 * c + 1] = b[c]!;
+  }
+  return { code: "OP_QUANTIZE_F32", unitsPerImage: 1, args: [src.byteOffset, dst.byteOffset, C, HW, PROGRAM_BLOCK], block: new Int32Array(params.buffer), slotBytes: 0 };
+}
+
 /** Max pooling of u8 NHWC with no padding; OH = floor((H − kh)/stride) + 1. out is [N][OH][OW][C]. */
 export function maxPool2dU8(x: Uint8Array, N: number, H: number, W: number, C: number, kh: number, kw: number, stride: number, out: Uint8Array): void {
   bindMaxPool2dU8(x, N, H, W, C, kh, kw, stride, out)();

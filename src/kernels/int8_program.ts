@@ -8,7 +8,7 @@ import type { Runtime } from "./runtime.js";
 /** Marks the argument that receives the address of an op's own parameter block. */
 export const PROGRAM_BLOCK = -1;
 
-export type ProgramOpCode = "OP_ADDER_CONV" | "OP_MUL_CONV" | "OP_MAX_POOL" | "OP_AVG_POOL_GLOBAL" | "OP_ADD_REQUANT";
+export type ProgramOpCode = "OP_ADDER_CONV" | "OP_MUL_CONV" | "OP_MAX_POOL" | "OP_AVG_POOL_GLOBAL" | "OP_ADD_REQUANT" | "OP_QUANTIZE_F32";
 
 /** One kernel call of a program, for the whole batch. */
 export interface ProgramOp {
@@ -46,7 +46,7 @@ export class Int8Program {
   private scratch = 0;
   private scratchThreads = 0;
 
-  constructor(private readonly rt: Runtime, ops: ProgramOp[], readonly images: number, chunk: number) {
+  constructor(private readonly rt: Runtime, ops: ProgramOp[], readonly images: number, readonly chunk: number) {
     if (!Number.isInteger(images) || images < 1) throw new Error(`Int8Program: images must be a positive integer, got ${images}`);
     if (!Number.isInteger(chunk) || chunk < 1) throw new Error(`Int8Program: chunk must be a positive integer, got ${chunk}`);
     const blockWords = ops.reduce((a, op) => a + (op.block?.length ?? 0), 0);

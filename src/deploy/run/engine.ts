@@ -10,6 +10,12 @@ export interface Engine {
    * layer's raw accumulators (no bias), n × classes; valid until the next run.
    */
   run(n: number): Int32Array;
+  /**
+   * Optional: a buffer for n images of [0, 1] float pixels (NCHW) that runFloats(n) quantizes
+   * itself (in parallel, as the graph's first step); null when this engine would not gain from it.
+   */
+  floatInput?(n: number): Float32Array | null;
+  runFloats?(n: number): Int32Array;
   dispose(): void;
 }
 

@@ -17,7 +17,9 @@ import type { Runtime } from "../../kernels/runtime.js";
 import { planBuffers, type BufferPlan } from "./buffer_plan.js";
 import { addParams, type Bundle } from "./bundle.js";
 import type { Engine } from "./engine.js";
+import { quantizeF32ProgramOp } from "../../kernels/int8.js";
 import { Int8Program, chunkImages, type ProgramOp } from "../../kernels/int8_program.js";
+import { inputAffine } from "./input_quantizer.js";
 import { addOp, addU8, avgPoolOp, avgPoolU8, maxPoolOp, maxPoolU8, prepareLayer, type PreparedLayer } from "./wasm_layers.js";
 
 interface Plan {
@@ -25,6 +27,9 @@ interface Plan {
   steps: Array<() => void>;
   /** The same calls as one job, or null when a node has no program op. */
   program: Int8Program | null;
+  ops: ProgramOp[] | null;
+  /** Float input: its buffer and the program that quantizes it first (made on first use). */
+  floats: { pixels: Float32Array; program: Int8Program } | null;
   acc: Int32Array;
 }
 
@@ -75,6 +80,32 @@ export class WasmEngine implements Engine {
       const steps = p.steps;
       for (let i = 0; i < steps.length; i++) steps[i]!();
     }
+    return p.acc;
+  }
+
+  floatInput(n: number): Float32Array | null {
+    if (!this.usesProgram(n)) return null;
+    const p = this.plan(n);
+    if (!p.floats) {
+      const [C, H, W] = this.bundle.input.shape;
+      const ptr = this.rt.heap.alloc(n * C * H * W * 4);
+      const pixels = this.rt.f32(ptr, n * C * H * W);
+      const { a, b } = inputAffine(this.bundle.input);
+      try {
+        const quantize = quantizeF32ProgramOp(pixels, p.input, C, H * W, a, b, n);
+        p.floats = { pixels, program: new Int8Program(this.rt, [quantize, ...p.ops!], n, p.program!.chunk) };
+      } catch (e) {
+        this.rt.heap.free(ptr);
+        throw e;
+      }
+    }
+    return p.floats.pixels;
+  }
+
+  runFloats(n: number): Int32Array {
+    const p = this.plan(n);
+    if (!p.floats) throw new Error(`${this.bundle.name}: runFloats(${n}) before floatInput(${n})`);
+    p.floats.program.run();
     return p.acc;
   }
 
@@ -131,7 +162,13 @@ export class WasmEngine implements Engine {
   }
 
   private dropPlans(): void {
-    for (const p of this.plans.values()) p.program?.dispose();
+    for (const p of this.plans.values()) {
+      p.program?.dispose();
+      if (p.floats) {
+        p.floats.program.dispose();
+        this.rt.heap.free(p.floats.pixels.byteOffset);
+      }
+    }
     this.plans.clear();
     this.last = null;
     this.lastN = 0;
@@ -177,6 +214,6 @@ export class WasmEngine implements Engine {
     const runnable = ops.every((op): op is ProgramOp => op !== null);
     const bytesPerImage = this.nodeBytes.reduce((a, b) => a + b, 0);
     const program = runnable ? new Int8Program(rt, ops as ProgramOp[], n, chunkImages(bytesPerImage)) : null;
-    return { input: u8(0), steps, program, acc: acc! };
+    return { input: u8(0), steps, program, ops: runnable ? (ops as ProgramOp[]) : null, floats: null, acc: acc! };
   }
 }

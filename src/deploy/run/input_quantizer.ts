@@ -5,15 +5,23 @@
 // bytes and their float pixels give identical inputs, hence identical logits.
 import type { InputNode } from "./format.js";
 
+/**
+ * Per channel, the multiply-add x·a + b = (x − mean)/(std·s) + zp + ½ that quantizes a pixel
+ * before the clamp and truncation; the wasm kernel (quantizeF32U8) takes the same a and b.
+ */
+export function inputAffine(input: InputNode): { a: number[]; b: number[] } {
+  const { scale, zeroPoint } = input.out;
+  const a = input.std.map((std) => 1 / (std * scale));
+  return { a, b: input.mean.map((mean, c) => -mean * a[c]! + zeroPoint + 0.5) };
+}
+
 /** Quantize [0, 1] pixels (NCHW) to the input's u8 NHWC: q = clamp(floor((x − mean)/std/s + zp + ½), 0, 255). */
 export function quantizeInput(input: InputNode, pixels: Float32Array, N: number, out: Uint8Array): void {
   const [C, H, W] = input.shape;
   const HW = H * W;
-  const { scale, zeroPoint } = input.out;
+  const affine = inputAffine(input);
   for (let c = 0; c < C; c++) {
-    // one multiply-add per pixel: x·a + b = (x − mean)/(std·s) + zp + ½
-    const a = 1 / (input.std[c]! * scale);
-    const b = -input.mean[c]! * a + zeroPoint + 0.5;
+    const a = affine.a[c]!, b = affine.b[c]!;
     for (let n = 0; n < N; n++) {
       const src = (n * C + c) * HW;
       let dst = n * HW * C + c;

@@ -107,6 +107,11 @@ class RunnerModel implements Model {
     }
     if (this.rt && this.rt.threads !== this.threads) this.rt.setThreads(this.threads);
 
+    const floats = isFloat && this.engine.floatInput ? this.engine.floatInput(n) : null;
+    if (floats) {
+      floats.set(input);
+      return this.dequantize(this.engine.runFloats!(n), n);
+    }
     const x = this.engine.input(n);
     if (isFloat) this.quantizer.fromFloats(input, n, x);
     else this.quantizer.fromBytes(input, n, x);
