@@ -181,13 +181,14 @@ function randomC1Shape(rand: () => number): Conv2dShape {
   }
 }
 
-test(`int8 adder, one input channel (direct path): ${SHAPES} random shapes equal the reference, 1 and 2 threads alike`, () => {
+/** `count` shapes from `shape` (one seed), each equal to the reference, on 1 and on 2 threads alike. */
+function checkOnOneAndTwoThreads(kind: "adder" | "mul", what: string, seed: number, count: number, shape: (rand: () => number) => Conv2dShape): void {
   const run = (rt: Runtime) => {
     const buf = new WasmBuffers(rt);
-    const rand = rng(909);
+    const rand = rng(seed);
     const outs: Outputs[] = [];
     try {
-      for (let i = 0; i < SHAPES; i++) outs.push(checkConv(rt, buf, "adder", randomC1Shape(rand), rand, `C1 #${i} (${rt.threads} thread(s))`));
+      for (let i = 0; i < count; i++) outs.push(checkConv(rt, buf, kind, shape(rand), rand, `${what} #${i} (${rt.threads} thread(s))`));
     } finally {
       buf.freeAll();
     }
@@ -196,9 +197,13 @@ test(`int8 adder, one input channel (direct path): ${SHAPES} random shapes equal
   const one = run(initRuntime({ threads: 1 }));
   const two = withTwoThreads(run);
   for (let i = 0; i < one.length; i++) {
-    assert.deepEqual(two[i].acc, one[i].acc, `C1 shape #${i}: 2 threads differ from 1`);
-    assert.deepEqual(two[i].q, one[i].q, `C1 shape #${i}: 2 threads differ from 1 (fused)`);
+    assert.deepEqual(two[i].acc, one[i].acc, `${what} shape #${i}: 2 threads differ from 1`);
+    assert.deepEqual(two[i].q, one[i].q, `${what} shape #${i}: 2 threads differ from 1 (fused)`);
   }
+}
+
+test(`int8 adder, one input channel (direct path): ${SHAPES} random shapes equal the reference, 1 and 2 threads alike`, () => {
+  checkOnOneAndTwoThreads("adder", "C1", 909, SHAPES, randomC1Shape);
 });
 
 /** A depthwise geometry (groups = C = K) with up to 70 channels: whole and partial 16-lane channel groups. */
@@ -209,23 +214,7 @@ function randomDepthwiseShape(rand: () => number): Conv2dShape {
 }
 
 test("int8 adder, depthwise (channels in lanes): 120 random shapes equal the reference, 1 and 2 threads alike", () => {
-  const run = (rt: Runtime) => {
-    const buf = new WasmBuffers(rt);
-    const rand = rng(911);
-    const outs: Outputs[] = [];
-    try {
-      for (let i = 0; i < 120; i++) outs.push(checkConv(rt, buf, "adder", randomDepthwiseShape(rand), rand, `depthwise #${i} (${rt.threads} thread(s))`));
-    } finally {
-      buf.freeAll();
-    }
-    return outs;
-  };
-  const one = run(initRuntime({ threads: 1 }));
-  const two = withTwoThreads(run);
-  for (let i = 0; i < one.length; i++) {
-    assert.deepEqual(two[i].acc, one[i].acc, `depthwise shape #${i}: 2 threads differ from 1`);
-    assert.deepEqual(two[i].q, one[i].q, `depthwise shape #${i}: 2 threads differ from 1 (fused)`);
-  }
+  checkOnOneAndTwoThreads("adder", "depthwise", 911, 120, randomDepthwiseShape);
 });
 
 test("int8 bound calls (bind*) equal the plain entry points on random shapes, and refuse disposed weights", () => {
