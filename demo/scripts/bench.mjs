@@ -3,8 +3,9 @@
 // benchmark page (demo/src/bench/) in Debian's Chromium twice, since onnxruntime-web fixes its
 // thread count per page: once with 1 thread (mulfree 1 thread), once with 2 (mulfree 1 and 2
 // threads, for the scaling). The timings run in the page; this driver orders them and watches the
-// machine (other programs' load, from /proc). Prints the table, writes
-// bench/results/browser-<time>.json.
+// machine (other programs' load, from /proc). It also times the demo page's first prediction after
+// a cold load (fresh browser context: no HTTP cache, no service worker), on a quiet machine.
+// Prints the table, writes bench/results/browser-<time>.json.
 // Needs `npm run build` (the kernels and the compiled test helpers) and onnxruntime-web.
 //
 //   node demo/scripts/bench.mjs [--repeats 7] [--ms 500] [--quiet-wait 600]
@@ -86,7 +87,27 @@ async function runPage(ortThreads, mulfreeThreads) {
   return { env, rows };
 }
 
+/** ms from navigation to the demo page's first prediction, over `n` cold loads on a quiet machine. */
+async function firstPredictions(n) {
+  const times = [];
+  for (let i = 0; i < n; i++) {
+    await quiet();
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${server.url}/`);
+    const handle = await page.waitForFunction(() => {
+      const d = globalThis.__mulfree;
+      if (d?.error) throw new Error(d.error);
+      return d?.firstPredictionMs;
+    }, null, { timeout: 20000 });
+    times.push(await handle.jsonValue());
+    await context.close();
+  }
+  return times;
+}
+
 await quiet();
+const firstPredictionMs = await firstPredictions(5);
 const pages = [await runPage(1, [1]), await runPage(2, [1, 2])];
 await browser.close();
 await server.close();
@@ -110,9 +131,10 @@ for (const r of rows) console.log(`${String(r.batch).padStart(5)}  ${String(r.th
 console.log(`mulfree 2 threads ÷ 1 thread at batch 256 (same page, interleaved): ${scaling.toFixed(2)}×`);
 const kept = pages.flatMap((p) => p.rows.flatMap((r) => r.otherLoad));
 console.log(`other programs kept at most ${Math.max(...kept).toFixed(2)} cores busy during a kept timing (median ${median(kept).toFixed(2)}); ${pages.flatMap((p) => p.rows).reduce((s, r) => s + r.retries, 0)} disturbed timings were repeated`);
+console.log(`demo page, first prediction after a cold load: median ${Math.round(median(firstPredictionMs))} ms (${firstPredictionMs.map((x) => Math.round(x)).join(", ")} ms over ${firstPredictionMs.length} loads)`);
 console.log(`demo payload without models: JS ${payload.jsBytes} B + wasm ${payload.wasmBytes} B = ${payload.totalBytes} B (${payload.totalGzipBytes} B gzipped)`);
 
 mkdirSync(join(ROOT, "bench/results"), { recursive: true });
 const file = join(ROOT, `bench/results/browser-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
-writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), cpu: cpus()[0].model, cores: cpus().length, repeats: REPEATS, minMs: MIN_MS, rows, scaling, payload, pages }, null, 1) + "\n");
+writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), cpu: cpus()[0].model, cores: cpus().length, repeats: REPEATS, minMs: MIN_MS, rows, scaling, firstPredictionMs, payload, pages }, null, 1) + "\n");
 console.log(`wrote ${file}`);
