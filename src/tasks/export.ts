@@ -31,6 +31,8 @@ export interface ExportRequest extends Omit<DataChoice, "limit"> {
   calibration?: string;
   /** Clip activation ranges at this percentile instead of min/max. */
   percentile?: number;
+  /** Bits of the activations and multiply weights inside the network (4–8, default 8; the input stays 8-bit). */
+  bits?: number;
   /** Also run the integer graph (reference kernels) on the first N test images and compare with the float model. */
   verify?: number;
   threads?: number;
@@ -71,11 +73,12 @@ export function exportCheckpoint(path: string, req: ExportRequest): ExportSummar
   const range: RangeMethod = req.percentile === undefined ? { kind: "minmax" } : { kind: "percentile", percentile: req.percentile };
   // the run's test data (what `run` and `predict` use): the recorded one when the model has it
   const testSource = loaded.dataset ?? calib.source;
-  const source = { model: spec.model, op: spec.op, calibration: calib.n, ...(testSource ? { data: testDataRecord(testSource) } : {}) };
+  const bits = req.bits ?? 8;
+  const source = { model: spec.model, op: spec.op, calibration: calib.n, ...(bits !== 8 ? { bits } : {}), ...(testSource ? { data: testDataRecord(testSource) } : {}) };
   const shape: [number, number, number] = [spec.inChannels, spec.inputSize, spec.inputSize];
   let exported;
   try {
-    exported = exportBundle(model, calib.images, calib.n, shape, { mean: norm.mean, std: norm.std, range }, source, req.out);
+    exported = exportBundle(model, calib.images, calib.n, shape, { mean: norm.mean, std: norm.std, range, bits }, source, req.out);
   } catch (e) {
     if (e instanceof ExportError) throw new ExportError(`${path}: cannot export ${spec.model} (${spec.op}): ${e.message}`);
     throw e;

@@ -11,7 +11,7 @@ import { threadsFrom } from "../threads.js";
 export const exportSpec: CommandSpec = {
   name: "export",
   summary: "a checkpoint to an integer deployment bundle (quantized, calibrated), or to ONNX (--format onnx)",
-  usage: "mulfree export CHECKPOINT -o MODEL.mulfree.safetensors [--calibration-images 512] [--percentile P] [--verify N] [--json]\n       mulfree export CHECKPOINT --format onnx -o MODEL.onnx [--json]",
+  usage: "mulfree export CHECKPOINT -o MODEL.mulfree.safetensors [--calibration-images 512] [--percentile P] [--bits B] [--verify N] [--json]\n       mulfree export CHECKPOINT --format onnx -o MODEL.onnx [--json]",
   positionals: ["checkpoint"],
   flags: {
     out: { type: "string", short: "o", help: "output bundle (.mulfree.safetensors), or .onnx file with --format onnx" },
@@ -19,6 +19,7 @@ export const exportSpec: CommandSpec = {
     "calibration-images": { type: "int", help: "training images used to calibrate activation ranges", default: 512, min: 1 },
     calibration: { type: "string", help: "calibrate on this .npy batch instead: float32 (N, C, H, W), normalised as the model's input (for models that record no data, such as imports)" },
     percentile: { type: "number", help: "clip activation ranges at this percentile (e.g. 99.99) instead of min/max", above: 50, max: 100 },
+    bits: { type: "int", help: "bits of the activations and multiply weights inside the network, 4–8 (stored in bytes; the input stays 8-bit, shift weights keep their own fields)", default: 8, min: 4, max: 8 },
     verify: { type: "int", help: "also run the integer graph (reference kernels) on the first N test images and compare with the float model", min: 1 },
     ...dataFlags("calibrate"),
     threads: { type: "int", help: "threads (default: all cores)", min: 1, max: 17 },
@@ -33,7 +34,7 @@ export function runExport(f: ParsedFlags, [path]: string[]): void {
   const r = exportCheckpoint(path!, {
     out, data: dataRequestFrom(f), otherData: f.otherData === true, threads: threadsFrom(f),
     calibrationImages: Number(f.calibrationImages), calibration: f.calibration as string | undefined,
-    percentile: f.percentile as number | undefined, verify: f.verify as number | undefined,
+    percentile: f.percentile as number | undefined, verify: f.verify as number | undefined, bits: Number(f.bits),
   });
   if (r.note) process.stderr.write(`note: ${r.note}\n`);
   const lines = r.layers.map((l) => `  ${l.name.padEnd(12)} ${l.kind.padEnd(6)} ${String(l.weights).padStart(8)} weights  ${String(l.weightBytes).padStart(8)} B${l.fieldBits ? `  ${l.fieldBits + 1}-bit codes, base 2^${l.base}` : ""}`);
@@ -56,6 +57,7 @@ export function runExport(f: ParsedFlags, [path]: string[]): void {
 
 function runExportOnnx(f: ParsedFlags, path: string, out: string): void {
   for (const flag of ["percentile", "verify"] as const) if (f[flag] !== undefined) throw new UsageError(`--${flag} applies to the integer bundle, not to --format onnx`);
+  if (Number(f.bits) !== 8) throw new UsageError("--bits applies to the integer bundle, not to --format onnx");
   const r = exportOnnx(path, { out, producerVersion: packageVersion(), threads: threadsFrom(f) });
   const { inChannels: C, inputSize: S } = r.spec;
   process.stdout.write(

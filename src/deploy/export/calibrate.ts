@@ -96,13 +96,13 @@ export function calibrate(model: Module, images: Float32Array, n: number, shape:
 /** How a range becomes a scale: the observed min/max, or a quantile of the upper (and lower) tail. */
 export type RangeMethod = { kind: "minmax" } | { kind: "percentile"; percentile: number };
 
-/** The quantization of a calibrated point; a ReLU output gets zero point 0 (all 256 codes ≥ 0). */
-export function chooseQuant(stats: RangeStats, relu: boolean, method: RangeMethod): Quant {
+/** The quantization of a calibrated point onto codes 0 .. levels; a ReLU output gets zero point 0 (every code ≥ 0). */
+export function chooseQuant(stats: RangeStats, relu: boolean, method: RangeMethod, levels = 255): Quant {
   let lo = stats.min, hi = stats.max;
   if (method.kind === "percentile") {
     const q = method.percentile / 100;
     hi = stats.quantile(q);
     if (!relu) lo = stats.quantile(1 - q);
   }
-  return quantFromRange(relu ? 0 : lo, hi);
+  return quantFromRange(relu ? 0 : lo, hi, levels);
 }

@@ -25,7 +25,15 @@ export interface ExportOptions {
   std: number[];
   /** How calibrated ranges become scales (default: min/max). */
   range?: RangeMethod;
+  /**
+   * Bits of the activations and multiply weights inside the network (4–8, default 8): codes
+   * 0 .. 2^B − 1 and ±(2^(B−1) − 1), stored in bytes. The input stays 8-bit; shift weights keep
+   * their own sign and shift fields.
+   */
+  bits?: number;
 }
+
+export const MIN_BITS = 4, MAX_BITS = 8;
 
 export interface ExportedLayer {
   name: string;
@@ -68,12 +76,12 @@ function floatWeights(step: LayerStep): { w: Float32Array | null; sign: Int8Arra
   return { w: oihwToOhwi(w, new Float32Array(w.length), K, Cg, KH, KW), sign: null, p: null, bias: layer.bias?.data ?? null };
 }
 
-function quantizeWeights(step: LayerStep, input: Quant): { q: QuantizedWeights; bias: ArrayLike<number> | null } {
+function quantizeWeights(step: LayerStep, input: Quant, inLevels: number, bits: number): { q: QuantizedWeights; bias: ArrayLike<number> | null } {
   const K = step.geometry[3];
   const f = floatWeights(step);
   if (step.kind === "shift") return { q: quantizeShift(f.sign!, f.p!, K, input), bias: f.bias };
-  if (step.kind === "adder") return { q: quantizeAdder(f.w!, K, input), bias: f.bias };
-  return { q: quantizeMul(f.w!, K, input), bias: f.bias };
+  if (step.kind === "adder") return { q: quantizeAdder(f.w!, K, input, inLevels), bias: f.bias };
+  return { q: quantizeMul(f.w!, K, input, 2 ** (bits - 1) - 1), bias: f.bias };
 }
 
 /** The integer graph and tensors of one model, built step by step. */
@@ -87,10 +95,16 @@ class GraphExport {
   private readonly requant: Requant[] = [];
   private channels = 0;
 
-  constructor(shape: [number, number, number], options: ExportOptions, private readonly ranges: Map<GraphStep, RangeStats>, private readonly method: RangeMethod) {
+  /** The largest code of every node's output: 255 for the input, 2^bits − 1 after a layer or add. */
+  private readonly levelsOf: number[];
+  private readonly levels: number;
+
+  constructor(shape: [number, number, number], options: ExportOptions, private readonly ranges: Map<GraphStep, RangeStats>, private readonly method: RangeMethod, private readonly bits: number) {
     const out = inputQuant(options.mean, options.std);
     this.nodes = [{ op: "input", shape, mean: [...options.mean], std: [...options.std], out }];
     this.quants = [out];
+    this.levelsOf = [255];
+    this.levels = 2 ** bits - 1;
   }
 
   /** Step k of the traced graph as node k + 1. */
@@ -98,36 +112,38 @@ class GraphExport {
     const index = this.nodes.length;
     const node = (from: number) => (from + 1 === index - 1 ? {} : { from: from + 1 });
     const quantOf = (from: number) => this.quants[from + 1]!;
+    const levelsOf = (from: number) => this.levelsOf[from + 1]!;
     switch (step.op) {
       case "layer":
-        return this.layer(step, last, node(step.from), quantOf(step.from));
+        return this.layer(step, last, node(step.from), quantOf(step.from), levelsOf(step.from));
       case "add": {
         const [a, b] = step.from;
-        const out = storedQuant(chooseQuant(this.ranges.get(step)!, step.relu, this.method));
+        const out = storedQuant(chooseQuant(this.ranges.get(step)!, step.relu, this.method, this.levels));
         const { mult, shift } = addMultipliers(quantOf(a), quantOf(b), out, `the residual add at node ${index}`);
-        this.push({ op: "add", from: [a + 1, b + 1], mult, shift, requant: { outZp: out.zeroPoint, lo: step.relu ? out.zeroPoint : 0, hi: 255 }, out }, out);
+        this.push({ op: "add", from: [a + 1, b + 1], mult, shift, requant: { outZp: out.zeroPoint, lo: step.relu ? out.zeroPoint : 0, hi: this.levels }, out }, out, this.levels);
         return;
       }
       case "maxpool":
-        return this.push({ op: "maxpool", ...node(step.from), kh: step.kh, kw: step.kw, stride: step.stride }, quantOf(step.from));
+        return this.push({ op: "maxpool", ...node(step.from), kh: step.kh, kw: step.kw, stride: step.stride }, quantOf(step.from), levelsOf(step.from));
       case "avgpool":
-        return this.push({ op: "avgpool", ...node(step.from), ...(step.window ?? {}) }, quantOf(step.from));
+        return this.push({ op: "avgpool", ...node(step.from), ...(step.window ?? {}) }, quantOf(step.from), levelsOf(step.from));
       case "flatten":
-        return this.push({ op: "flatten", ...node(step.from) }, quantOf(step.from));
+        return this.push({ op: "flatten", ...node(step.from) }, quantOf(step.from), levelsOf(step.from));
     }
   }
 
-  private push(node: IntNode, quant: Quant | null): void {
+  private push(node: IntNode, quant: Quant | null, levels: number): void {
     this.nodes.push(node);
     this.quants.push(quant);
+    this.levelsOf.push(levels);
   }
 
-  private layer(step: LayerStep, last: boolean, from: { from?: number }, input: Quant): void {
+  private layer(step: LayerStep, last: boolean, from: { from?: number }, input: Quant, inLevels: number): void {
     const K = step.geometry[3];
-    const { q, bias } = quantizeWeights(step, input);
+    const { q, bias } = quantizeWeights(step, input, inLevels, this.bits);
     const bn = step.bn?.module;
     const { a, d } = foldBatchNorm(K, bn ? { weight: bn.weight?.data ?? null, bias: bn.bias?.data ?? null, runningMean: bn.runningMean.data, runningVar: bn.runningVar.data, eps: bn.eps } : null, bias);
-    const out = last ? null : storedQuant(chooseQuant(this.ranges.get(step)!, step.relu, this.method));
+    const out = last ? null : storedQuant(chooseQuant(this.ranges.get(step)!, step.relu, this.method, this.levels));
     const r = foldRequant(step.name, q.acc, a, d, out, sevenDigits);
     if (r.constantChannels.length) this.warnings.push(`${step.name}: channel(s) ${r.constantChannels.join(", ")} are switched off (BatchNorm γ ≈ 0: no input moves them by half a step) and output the zero point`);
     if (q.flushed) this.warnings.push(`${step.name}: ${q.flushed} weight(s) below 2^${q.shift!.base} became 0 so the shift sums fit int32`);
@@ -135,13 +151,13 @@ class GraphExport {
     const node: LayerNode = { op: "layer", ...from, name: step.name, kind: step.kind, geometry: step.geometry, in: input, channelOffset: this.channels };
     if (q.shift) node.shift = q.shift;
     if (out) {
-      node.requant = { outZp: out.zeroPoint, lo: step.relu ? out.zeroPoint : 0, hi: 255 };
+      node.requant = { outZp: out.zeroPoint, lo: step.relu ? out.zeroPoint : 0, hi: this.levels };
       node.out = out;
     } else {
       node.logitScale = Array.from(r.logitScale);
       node.logitUnit = r.logitUnit;
     }
-    this.push(node, out);
+    this.push(node, out, this.levels);
     this.tensors[weightTensorName(step.name)] = { dtype: "U8", shape: [q.stored.length], data: q.stored };
     this.requant.push(r);
     this.channels += K;
@@ -173,9 +189,11 @@ class GraphExport {
 /** images: n normalised NCHW calibration samples of `shape` (the first training images). */
 export function exportModel(model: Module, images: Float32Array, n: number, shape: [number, number, number], options: ExportOptions): ExportResult {
   const method = options.range ?? { kind: "minmax" };
+  const bits = options.bits ?? MAX_BITS;
+  if (!Number.isInteger(bits) || bits < MIN_BITS || bits > MAX_BITS) throw new ExportError(`bits must be an integer from ${MIN_BITS} to ${MAX_BITS}, got ${bits}`);
   const { steps, ranges, images: used } = calibrate(model, images, n, shape, method.kind === "percentile");
   if (!steps.some((s) => s.op === "layer")) throw new ExportError("the model has no weight layer");
-  const g = new GraphExport(shape, options, ranges, method);
+  const g = new GraphExport(shape, options, ranges, method, bits);
   steps.forEach((step, k) => g.add(step, k === steps.length - 1));
   g.requantTensors();
   const last = steps[steps.length - 1] as LayerStep;

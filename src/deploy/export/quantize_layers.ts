@@ -1,4 +1,7 @@
-// Integer weights of the three layer kinds, and each kind's accumulator model (fold.ts):
+// Integer weights of the three layer kinds, and each kind's accumulator model (fold.ts). With
+// B-bit export (--bits) activations take codes 0 .. 2^B − 1 and multiply weights ±(2^(B−1) − 1),
+// all still stored in bytes; the network's input stays 8-bit, so a first adder layer's weights
+// do too (they share the input's grid).
 //   mul    per-output-channel symmetric i8: w ≈ s_c·q, q ∈ [−127, 127]; acc = Σ x·q over u8 x,
 //          so Σ w·(x − zp)·s_in = s_in·s_c·(acc − zp·Σq): offset = −zp·Σq (exact).
 //   adder  the input's own scale and zero point: weights are clamped into the input's range
@@ -30,14 +33,15 @@ function model(K: number): AccumulatorModel {
   return { unit: new Float64Array(K), offset: new Float64Array(K), accMin: new Float64Array(K), accMax: new Float64Array(K) };
 }
 
-export function quantizeMul(w: Float32Array, K: number, input: Quant): QuantizedWeights {
+/** wMax: the largest weight code (127 for int8, 2^(B−1) − 1 for B bits). */
+export function quantizeMul(w: Float32Array, K: number, input: Quant, wMax = 127): QuantizedWeights {
   const taps = w.length / K;
   const q = new Int8Array(w.length);
   const acc = model(K);
   for (let k = 0; k < K; k++) {
     let max = 0;
     for (let i = k * taps; i < (k + 1) * taps; i++) max = Math.max(max, Math.abs(w[i]));
-    const s = max > 0 ? max / 127 : 1;
+    const s = max > 0 ? max / wMax : 1;
     let sum = 0, pos = 0, neg = 0;
     for (let i = k * taps; i < (k + 1) * taps; i++) {
       const v = Math.round(w[i] / s);
@@ -54,10 +58,11 @@ export function quantizeMul(w: Float32Array, K: number, input: Quant): Quantized
   return { weights: { kind: "mul", w: q }, stored: new Uint8Array(q.buffer), acc };
 }
 
-export function quantizeAdder(w: Float32Array, K: number, input: Quant): QuantizedWeights {
+/** levels: the input's largest code (255, or 2^B − 1 for B-bit activations); the weights share its grid. */
+export function quantizeAdder(w: Float32Array, K: number, input: Quant, levels = 255): QuantizedWeights {
   const taps = w.length / K;
   const { scale: s, zeroPoint: zp } = input;
-  const lo = -zp * s, hi = (255 - zp) * s;
+  const lo = -zp * s, hi = (levels - zp) * s;
   const q = new Uint8Array(w.length);
   const acc = model(K);
   for (let k = 0; k < K; k++) {
@@ -65,9 +70,9 @@ export function quantizeAdder(w: Float32Array, K: number, input: Quant): Quantiz
     for (let i = k * taps; i < (k + 1) * taps; i++) {
       const c = Math.min(hi, Math.max(lo, w[i]));
       outside += Math.abs(w[i] - c);
-      const v = Math.min(255, Math.max(0, Math.round(c / s) + zp));
+      const v = Math.min(levels, Math.max(0, Math.round(c / s) + zp));
       q[i] = v;
-      worst += Math.max(v, 255 - v);
+      worst += Math.max(v, levels - v);
     }
     acc.unit[k] = -s;
     acc.offset[k] = outside / s;

@@ -19,13 +19,16 @@ import type { Geometry, OutputRange, Quant } from "./format.js";
 /** Scales are stored with 7 significant digits; the exporter rounds them before use, so a bundle is self-consistent. */
 export const sevenDigits = (x: number): number => Number(x.toPrecision(7));
 
-/** u8 quantization of a range that always contains 0 (so real 0, the pad value, is exact). */
-export function quantFromRange(lo: number, hi: number): Quant {
+/**
+ * Quantization of a range that always contains 0 (so real 0, the pad value, is exact) onto the
+ * codes 0 .. levels (255: u8; 2^B − 1 for B-bit activations, still stored in u8).
+ */
+export function quantFromRange(lo: number, hi: number, levels = 255): Quant {
   lo = Math.min(lo, 0);
   hi = Math.max(hi, 0);
   if (!(hi > lo)) return { scale: 1, zeroPoint: 0 }; // a constant 0: any scale represents it
-  const scale = (hi - lo) / 255;
-  return { scale, zeroPoint: Math.min(255, Math.max(0, Math.round(-lo / scale))) };
+  const scale = (hi - lo) / levels;
+  return { scale, zeroPoint: Math.min(levels, Math.max(0, Math.round(-lo / scale))) };
 }
 
 /** The input's quantization: the range of normalised pixels (x − mean)/std for x ∈ [0, 1], scale to 7 digits. */

@@ -1,0 +1,80 @@
+// B-bit export (`mulfree export --bits B`, ExportOptions.bits): activations inside the network
+// take codes 0 .. 2^B − 1 and multiply weights ±(2^(B−1) − 1), stored in bytes; the input stays
+// 8-bit, so a first adder layer's weights do too. The bundles are ordinary bundles: every
+// requantization clamps at 2^B − 1, the wasm engine equals the reference engine, and a lower
+// width costs accuracy gradually, not all at once.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { ExportError } from "../src/deploy/export/errors.js";
+import { exportModel } from "../src/deploy/export/export_model.js";
+import { readBundle } from "../src/deploy/run/decode.js";
+import { encodeBundle } from "../src/deploy/run/encode.js";
+import type { LayerNode } from "../src/deploy/run/format.js";
+import { load } from "../src/deploy/run/runner.js";
+import { initRuntime } from "../src/kernels/runtime.js";
+import { noGrad } from "../src/tensor/autograd.js";
+import { scope } from "../src/tensor/storage.js";
+import { Tensor } from "../src/tensor/tensor.js";
+import { MEAN, SHAPE, settle, STD, tinyChain, tinyDepthwise, tinyImages } from "./deploy-tiny-models.js";
+import { mulfree } from "./cli-helpers.js";
+
+const KINDS = ["mul", "adder", "shift"] as const;
+
+function argmax(v: ArrayLike<number>, n: number, c: number): number[] {
+  return Array.from({ length: n }, (_, i) => {
+    let best = 0;
+    for (let k = 1; k < c; k++) if (v[i * c + k]! > v[i * c + best]!) best = k;
+    return best;
+  });
+}
+
+test("B-bit bundles: every code fits B bits, wasm = reference engine, and agreement with the float model falls gradually", () => {
+  initRuntime({ threads: 1 });
+  const calib = tinyImages(64, 40), held = tinyImages(64, 41);
+  for (const kind of KINDS) {
+    for (const [what, model] of [[`${kind} chain`, tinyChain(kind, 7)], [`${kind} depthwise`, tinyDepthwise(kind, 8)]] as const) {
+      settle(model, calib.normalized, 64, 9);
+      const floatClasses = argmax(noGrad(() => scope(() => model.forward(Tensor.from(held.normalized, [64, ...SHAPE])).toArray())), 64, 10);
+      const agreement: number[] = [];
+      for (const bits of [8, 6, 4]) {
+        const levels = 2 ** bits - 1;
+        const ex = exportModel(model, calib.normalized, 64, SHAPE, { mean: MEAN, std: STD, bits });
+        const bytes = encodeBundle(ex.graph, ex.tensors, { test: what, bits });
+        const b = readBundle(bytes, what);
+        for (const node of b.graph.nodes) {
+          if (node.op === "add" || (node.op === "layer" && node.requant)) {
+            assert.equal(node.requant!.hi, levels, `${what}, ${bits} bits: requantization clamps at ${levels}`);
+            assert.ok(node.out!.zeroPoint <= levels, `${what}, ${bits} bits: zero point in range`);
+          }
+        }
+        b.layers.forEach((layer, i) => {
+          const w = layer.weights;
+          if (w.kind === "mul") assert.ok(w.w.every((v) => Math.abs(v) <= 2 ** (bits - 1) - 1), `${what}, ${bits} bits: multiply weights within ±${2 ** (bits - 1) - 1}`);
+          // the first layer reads the 8-bit input, and its adder weights share that grid
+          if (w.kind === "adder" && i > 0) assert.ok(w.w.every((v) => v <= levels), `${what}, ${bits} bits: adder weights of ${(layer.node as LayerNode).name} within 0..${levels}`);
+        });
+        const ref = load(bytes, { backend: "reference", name: what }).predict(held.pixels);
+        const wasm = load(bytes, { threads: 1, name: what }).predict(held.pixels);
+        assert.deepEqual(Array.from(wasm.logits), Array.from(ref.logits), `${what}, ${bits} bits: wasm engine = reference engine`);
+        agreement.push(Array.from(wasm.classes).filter((c, i) => c === floatClasses[i]).length / 64);
+      }
+      assert.ok(agreement[0]! >= 0.9, `${what}: 8 bits agree with the float model on ${agreement[0]} of the images`);
+      assert.ok(agreement[1]! >= 0.8, `${what}: 6 bits agree on ${agreement[1]}`);
+      assert.ok(agreement[2]! >= 0.4, `${what}: 4 bits agree on ${agreement[2]}`);
+    }
+  }
+});
+
+test("bits outside 4–8 are refused, by the exporter and by the CLI", () => {
+  const model = tinyChain("mul", 3);
+  const calib = tinyImages(8, 42);
+  settle(model, calib.normalized, 8, 10);
+  for (const bits of [3, 9, 4.5]) {
+    assert.throws(() => exportModel(model, calib.normalized, 8, SHAPE, { mean: MEAN, std: STD, bits }), (e: unknown) => e instanceof ExportError && /bits must be an integer from 4 to 8/.test((e as Error).message));
+  }
+  const r = mulfree(["export", "missing.safetensors", "-o", "x.mulfree.safetensors", "--bits", "3"]);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /--bits/);
+  const onnx = mulfree(["export", "missing.safetensors", "-o", "x.onnx", "--format", "onnx", "--bits", "4"]);
+  assert.notEqual(onnx.status, 0);
+});
