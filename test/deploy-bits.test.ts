@@ -17,6 +17,9 @@ import { scope } from "../src/tensor/storage.js";
 import { Tensor } from "../src/tensor/tensor.js";
 import { MEAN, SHAPE, settle, STD, tinyChain, tinyDepthwise, tinyImages } from "./deploy-tiny-models.js";
 import { mulfree } from "./cli-helpers.js";
+import { createModel, resolveSpec } from "../src/models/zoo.js";
+import { manualSeed } from "../src/tensor/random.js";
+import { fp32Bytes } from "../src/tasks/export.js";
 
 const KINDS = ["mul", "adder", "shift"] as const;
 
@@ -48,7 +51,11 @@ test("B-bit bundles: every code fits B bits, wasm = reference engine, and agreem
           }
         }
         b.layers.forEach((layer, i) => {
-          const w = layer.weights;
+          const w = layer.weights, node = layer.node as LayerNode;
+          // weights below 8 bits are packed B to the bit, except a first adder layer (8-bit input grid)
+          const packed = bits < 8 && w.kind !== "shift" && !(w.kind === "adder" && i === 0);
+          assert.equal(node.weightBits, packed ? bits : undefined, `${what}, ${bits} bits: ${node.name} weightBits`);
+          if (packed) assert.equal(ex.tensors[`${node.name}.weight`]!.data.length, Math.ceil(w.w.length * bits / 8), `${what}, ${bits} bits: ${node.name} packed bytes`);
           if (w.kind === "mul") assert.ok(w.w.every((v) => Math.abs(v) <= 2 ** (bits - 1) - 1), `${what}, ${bits} bits: multiply weights within ±${2 ** (bits - 1) - 1}`);
           // the first layer reads the 8-bit input, and its adder weights share that grid
           if (w.kind === "adder" && i > 0) assert.ok(w.w.every((v) => v <= levels), `${what}, ${bits} bits: adder weights of ${(layer.node as LayerNode).name} within 0..${levels}`);
@@ -77,4 +84,18 @@ test("bits outside 4–8 are refused, by the exporter and by the CLI", () => {
   assert.match(r.stderr, /--bits/);
   const onnx = mulfree(["export", "missing.safetensors", "-o", "x.onnx", "--format", "onnx", "--bits", "4"]);
   assert.notEqual(onnx.status, 0);
+});
+
+test("a 4-bit adder LeNet-5 bundle is at most 0.14× its fp32 model (weights packed two to a byte)", () => {
+  initRuntime({ threads: 1 });
+  manualSeed(5);
+  const model = createModel(resolveSpec({ model: "lenet5", op: "adder" }));
+  const calib = tinyImages(32, 43, [1, 28, 28]);
+  settle(model, calib.normalized, 32, 11, [1, 28, 28]);
+  const sizes = [8, 4].map((bits) => {
+    const ex = exportModel(model, calib.normalized, 32, [1, 28, 28], { mean: MEAN, std: STD, bits });
+    return encodeBundle(ex.graph, ex.tensors, { model: "lenet5", op: "adder", bits }).length / fp32Bytes(model);
+  });
+  assert.ok(sizes[0]! > 0.25, `8 bits: ${sizes[0]!.toFixed(4)}× fp32`);
+  assert.ok(sizes[1]! <= 0.14, `4 bits: ${sizes[1]!.toFixed(4)}× fp32`);
 });

@@ -126,6 +126,12 @@ test("tensors: missing, wrong dtype, wrong size, corrupt shift codes, accumulato
   rejects(edited(s, { tensors: (t) => { const d = t[sw]!.data as Uint8Array; for (let bit = 0; bit <= fieldBits; bit++) d[bit >> 3] &= ~(1 << (bit & 7)); d[fieldBits >> 3] |= 1 << (fieldBits & 7); } }), /zero with the sign bit set/);
   rejects(edited(s, { graph: (g) => (firstLayer(g).shift!.fieldBits = 9) }), /shift.fieldBits must be 1…5, got 9/);
   rejects(edited(s, { graph: (g) => delete firstLayer(g).shift }), /a shift layer needs shift: \{ fieldBits, base \}/);
+  rejects(edited(s, { graph: (g) => (firstLayer(g).weightBits = 4) }), /weightBits is for adder and multiply layers/);
+
+  // packed B-bit weights: the declared width must be 2–7 and the tensor exactly ⌈n·B/8⌉ bytes
+  // (nonzero padding bits: test/deploy-pack-bits.test.ts)
+  rejects(edited(b, { graph: (g) => (firstLayer(g).weightBits = 8) }), /weightBits must be an integer from 2 to 7, got 8/);
+  rejects(edited(b, { graph: (g) => (firstLayer(g).weightBits = 4) }), /weights of 4 bits pack into \d+/);
 });
 
 test("geometry: inconsistent from node to node, impossible, or not ending in one logits vector", () => {

@@ -10,6 +10,7 @@ import type { Conv2d } from "../../nn/conv.js";
 import type { Module } from "../../nn/module.js";
 import { ShiftLayer } from "../../nn/shift.js";
 import { inputQuant, sevenDigits } from "../run/defaults.js";
+import { packBits } from "../run/pack_bits.js";
 import { REQUANT_TENSORS, weightTensorName, type IntGraph, type IntNode, type LayerNode, type Quant } from "../run/format.js";
 import { calibrate, chooseQuant, type RangeMethod, type RangeStats } from "./calibrate.js";
 import { ExportError } from "./errors.js";
@@ -40,6 +41,8 @@ export interface ExportedLayer {
   kind: LayerNode["kind"];
   weights: number;
   weightBytes: number;
+  /** Bits per packed weight (B-bit export of adder and multiply layers). */
+  weightBits?: number;
   fieldBits?: number;
   base?: number;
   in: Quant;
@@ -150,6 +153,12 @@ class GraphExport {
 
     const node: LayerNode = { op: "layer", ...from, name: step.name, kind: step.kind, geometry: step.geometry, in: input, channelOffset: this.channels };
     if (q.shift) node.shift = q.shift;
+    // B-bit weights are packed B to the bit; a first adder layer shares the 8-bit input's grid
+    let stored = q.stored;
+    if (this.bits < 8 && q.weights.kind !== "shift" && (q.weights.kind === "mul" || inLevels < 255)) {
+      node.weightBits = this.bits;
+      stored = packBits(q.weights.w, this.bits);
+    }
     if (out) {
       node.requant = { outZp: out.zeroPoint, lo: step.relu ? out.zeroPoint : 0, hi: this.levels };
       node.out = out;
@@ -158,12 +167,12 @@ class GraphExport {
       node.logitUnit = r.logitUnit;
     }
     this.push(node, out, this.levels);
-    this.tensors[weightTensorName(step.name)] = { dtype: "U8", shape: [q.stored.length], data: q.stored };
+    this.tensors[weightTensorName(step.name)] = { dtype: "U8", shape: [stored.length], data: stored };
     this.requant.push(r);
     this.channels += K;
     this.layers.push({
       name: step.name, kind: step.kind, weights: q.weights.kind === "shift" ? q.weights.sign.length : q.weights.w.length,
-      weightBytes: q.stored.length, ...(q.shift ? { fieldBits: q.shift.fieldBits, base: q.shift.base } : {}), in: input, out,
+      weightBytes: stored.length, ...(node.weightBits ? { weightBits: node.weightBits } : {}), ...(q.shift ? { fieldBits: q.shift.fieldBits, base: q.shift.base } : {}), in: input, out,
     });
   }
 

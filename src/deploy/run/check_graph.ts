@@ -5,6 +5,7 @@ import { preview, quoted } from "../../io/json.js";
 import { MAX_ADD_SHIFT } from "../../kernels/reference/int8.js";
 import { GEOMETRY_MIN_STORED } from "./defaults.js";
 import { NODE_OPS, type IntGraph } from "./format.js";
+import { MAX_PACKED_BITS, MIN_PACKED_BITS } from "./pack_bits.js";
 import { MAX_FIELD_BITS } from "./pack_shift.js";
 
 export type Fail = (problem: string) => Error;
@@ -90,6 +91,10 @@ function checkLayer(n: Record<string, unknown>, at: string, isLast: boolean, fai
     if (!isObject(s) || !isInt(s.fieldBits) || !isInt(s.base)) throw fail(`${named}: a shift layer needs shift: { fieldBits, base } (integers), got ${show(s)}`);
     if (s.fieldBits < 1 || s.fieldBits > MAX_FIELD_BITS) throw fail(`${named}: shift.fieldBits must be 1…${MAX_FIELD_BITS}, got ${s.fieldBits}`);
     if (Math.abs(s.base) > MAX_BASE) throw fail(`${named}: shift.base ${s.base} is outside ±${MAX_BASE}`);
+  }
+  if (n.weightBits !== undefined) {
+    if (n.kind === "shift") throw fail(`${named}: weightBits is for adder and multiply layers (shift layers have shift.fieldBits)`);
+    if (!isInt(n.weightBits) || n.weightBits < MIN_PACKED_BITS || n.weightBits > MAX_PACKED_BITS) throw fail(`${named}: weightBits must be an integer from ${MIN_PACKED_BITS} to ${MAX_PACKED_BITS}, got ${show(n.weightBits)}`);
   }
   if (isLast) return checkLogits(n, named, g[3] as number, fail);
   checkQuant(n.out, `${named}.out`, fail);

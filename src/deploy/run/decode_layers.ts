@@ -6,6 +6,7 @@ import type { TensorEntry } from "../../io/safetensors.js";
 import type { BundleLayer, LayerWeights } from "./bundle.js";
 import type { Fail } from "./check_graph.js";
 import { logitFactor, MAX_REQUANT_SHIFT, REQUANT_TENSORS, weightTensorName, type IntGraph, type LayerNode } from "./format.js";
+import { packedBitsBytes, unpackBits } from "./pack_bits.js";
 import { packedBytes, unpackShifts } from "./pack_shift.js";
 import { layerShape, nodeLabel } from "./shapes.js";
 
@@ -67,6 +68,16 @@ function layerWeights(node: LayerNode, count: number, t: TensorEntry, named: str
     if (bytes.length !== need) throw fail(`tensor ${key} has ${bytes.length} bytes; ${count} shift weights of ${fieldBits}+1 bits pack into ${need}`);
     try {
       return { kind: "shift", ...unpackShifts(bytes, count, fieldBits) };
+    } catch (e) {
+      throw fail(`${named}: ${(e as Error).message}`);
+    }
+  }
+  if (node.weightBits !== undefined) {
+    const bits = node.weightBits, need = packedBitsBytes(count, bits);
+    if (bytes.length !== need) throw fail(`tensor ${key} has ${bytes.length} bytes; ${count} weights of ${bits} bits pack into ${need}`);
+    try {
+      const w = unpackBits(bytes, count, bits, node.kind === "mul");
+      return node.kind === "adder" ? { kind: "adder", w: w as Uint8Array } : { kind: "mul", w: w as Int8Array };
     } catch (e) {
       throw fail(`${named}: ${(e as Error).message}`);
     }

@@ -75,6 +75,11 @@ export interface LayerNode {
   in: Quant;
   /** Shift layers only. */
   shift?: ShiftEncoding;
+  /**
+   * Adder and multiply layers exported with `--bits B` < 8: the weights are B-bit values packed
+   * into a bit stream (./pack_bits.ts). Absent: one byte per weight.
+   */
+  weightBits?: number;
   /** Offset of this layer's channels in requant.bias / .mult / .shift. */
   channelOffset: number;
   /** Hidden layers: the rest of requantizeU8's parameters, and the output's quantization. */
