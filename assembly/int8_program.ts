@@ -12,7 +12,13 @@
 // buffers are the batch's (slots shared by nodes never alive together hold for each image
 // alike), and threads write disjoint images.
 //
-// Layout, i32 words: header [ops, chunk, slot counter, slot stride, scratch base, 0, 0, 0], then
+// Chunks are handed out at run time: every thread that joins takes the next chunk from a shared
+// counter until none is left, so a thread that starts late or runs on a slower core (this
+// machine's two vCPUs drift apart) simply takes fewer chunks. Which thread runs an image never
+// changes its bytes.
+//
+// Layout, i32 words: header [ops, chunk, slot counter, slot stride, scratch base, next image,
+// images, 0], then
 // per op OP_WORDS words: [code, units per image, a0 .. a9]. The kernels take [start, end) in
 // their own units (positions, rows, elements, images), so an image range [i0, i1) is
 // [i0·units, i1·units).
@@ -49,15 +55,20 @@ function runOp(op: usize, slot: usize, i0: i32, i1: i32): void {
   }
 }
 
-/** Run the program at prog on images [start, end), `chunk` images through all ops at a time. */
+/**
+ * Run the program at prog: this thread takes `chunk` images at a time from the shared counter and
+ * runs all ops on them, until the batch is done. [start, end) only says that the pool gave this
+ * thread a share; the counter decides which images it gets.
+ */
 export function runInt8Program(prog: usize, start: i32, end: i32): void {
-  const ops = load<i32>(prog), chunk = load<i32>(prog, 4);
+  if (start >= end) return;
+  const ops = load<i32>(prog), chunk = load<i32>(prog, 4), images = load<i32>(prog, 24);
   // one scratch slot per thread for the whole run: the ops of a chunk run one after another
   const index = atomic.add<i32>(prog + 8, 1);
   const slot = <usize>load<i32>(prog, 16) + 64 + <usize>index * <usize>load<i32>(prog, 12);
   const first = prog + (HEADER_WORDS << 2);
-  for (let i0 = start; i0 < end; i0 += chunk) {
-    const i1 = min(end, i0 + chunk);
+  for (let i0 = atomic.add<i32>(prog + 20, chunk); i0 < images; i0 = atomic.add<i32>(prog + 20, chunk)) {
+    const i1 = min(images, i0 + chunk);
     for (let k = 0; k < ops; k++) runOp(first + (<usize>k * OP_WORDS << 2), slot, i0, i1);
   }
 }

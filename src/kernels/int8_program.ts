@@ -1,6 +1,6 @@
-// An int8 network as one job (assembly/int8_program.ts): each thread takes a range of the batch's
-// images and runs every op on `chunk` of them at a time, so activations stay in L1/L2 and no
-// barrier stands between layers. The ops come from the bind-time validators of ./int8.ts
+// An int8 network as one job (assembly/int8_program.ts): each thread takes `chunk` images at a
+// time from a shared counter and runs every op on them, so activations stay in L1/L2, no barrier
+// stands between layers, and a slower thread simply takes fewer chunks. The ops come from the bind-time validators of ./int8.ts
 // (convProgramOp, maxPoolProgramOp, …); results are byte-identical to running the same calls
 // layer by layer, for any thread count and chunk.
 import type { Runtime } from "./runtime.js";
@@ -28,11 +28,12 @@ export interface ProgramOp {
 const HEADER_WORDS = 8;
 const OP_WORDS = 12;
 const MAX_ARGS = OP_WORDS - 2;
-const H_OPS = 0, H_CHUNK = 1, H_COUNTER = 2, H_STRIDE = 3, H_SCRATCH = 4;
+const H_OPS = 0, H_CHUNK = 1, H_COUNTER = 2, H_STRIDE = 3, H_SCRATCH = 4, H_NEXT = 5, H_IMAGES = 6;
 
 /** Activation bytes per chunk worth keeping close: a fraction of a 512 KiB–1 MiB L2. */
 const CHUNK_BYTES = 192 * 1024;
-const MAX_CHUNK = 32;
+/** Small enough that the last chunks even out threads that run at different speeds. */
+const MAX_CHUNK = 8;
 
 /** Images per chunk so that the activations of a chunk (bytes per image given) stay in L2. */
 export function chunkImages(activationBytesPerImage: number): number {
@@ -58,6 +59,7 @@ export class Int8Program {
     mem[H_OPS] = ops.length;
     mem[H_CHUNK] = chunk;
     mem[H_STRIDE] = this.stride;
+    mem[H_IMAGES] = images;
     let blockAt = HEADER_WORDS + ops.length * OP_WORDS;
     ops.forEach((op, k) => {
       if (op.args.length > MAX_ARGS) throw new Error(`Int8Program: ${op.code} has ${op.args.length} arguments, at most ${MAX_ARGS} fit`);
@@ -88,6 +90,7 @@ export class Int8Program {
     const header = rt.i32(this.ptr, HEADER_WORDS);
     header[H_SCRATCH] = this.scratch;
     header[H_COUNTER] = 0;
+    header[H_NEXT] = 0;
     rt.parallel("runInt8Program", [this.ptr], this.images, 1);
   }
 
