@@ -1,10 +1,13 @@
-// int8 adder ResNet-20 and `mobile` (depthwise-separable) against onnxruntime-node running the same
-// architecture as an fp32 CNN, at one batch size, in interleaved rounds: each round times every
-// configuration once, and ratios are medians over rounds of same-round ratios (this machine's speed
-// drifts by 1.5× over minutes; see bench/README.md).
+// int8 adder ResNet-20 and `mobile` (depthwise-separable) against onnxruntime-node and
+// onnxruntime-web running the same architecture as an fp32 CNN, at one batch size, in interleaved
+// rounds: each round times every configuration once, and ratios are medians over rounds of
+// same-round ratios (this machine's speed drifts by 1.5× over minutes; see bench/README.md).
 //
 //   node bench/int8/zoo.mjs [--dist DIR] [--models resnet20,mobile] [--batch 64] [--threads 1,2]
-//                           [--rounds 5] [--ms 400] [--warmup-ms 800]
+//                           [--ort-web-threads 2] [--rounds 5] [--ms 400] [--warmup-ms 800]
+//
+// onnxruntime-web fixes its thread count when its wasm starts, so one process measures it at one
+// count (--ort-web-threads, 0 to skip it); run the script again for another.
 //
 // Weights are random (speed does not depend on them); BatchNorm statistics come from a few
 // train-mode passes over random images, so every activation range is calibrated on live values.
@@ -23,6 +26,7 @@ const threadList = (opts.threads ?? '1,2').split(',').map(Number);
 const rounds = Number(opts.rounds ?? 5);
 const minMs = Number(opts.ms ?? 400);
 const warmupMs = Number(opts['warmup-ms'] ?? 800);
+const webThreads = Number(opts['ort-web-threads'] ?? 2);
 const load = (p) => import(pathToFileURL(path.join(dist, p)).href);
 
 const { createModel, resolveSpec } = await load('src/models/zoo.js');
@@ -35,6 +39,12 @@ const { exportBundle } = await load('src/deploy/export/export_bundle.js');
 const deploy = await load('src/deploy/index.js');
 const { modelToOnnx, encodeOnnxModel } = await load('src/onnx/index.js');
 const ort = await import('onnxruntime-node');
+let ortWeb = null;
+if (webThreads > 0) {
+  ortWeb = await import('onnxruntime-web');
+  ortWeb.env.wasm.numThreads = webThreads; // fixed for this process from the first session on
+  ortWeb.env.wasm.proxy = false;
+}
 
 const log = (s) => process.stderr.write(`${s}\n`);
 
@@ -116,6 +126,14 @@ for (let round = 0; round < rounds; round++) {
       await warm(run);
       add(`${c.name}|ort-node|${threads}`, await timeOnce(run));
       await session.release?.();
+      if (ortWeb && threads === webThreads) {
+        const web = await ortWeb.InferenceSession.create(c.onnx, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+        const webInput = new ortWeb.Tensor('float32', c.normalized, [batch, ...c.shape]);
+        const runWeb = () => web.run({ input: webInput });
+        await warm(runWeb);
+        add(`${c.name}|ort-web|${threads}`, await timeOnce(runWeb));
+        await web.release?.();
+      }
     }
   }
 }
@@ -126,20 +144,22 @@ const rows = [];
 const ratioRows = [];
 for (const c of cases) {
   for (const threads of threadList) {
-    for (const engine of ['int8-adder', 'ort-node']) {
+    for (const engine of ['int8-adder', 'ort-node', 'ort-web']) {
       const key = `${c.name}|${engine}|${threads}`;
+      if (!samples[key]) continue;
       const xs = perRound(key);
       rows.push([c.name, engine, String(threads), String(batch), `${Math.round(median(xs)).toLocaleString('en-US')} (${Math.round(Math.min(...xs)).toLocaleString('en-US')}–${Math.round(Math.max(...xs)).toLocaleString('en-US')})`, Math.max(...samples[key].map((s) => s.otherLoad)).toFixed(2)]);
     }
-    ratioRows.push([c.name, String(threads), `${paired(`${c.name}|int8-adder|${threads}`, `${c.name}|ort-node|${threads}`).toFixed(2)}×`]);
+    const web = samples[`${c.name}|ort-web|${threads}`] ? `${paired(`${c.name}|int8-adder|${threads}`, `${c.name}|ort-web|${threads}`).toFixed(2)}×` : '';
+    ratioRows.push([c.name, String(threads), `${paired(`${c.name}|int8-adder|${threads}`, `${c.name}|ort-node|${threads}`).toFixed(2)}×`, web]);
   }
   if (threadList.includes(1) && threadList.includes(2)) {
-    ratioRows.push([c.name, '1 → 2 (int8-adder)', `${paired(`${c.name}|int8-adder|2`, `${c.name}|int8-adder|1`).toFixed(2)}×`]);
-    ratioRows.push([c.name, '1 → 2 (ort-node)', `${paired(`${c.name}|ort-node|2`, `${c.name}|ort-node|1`).toFixed(2)}×`]);
+    ratioRows.push([c.name, '1 → 2 (int8-adder)', `${paired(`${c.name}|int8-adder|2`, `${c.name}|int8-adder|1`).toFixed(2)}×`, '']);
+    ratioRows.push([c.name, '1 → 2 (ort-node)', `${paired(`${c.name}|ort-node|2`, `${c.name}|ort-node|1`).toFixed(2)}×`, '']);
   }
 }
 console.log(markdownTable(['model', 'engine', 'threads', 'batch', 'img/s median (min–max)', 'other load'], rows));
 console.log();
-console.log(markdownTable(['model', 'threads', 'int8 adder ÷ ort-node (same-round ratios, median)'], ratioRows));
-const file = saveResult('int8-zoo', { machine: machineInfo(), command: commandLine(), batch, rounds, minMs, warmupMs, samples });
+console.log(markdownTable(['model', 'threads', 'int8 adder ÷ ort-node (same-round ratios, median)', '÷ ort-web'], ratioRows));
+const file = saveResult('int8-zoo', { machine: machineInfo(), command: commandLine(), batch, rounds, minMs, warmupMs, webThreads, samples });
 console.log(`\nsaved ${file}`);
