@@ -1,4 +1,4 @@
-// f32 AdderNet kernels for training: Y = −Σ|X − W| and the gradients of reference/addernet.md §2.
+// f32 AdderNet kernels for training: Y = −Σ|X − W| and the gradients of docs/addernet.md ("Gradients").
 // They mirror the conv kernels and reuse their pieces: padded planes, im2col and col2im
 // (im2col.ts), panel packing and per-thread scratch slots (gemm.ts).
 //

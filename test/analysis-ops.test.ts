@@ -84,7 +84,7 @@ test("LeNet-5 CNN: 416.5k MACs (conv1 117.6k, conv2 240k, FC 58.9k), BatchNorm a
   const sm = row(r, "softmax");
   assert.deepEqual([sm.compares, sm.adds, sm.divExp], [9, 19, 20]);
   assert.equal(r.total.mults, 416_520 + 784 + 4704 + 1600 + 120 + 84);
-  assert.equal(r.total.weightBytes, 4 * 62_384, "every float the model holds, as js-runtimes.md counts");
+  assert.equal(r.total.weightBytes, 4 * 62_384, "every float the model holds (62,384 of them)");
   assertTotalsAreSums(r);
 });
 

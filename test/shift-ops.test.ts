@@ -1,4 +1,4 @@
-// DeepShift's transforms against their formulas (reference/deepshift.md §1–§3, §6): shift ranges,
+// DeepShift's transforms against their formulas (docs/deepshift.md, "Semantics"): shift ranges,
 // log-domain rounding (geometric midpoint, half to even, zero), straight-through and asymmetric
 // gradients, and fixed-point activations (floor, bounds, I = 1, unsigned).
 import { test } from "node:test";

@@ -1,7 +1,7 @@
 // f32 AdderNet entry points on the wasm kernels (assembly/adder.ts): y = −Σ|x − w| for conv- and
 // linear-shaped layers, and their gradients.
 //
-// Gradient rules (reference/addernet.md §2), chosen by `grad`:
+// Gradient rules (docs/addernet.md, "Gradients"), chosen by `grad`:
 //   "paper" (default)  dW = Σ dY·(X − W)        dX = Σ dY·clamp(W − X, −1, 1)
 //   "sign"             dW = Σ dY·sgn(X − W)     dX = Σ dY·sgn(W − X)       (the true derivative)
 // The paper's weight gradient runs as a plain GEMM plus a rank-1 correction,

@@ -1,7 +1,7 @@
 // AdderNet layers (Chen et al., CVPR 2020): the dot product of Conv2d/Linear replaced by a negative
 // L1 distance, y = −Σ|x − w|. As the official adder.py: weights N(0, 1), no bias by default, an
 // optional bias drawn from U(0, 1). Follow each one with BatchNorm: the raw outputs are large
-// negative numbers (reference/addernet.md §4–5).
+// negative numbers (docs/addernet.md, "Layers").
 import { adder2d, adderLinear, type AdderGrad } from "../tensor/ops/adder.js";
 import type { Conv2dOptions } from "../tensor/ops/conv2d.js";
 import { Parameter, Tensor } from "../tensor/tensor.js";

@@ -1,5 +1,5 @@
 // DeepShift layers. Every weight is 0 or ±2^p with p ∈ [min, 0], so a multiplication becomes a
-// shift and a sign flip. Two ways to train them (reference/deepshift.md §2, §3):
+// shift and a sign flip. Two ways to train them (docs/deepshift.md, "DeepShift-Q" and "DeepShift-PS"):
 //   mode 'q':  a latent float `weight`, rounded to ±2^p in every forward pass;
 //   mode 'ps': a trainable `shift` P and `sign` S; W = sign(round(S))·2^round(P).
 // Training is fake quantisation: the rounded float weights go through the ordinary conv/linear

@@ -4,7 +4,7 @@
 //   bits 0 … fieldBits−1   code c: 0 = the zero weight, c ≥ 1 = magnitude 2^(base + c − 1)
 //   bit fieldBits          sign: 1 = negative
 // Zero has its own code (unlike the official packer, which marks zeros with a shift of 32 through
-// an indexing bug that wipes whole filters; reference/deepshift.md §8.9–10), and a zero's sign
+// an indexing bug that wipes whole filters; docs/deepshift.md, "Official-code bugs fixed" 9–10), and a zero's sign
 // bit must be 0, so every bit pattern has one meaning. Rows are not padded: a layer is
 // ⌈n·B/8⌉ bytes.
 import { MAX_SHIFT } from "../../kernels/reference/int8.js";

@@ -1,5 +1,5 @@
 // Reference AdderNet kernels: the oracle for the wasm kernels, written from the definitions in
-// reference/addernet.md §1–2 with plain loops and f64 sums:
+// docs/addernet.md ("Layers", "Gradients") with plain loops and f64 sums:
 //   y[n][k][oh][ow] = bias[k] − Σ_{c,ki,kj} |xpad[n][g·Cg + c][ih][iw] − w[k][c][ki][kj]|
 // with ih = oh·strideH − padH + ki·dilationH (likewise iw) and xpad = 0 outside the image: a
 // padded tap adds −|w|. Gradients (paper / sign):

@@ -1,4 +1,4 @@
-// AdderNet ops: y = −Σ|x − w| with the surrogate gradients of reference/addernet.md §2.
+// AdderNet ops: y = −Σ|x − w| with the surrogate gradients of docs/addernet.md ("Gradients").
 //   grad "paper" (default): ∂y/∂w = x − w,  ∂y/∂x = clamp(w − x, −1, 1)
 //   grad "sign":            ∂y/∂w = sgn(x − w), ∂y/∂x = sgn(w − x)  (the true derivative, for ablations)
 // The adaptive learning rate is not applied here: it is an optimizer hook (optim/adaptive_lr.ts)
