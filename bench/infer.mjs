@@ -9,6 +9,7 @@ import { ensureWeights, DEFAULT_WEIGHTS, loadLenetWeights } from './lib/lenet.mj
 import { writeLenetOnnx } from './lib/onnx.mjs';
 import { runJob } from './lib/job.mjs';
 import { measureThroughput, markdownTable, fmtRange, fmtLatency, fmtNum, saveResult, parseArgs, intList, machineInfo, waitForQuiet, waitBudget } from './lib/stats.mjs';
+import { measureMulfreeConfigs } from './lib/configs.mjs';
 
 // =============================================================================================
 // MULFREE HOOK — wire mulfree in here. Called once per (batch, threads); return the peers' shape:
@@ -65,15 +66,7 @@ async function main() {
 
   if (runtimes.includes('mulfree')) {
     const ctx = { ...base, W, weightsPath: weights, measureThroughput: (fn, opts) => measureThroughput(fn, { ...opts, budget }), ...(await import('./lib/lenet.mjs')) };
-    let failed = null; // after the first failure (e.g. "not wired yet") skip the rest, without waiting
-    for (const threads of threadsList) for (const batch of batches) {
-      if (!failed) {
-        await quiet();
-        try { rows.push({ runtime: 'mulfree', threads, batch, ...(await mulfreeInfer(batch, threads, ctx)) }); continue; }
-        catch (e) { failed = e.message; if (failed !== 'not wired yet') console.error(e.stack ?? e); }
-      }
-      rows.push({ runtime: 'mulfree', threads, batch, error: failed });
-    }
+    rows.push(...(await measureMulfreeConfigs(threadsList, batches, quiet, (batch, threads) => mulfreeInfer(batch, threads, ctx))));
   }
   const jobs = [];
   if (runtimes.includes('tfjs-wasm')) jobs.push(['tfjs-wasm', 1, { kind: 'tfjs-infer' }]); // single-threaded in Node

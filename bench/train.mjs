@@ -6,6 +6,7 @@
 //                       [--tfjs-bn custom|fused|ops] [--runtimes mulfree,tfjs-wasm] [--no-save]
 import { ensureWeights, DEFAULT_WEIGHTS, loadLenetWeights } from './lib/lenet.mjs';
 import { runJob } from './lib/job.mjs';
+import { measureMulfreeConfigs } from './lib/configs.mjs';
 import { markdownTable, fmtRange, fmtNum, saveResult, parseArgs, intList, machineInfo, waitForQuiet, waitBudget, startClock, summarize, median, cleanRepeats } from './lib/stats.mjs';
 
 // =============================================================================================
@@ -92,18 +93,7 @@ async function main() {
 
   /** Every configuration once: mulfree in this process, tfjs-wasm in a child per batch size. */
   async function measureRound() {
-    const rows = [];
-    if (runtimes.includes('mulfree')) {
-      let failed = null; // after the first failure (e.g. "not wired yet") skip the rest, without waiting
-      for (const threads of threadsList) for (const batch of batches) {
-        if (!failed) {
-          await quiet();
-          try { rows.push({ runtime: 'mulfree', threads, batch, ...(await mulfreeTrain(batch, threads, ctx)) }); continue; }
-          catch (e) { failed = e.message; if (failed !== 'not wired yet') console.error(e.stack ?? e); }
-        }
-        rows.push({ runtime: 'mulfree', threads, batch, error: failed });
-      }
-    }
+    const rows = runtimes.includes('mulfree') ? await measureMulfreeConfigs(threadsList, batches, quiet, (batch, threads) => mulfreeTrain(batch, threads, ctx)) : [];
     if (runtimes.includes('tfjs-wasm')) {
       for (const batch of batches) { // one child per batch size: a fresh heap for each measurement
         await quiet();

@@ -405,9 +405,9 @@ function bindConv(
 export function convProgramOp(kind: "adder" | "mul", x: Uint8Array, w: Int8Weights, padValue: number, out: Int32Array | Uint8Array, rq: PreparedRequant | null, s: Conv2dShape): ProgramOp {
   const c = convCall(kind === "adder" ? "adderConvU8" : "mulConvU8I8", kind, x, w, padValue, out, rq, s);
   c.block[F_RQ] = rq ? rq.address : 0;
-  // the program gives each thread one slot for all its ops (threadSlot ignores these)
+  // the program hands each thread's slot to the kernel itself (adderConvInSlot): no scratch field
   c.block[F_SCRATCH] = 0;
-  return { code: kind === "adder" ? "OP_ADDER_CONV" : "OP_MUL_CONV", unitsPerImage: s.OH * s.OW, args: [PROGRAM_BLOCK], block: c.block, slotBytes: c.slotBytes };
+  return { code: c.kernel === "adderConvU8" ? "OP_ADDER_CONV" : "OP_MUL_CONV", unitsPerImage: s.OH * s.OW, args: [PROGRAM_BLOCK], block: c.block, slotBytes: c.slotBytes };
 }
 
 /** adderConvU8 bound to fixed arrays and shape: validated once, then each call only dispatches. */

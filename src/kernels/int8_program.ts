@@ -1,8 +1,8 @@
 // An int8 network as one job (assembly/int8_program.ts): each thread takes `chunk` images at a
 // time from a shared counter and runs every op on them, so activations stay in L1/L2, no barrier
-// stands between layers, and a slower thread simply takes fewer chunks. The ops come from the bind-time validators of ./int8.ts
-// (convProgramOp, maxPoolProgramOp, …); results are byte-identical to running the same calls
-// layer by layer, for any thread count and chunk.
+// stands between layers, and a slower thread simply takes fewer chunks. The ops come from the
+// bind-time validators of ./int8.ts (convProgramOp, maxPoolProgramOp, …); results are
+// byte-identical to running the same calls layer by layer, for any thread count and chunk.
 import type { Runtime } from "./runtime.js";
 
 /** Marks the argument that receives the address of an op's own parameter block. */
@@ -42,6 +42,8 @@ export function chunkImages(activationBytesPerImage: number): number {
 
 export class Int8Program {
   private ptr: number;
+  /** The header, viewed once: a shared memory's views stay valid when it grows. */
+  private readonly header: Int32Array;
   private readonly words: number;
   private readonly stride: number;
   private scratch = 0;
@@ -55,6 +57,7 @@ export class Int8Program {
     this.ptr = rt.heap.alloc(this.words * 4);
     this.stride = Math.max(64, Math.ceil(Math.max(0, ...ops.map((op) => op.slotBytes)) / 64) * 64);
     const mem = rt.i32(this.ptr, this.words);
+    this.header = mem.subarray(0, HEADER_WORDS);
     mem.fill(0);
     mem[H_OPS] = ops.length;
     mem[H_CHUNK] = chunk;
@@ -87,7 +90,7 @@ export class Int8Program {
       this.scratch = rt.heap.alloc(64 + threads * this.stride);
       this.scratchThreads = threads;
     }
-    const header = rt.i32(this.ptr, HEADER_WORDS);
+    const header = this.header;
     header[H_SCRATCH] = this.scratch;
     header[H_COUNTER] = 0;
     header[H_NEXT] = 0;
