@@ -1,0 +1,35 @@
+// The grid of docs/results.md: every (dataset, model, op kind) cell, and the training budget of each.
+//
+// Recipes: every op kind trains with its paper's recipe (mulfree's defaults: AdderNet's SGD 0.1 +
+// momentum + cosine at batch 256 for conv and adder, DeepShift's mnist.py for shift-q and shift-ps),
+// all for 10 epochs: DeepShift's own length, and AdderNet's 50-epoch cosine schedule compressed to 10.
+//
+// Budgets: `full` trains every cell on the whole training set. `quick` (what this machine ran, see
+// docs/results.md) trains `mobile` on the first 6,000 training images: one full-set epoch of
+// `mobile` takes 3–4 minutes on two cores (12.4M MACs per 28×28 image, 30× LeNet-5).
+
+export const DATASETS = ['mnist', 'fashion-mnist'];
+export const MODELS = ['lenet5', 'mobile'];
+export const OPS = ['conv', 'adder', 'shift-q', 'shift-ps'];
+export const EPOCHS = 10;
+/** Bit widths of the post-training bundles, and the one fine-tuned with --qat. */
+export const PTQ_BITS = [8, 6, 4];
+export const QAT_BITS = 4;
+/** Epochs of quantization-aware fine-tuning, from the float model. */
+export const QAT_EPOCHS = 2;
+
+const BUDGETS = {
+  full: () => null,
+  quick: (model) => (model === 'mobile' ? 6000 : null),
+};
+
+/** The cells in the order they run: MNIST first (the questions are asked on it), LeNet-5 before mobile. */
+export function gridCells(budget) {
+  const limitOf = BUDGETS[budget];
+  if (!limitOf) throw new Error(`unknown budget '${budget}' (one of: ${Object.keys(BUDGETS).join(', ')})`);
+  const cells = [];
+  for (const dataset of DATASETS) for (const model of MODELS) for (const op of OPS) {
+    cells.push({ id: `${dataset}-${model}-${op}`, dataset, model, op, epochs: EPOCHS, trainLimit: limitOf(model) });
+  }
+  return cells;
+}

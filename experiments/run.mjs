@@ -1,0 +1,136 @@
+#!/usr/bin/env node
+// Runs the grid of grid.mjs and writes experiments/results.json: for every cell, the float model's
+// training (per-epoch curve), post-training bundles at 8, 6 and 4 bits, 4-bit quantization-aware
+// fine-tuning, bundle bytes, and the operation and energy counts of `mulfree ops`.
+//
+//   node experiments/run.mjs [--budget quick|full] [--only REGEX] [--results FILE]
+//
+// Resumable: every finished step is saved to the results file at once (atomically), and a killed
+// training resumes from its last checkpoint. Rerunning skips what is done; delete a cell's entry
+// (or its run folder under experiments/runs/) to redo it. Then `node experiments/report.mjs`
+// writes docs/results.md and its plots.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gridCells, PTQ_BITS, QAT_BITS, QAT_EPOCHS } from './grid.mjs';
+import { ensureFashionMnist } from './fashion_data.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const cli = join(root, 'dist/src/cli/main.js');
+
+function parseArgs(argv) {
+  const a = { budget: 'quick', only: null, results: join(root, 'experiments/results.json') };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    const value = argv[++i];
+    if (value === undefined) throw new Error(`${flag} needs a value`);
+    if (flag === '--budget') a.budget = value;
+    else if (flag === '--only') a.only = new RegExp(value);
+    else if (flag === '--results') a.results = value;
+    else throw new Error(`unknown flag ${flag} (flags: --budget, --only, --results)`);
+  }
+  return a;
+}
+
+function loadResults(file, budget) {
+  if (!existsSync(file)) return { budget, cells: {} };
+  const results = JSON.parse(readFileSync(file, 'utf8'));
+  if (results.budget !== budget) throw new Error(`${file} holds a '${results.budget}' grid; pass --budget ${results.budget} or another --results`);
+  return results;
+}
+
+function saveResults(file, results) {
+  writeFileSync(`${file}.tmp`, `${JSON.stringify(results, null, 1)}\n`);
+  renameSync(`${file}.tmp`, file);
+}
+
+/** Runs `mulfree ARGS --json`, logs its output to LOG, and returns the JSON object it printed last. */
+function mulfree(args, log) {
+  const command = `mulfree ${args.join(' ')}`;
+  console.log(`  $ ${command}`);
+  const r = spawnSync(process.execPath, [cli, ...args, '--json'], { cwd: root, encoding: 'utf8', maxBuffer: 1 << 28 });
+  mkdirSync(dirname(log), { recursive: true });
+  writeFileSync(log, `$ ${command}\n${r.stdout}\n${r.stderr}`);
+  const last = r.stdout.trim().split('\n').pop() ?? '';
+  let json;
+  try { json = JSON.parse(last); } catch { throw new Error(`${command} printed no JSON (exit ${r.status}); see ${relative(root, log)}`); }
+  if (r.status !== 0 || json.error) throw new Error(`${command} failed: ${json.error ?? `exit ${r.status}`}; see ${relative(root, log)}`);
+  return { command, json };
+}
+
+const dataFlags = (cell, dataDirs) => (cell.dataset === 'mnist' ? [] : ['--dataset', cell.dataset, '--data', dataDirs[cell.dataset]]);
+
+/** Trains the float model (or finishes a killed run); returns its per-epoch log. */
+function train(cell, dir, dataDirs, from = []) {
+  const resume = existsSync(join(dir, 'checkpoint.safetensors'));
+  const args = resume
+    ? ['train', '--resume', '--out', dir, '--quiet']
+    : ['train', ...(from.length ? from : ['--model', cell.model, '--op', cell.op]), ...dataFlags(cell, dataDirs),
+      '--epochs', String(cell.epochs), ...(cell.trainLimit ? ['--train-limit', String(cell.trainLimit)] : []), '--out', dir, '--quiet'];
+  const { command, json } = mulfree(args, join(dir, 'train.log'));
+  const { history, options } = json;
+  const last = history[history.length - 1];
+  return { command, epochs: last.epoch, testAccuracy: last.testAccuracy, bestEpoch: json.bestEpoch, options, history };
+}
+
+/** Exports a B-bit bundle of CHECKPOINT and measures its accuracy with `mulfree run`. */
+function bundle(checkpoint, bits, out) {
+  const exported = mulfree(['export', checkpoint, '-o', out, '--bits', String(bits)], `${out}.export.log`);
+  const ran = mulfree(['run', out], `${out}.run.log`);
+  return {
+    bits, testAccuracy: ran.json.testAccuracy, bundleBytes: statSync(out).size, fp32Bytes: exported.json.fp32Bytes,
+    sizeRatio: exported.json.sizeRatio, commands: [exported.command, ran.command],
+  };
+}
+
+/** Operation and energy totals of a float checkpoint or an integer bundle. */
+function ops(file, log) {
+  const { command, json } = mulfree(['ops', file], log);
+  return { command, graph: json.graph, ...json.total };
+}
+
+async function main() {
+  const a = parseArgs(process.argv.slice(2));
+  const results = loadResults(a.results, a.budget);
+  const cells = gridCells(a.budget).filter((c) => !a.only || a.only.test(c.id));
+  const dataDirs = {};
+  if (cells.some((c) => c.dataset === 'fashion-mnist')) dataDirs['fashion-mnist'] = ensureFashionMnist(join(root, 'experiments/data/fashion-mnist'));
+  const failures = [];
+  for (const cell of cells) {
+    const dir = join(root, 'experiments/runs', cell.id);
+    const rel = relative(root, dir);
+    const r = (results.cells[cell.id] ??= { dataset: cell.dataset, model: cell.model, op: cell.op, trainLimit: cell.trainLimit });
+    const step = (name, fn) => {
+      if (r[name] !== undefined) return;
+      console.log(`${cell.id}: ${name}`);
+      const t0 = Date.now();
+      r[name] = { ...fn(), seconds: Math.round((Date.now() - t0) / 1000) };
+      saveResults(a.results, results);
+    };
+    try {
+      runCell(cell, r, rel, dataDirs, step);
+    } catch (e) {
+      failures.push(`${cell.id}: ${e.message}`);
+      console.error(`${cell.id}: ${e.message}`);
+    }
+  }
+  console.log(`results: ${relative(root, a.results)}`);
+  if (failures.length) throw new Error(`${failures.length} cell(s) stopped early:\n  ${failures.join('\n  ')}`);
+}
+
+/** The steps of one cell, in order; `step` skips the ones already in the results. */
+function runCell(cell, r, rel, dataDirs, step) {
+    step('train', () => train(cell, rel, dataDirs));
+    const model = join(rel, 'model.safetensors');
+    step('floatOps', () => ops(model, join(rel, 'ops-float.log')));
+    for (const bits of PTQ_BITS) step(`ptq${bits}`, () => bundle(model, bits, join(rel, `ptq${bits}.mulfree.safetensors`)));
+    step('intOps', () => ops(join(rel, 'ptq8.mulfree.safetensors'), join(rel, 'ops-int8.log')));
+    step(`qat${QAT_BITS}`, () => {
+      const qatDir = join(rel, `qat${QAT_BITS}`);
+      const tuned = train({ ...cell, epochs: QAT_EPOCHS }, qatDir, dataDirs, ['--from', model, '--qat', String(QAT_BITS)]);
+      return { train: tuned, ...bundle(join(qatDir, 'model.safetensors'), QAT_BITS, join(qatDir, `qat${QAT_BITS}.mulfree.safetensors`)) };
+    });
+}
+
+main().catch((e) => { console.error(`experiments/run.mjs: ${e.message}`); process.exit(1); });
