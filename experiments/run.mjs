@@ -13,7 +13,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gridCells, PTQ_BITS, QAT_BITS, QAT_EPOCHS } from './grid.mjs';
+import { gridCells, PTQ_BITS, QAT_BITS, QAT_EPOCHS, QAT_LR } from './grid.mjs';
 import { ensureFashionMnist } from './fashion_data.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -128,7 +128,7 @@ function runCell(cell, r, rel, dataDirs, step) {
     step('intOps', () => ops(join(rel, 'ptq8.mulfree.safetensors'), join(rel, 'ops-int8.log')));
     step(`qat${QAT_BITS}`, () => {
       const qatDir = join(rel, `qat${QAT_BITS}`);
-      const tuned = train({ ...cell, epochs: QAT_EPOCHS }, qatDir, dataDirs, ['--from', model, '--qat', String(QAT_BITS)]);
+      const tuned = train({ ...cell, epochs: QAT_EPOCHS }, qatDir, dataDirs, ['--from', model, '--qat', String(QAT_BITS), '--lr', String(QAT_LR)]);
       return { train: tuned, ...bundle(join(qatDir, 'model.safetensors'), QAT_BITS, join(qatDir, `qat${QAT_BITS}.mulfree.safetensors`)) };
     });
 }

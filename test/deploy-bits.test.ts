@@ -20,6 +20,8 @@ import { mulfree } from "./cli-helpers.js";
 import { createModel, resolveSpec } from "../src/models/zoo.js";
 import { manualSeed } from "../src/tensor/random.js";
 import { fp32Bytes } from "../src/tasks/export.js";
+import { randomBundle, randomPixels } from "./deploy-random-bundles.js";
+import { rng } from "./random.js";
 
 const KINDS = ["mul", "adder", "shift"] as const;
 
@@ -98,4 +100,26 @@ test("a 4-bit adder LeNet-5 bundle is at most 0.14× its fp32 model (weights pac
   });
   assert.ok(sizes[0]! > 0.25, `8 bits: ${sizes[0]!.toFixed(4)}× fp32`);
   assert.ok(sizes[1]! <= 0.14, `4 bits: ${sizes[1]!.toFixed(4)}× fp32`);
+});
+
+test("sub-byte kernels: 240 random B-bit bundles (4–7 bits, every layer kind), packed weights and B-bit activations: wasm engine = reference engine, exactly", () => {
+  const r = rng(71);
+  let packedLayers = 0;
+  for (let trial = 0; trial < 240; trial++) {
+    const bits = 4 + (trial % 4);
+    const mix = (["mul", "adder", "shift", "mixed"] as const)[Math.floor(trial / 4) % 4]!;
+    const b = randomBundle(r, mix, { bits });
+    const nodes = readBundle(b.bytes).graph.nodes;
+    for (const n of nodes) {
+      if (n.op === "layer" && n.weightBits !== undefined) packedLayers++;
+      if (n.op === "layer" && n.requant) assert.ok(n.requant.hi <= 2 ** bits - 1, `${bits}-bit bundle #${trial}: ${n.name} clamps at ${n.requant.hi}`);
+    }
+    const pixels = randomPixels(r, 1 + (trial % 3), b.shape);
+    const ref = load(b.bytes, { backend: "reference", name: `${bits}-bit ${mix}#${trial}` });
+    const fast = load(b.bytes, { backend: "wasm", threads: 1, name: `${bits}-bit ${mix}#${trial}` });
+    assert.deepEqual(Array.from(fast.predict(pixels).logits), Array.from(ref.predict(pixels).logits), `${bits}-bit ${mix} bundle #${trial}: logits`);
+    ref.dispose();
+    fast.dispose();
+  }
+  assert.ok(packedLayers >= 240, `only ${packedLayers} packed layers were drawn`);
 });

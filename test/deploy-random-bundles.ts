@@ -6,6 +6,7 @@ import { encodeBundle } from "../src/deploy/run/encode.js";
 import type { TensorEntry } from "../src/io/safetensors.js";
 import { REQUANT_TENSORS, weightTensorName, type Geometry, type IntGraph, type IntNode, type LayerKind, type Quant } from "../src/deploy/run/format.js";
 import { fieldBitsFor, packShifts } from "../src/deploy/run/pack_shift.js";
+import { packBits } from "../src/deploy/run/pack_bits.js";
 
 export type Mix = LayerKind | "mixed";
 
@@ -36,8 +37,17 @@ export interface RandomBundle {
   shape: [number, number, number];
 }
 
-/** A random bundle whose layers are all of `mix` (or of random kinds for "mixed"). */
-export function randomBundle(r: () => number, mix: Mix, opts: { maxSide?: number; shape?: [number, number, number]; classes?: number } = {}): RandomBundle {
+/**
+ * A random bundle whose layers are all of `mix` (or of random kinds for "mixed"). `bits` (4–8,
+ * default 8) makes it a B-bit bundle as `export --bits B` writes them: activations after the input
+ * take codes 0 .. 2^B − 1, multiply weights ±(2^(B−1) − 1) and adder weights on a B-bit input grid
+ * are packed B to the bit; the input stays 8-bit. With 8 bits the draws are those of before.
+ */
+export function randomBundle(r: () => number, mix: Mix, opts: { maxSide?: number; shape?: [number, number, number]; classes?: number; bits?: number } = {}): RandomBundle {
+  const bits = opts.bits ?? 8;
+  const levels = 2 ** bits - 1;
+  /** Scales 8-bit bounds of the draws below to this bundle's codes (identity at 8 bits). */
+  const code = (v: number) => Math.round((v * levels) / 255);
   const kind = (): LayerKind => (mix === "mixed" ? pick(r, ["mul", "adder", "shift"] as const) : mix);
   const maxSide = opts.maxSide ?? 11;
   const [C0, H0, W0] = opts.shape ?? [int(r, 1, 3), int(r, 3, maxSide), int(r, 3, maxSide)];
@@ -51,7 +61,10 @@ export function randomBundle(r: () => number, mix: Mix, opts: { maxSide?: number
   let C = C0, H = H0, W = W0, channels = 0;
   /** The quantization of every node's output (the logits layer: none). */
   const quants: Array<Quant | undefined> = [inQuant];
-  const push = (node: IntNode, quant: Quant | undefined) => (nodes.push(node), quants.push(quant));
+  /** The largest code of every node's output: 255 for the input (and pools of it), else 2^B − 1. */
+  const codes: number[] = [255];
+  const push = (node: IntNode, quant: Quant | undefined, top = levels) => (nodes.push(node), quants.push(quant), codes.push(top));
+  const pushPool = (node: IntNode) => push(node, quants[nodes.length - 1], codes[nodes.length - 1]);
 
   /** A layer reading node `from` (default: the last node), whose quantization it takes as its input's. */
   const addLayer = (name: string, g: Geometry, last: boolean, from = nodes.length - 1) => {
@@ -70,6 +83,12 @@ export function randomBundle(r: () => number, mix: Mix, opts: { maxSide?: number
       weights[name] = packShifts(sign, sh, fieldBits);
       worst = 255 * taps * 2 ** maxShift;
       push(layerNode(name, k, g, q, channels, last, { fieldBits, base: int(r, -12, 3) }), undefined);
+    } else if (bits < 8 && (k === "mul" || codes[from]! < 255)) {
+      const max = k === "mul" ? 2 ** (bits - 1) - 1 : levels;
+      const values = k === "mul" ? Int8Array.from({ length: count }, () => int(r, -max, max)) : Uint8Array.from({ length: count }, () => int(r, 0, max));
+      weights[name] = packBits(values, bits);
+      worst = 255 * taps * (max + 1);
+      push({ ...layerNode(name, k, g, q, channels, last), weightBits: bits } as IntNode, undefined);
     } else {
       weights[name] = Uint8Array.from({ length: count }, () => int(r, 0, 255));
       worst = 255 * taps * (k === "adder" ? 1 : 128);
@@ -107,10 +126,10 @@ export function randomBundle(r: () => number, mix: Mix, opts: { maxSide?: number
       shortcut = nodes.length - 1;
     }
     const relu = r() < 0.6;
-    const outZp = relu ? 0 : int(r, 0, 255);
+    const outZp = relu ? 0 : int(r, 0, levels);
     const out = { scale: 0.01 + r() * 0.1, zeroPoint: outZp };
     const m = () => int(r, -(2 ** 15 - 1), 2 ** 15 - 1);
-    push({ op: "add", from: [branch, shortcut], mult: [m(), m()], shift: int(r, 14, 22), requant: { outZp, lo: relu ? outZp : int(r, 0, outZp), hi: int(r, Math.max(outZp, 200), 255) }, out }, out);
+    push({ op: "add", from: [branch, shortcut], mult: [m(), m()], shift: int(r, 14, 22), requant: { outZp, lo: relu ? outZp : int(r, 0, outZp), hi: int(r, Math.max(outZp, code(200)), levels) }, out }, out);
     [C, H, W] = [K, OH, OW];
   };
 
@@ -127,16 +146,16 @@ export function randomBundle(r: () => number, mix: Mix, opts: { maxSide?: number
     if (r() < 0.35) addResidual(`res${i}`);
     if (H >= 2 && W >= 2 && r() < 0.5) {
       const k = int(r, 2, Math.min(3, H, W)), s = int(r, 1, 2);
-      push({ op: r() < 0.7 ? "maxpool" : "avgpool", kh: k, kw: k, stride: s }, quants[nodes.length - 1]);
+      pushPool({ op: r() < 0.7 ? "maxpool" : "avgpool", kh: k, kw: k, stride: s });
       H = Math.floor((H - k) / s) + 1;
       W = Math.floor((W - k) / s) + 1;
     }
   }
   if (r() < 0.3) {
-    push({ op: "avgpool" }, quants[nodes.length - 1]);
+    pushPool({ op: "avgpool" });
     H = W = 1;
   } else {
-    push({ op: "flatten" }, quants[nodes.length - 1]);
+    pushPool({ op: "flatten" });
     C = C * H * W;
     H = W = 1;
   }
@@ -160,8 +179,8 @@ export function randomBundle(r: () => number, mix: Mix, opts: { maxSide?: number
     const base = { op: "layer" as const, name, kind: k, geometry: g, in: input, channelOffset: offset, ...(shift ? { shift } : {}) };
     if (last) return { ...base, logitScale: Array.from({ length: K }, () => (0.5 + r()) * 1e-3) };
     const relu = r() < 0.6;
-    const outZp = relu ? 0 : int(r, 0, 255);
-    const lo = relu ? 0 : int(r, 0, 20), hi = int(r, 235, 255);
+    const outZp = relu ? 0 : int(r, 0, levels);
+    const lo = relu ? 0 : int(r, 0, code(20)), hi = int(r, code(235), levels);
     return { ...base, requant: { outZp, lo: relu ? outZp : Math.min(lo, outZp), hi: Math.max(hi, outZp) }, out: { scale: 0.01 + r() * 0.1, zeroPoint: outZp } };
   }
 }

@@ -162,6 +162,7 @@ function trainConfig(spec: ModelSpec, o: RunOptions, dataset: DataSource): Train
     seed: o.seed,
     augment: o.augment ? CIFAR_AUGMENT : null,
     preciseBn: o.preciseBn,
+    qat: o.qat,
     options: o,
     dataset,
   };

@@ -24,6 +24,8 @@ export interface TrainingState {
   history: unknown[];
   /** The run's resolved options (what `train --resume` continues with). */
   options?: Record<string, unknown>;
+  /** Quantization-aware training: the running input range of each layer (train/qat.ts). */
+  qatRanges?: Record<string, [number, number]>;
 }
 
 export const LATENT_PREFIX = "latent.";
@@ -181,6 +183,11 @@ function parseTrainingState(raw: unknown, fail: (p: string) => CheckpointError):
     }
   });
   if (raw.options !== undefined && !isRecord(raw.options)) throw bad("options must be an object");
+  if (raw.qatRanges !== undefined) {
+    const r = raw.qatRanges;
+    const range = (v: unknown) => Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === "number" && Number.isFinite(x)) && v[0] <= v[1];
+    if (!isRecord(r) || !Object.values(r).every(range)) throw bad("qatRanges must map layer names to finite [min, max] pairs");
+  }
   return raw as unknown as TrainingState;
 }
 

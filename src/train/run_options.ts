@@ -9,6 +9,7 @@ import { datasetInfo } from "../data/registry.js";
 import { layerFactory } from "../models/layer_factory.js";
 import { nodeBuiltin } from "../kernels/runtime.js";
 import { defaultPreciseBnBatches } from "./precise_bn.js";
+import { QAT_MAX_BITS, QAT_MIN_BITS } from "./qat.js";
 import { recipeFor, type Recipe } from "./recipes.js";
 
 export interface RunOptions extends Omit<Recipe, "source"> {
@@ -22,6 +23,8 @@ export interface RunOptions extends Omit<Recipe, "source"> {
   seed: number;
   /** PreciseBN: batches averaged before each evaluation; 0 = off. */
   preciseBn: number;
+  /** Quantization-aware training at this many bits (train/qat.ts); null = float training. */
+  qat: number | null;
 }
 
 export type RunOptionsInput = Partial<Omit<RunOptions, "data">> & { data?: Partial<DataRequest> };
@@ -83,6 +86,7 @@ export function resolveRunOptions(given: RunOptionsInput, start?: { model: strin
     augment: given.augment ?? r.augment,
     // on by default where BatchNorm's running statistics lag (adder and shift layers)
     preciseBn: given.preciseBn ?? (op === "conv" ? 0 : defaultPreciseBnBatches(given.batch ?? r.batch)),
+    qat: given.qat ?? null,
   };
   const int = (v: number, min: number) => Number.isSafeInteger(v) && v >= min;
   check(int(o.epochs, 1), "epochs", "an integer ≥ 1", o.epochs);
@@ -90,6 +94,7 @@ export function resolveRunOptions(given: RunOptionsInput, start?: { model: strin
   check(int(o.seed, 0), "seed", "an integer ≥ 0", o.seed);
   check(int(o.preciseBn, 0), "preciseBn", "an integer ≥ 0", o.preciseBn);
   check(Number.isFinite(o.lr) && o.lr > 0, "lr", "a number > 0", o.lr);
+  check(o.qat === null || (int(o.qat, QAT_MIN_BITS) && o.qat <= QAT_MAX_BITS), "qat", `null or an integer from ${QAT_MIN_BITS} to ${QAT_MAX_BITS}`, o.qat);
   check(Array.isArray(o.milestones) && o.milestones.every((m, i) => int(m, 1) && (i === 0 || m > o.milestones[i - 1]!)), "milestones", "increasing positive integers", o.milestones);
   try {
     layerFactory(o.op, o.opOptions);
@@ -142,6 +147,7 @@ function show(v: unknown): string {
 /** Stored options read back from a checkpoint: re-resolved, so a corrupt field is refused by name. */
 export function parseRunOptions(raw: Record<string, unknown>, where: string): RunOptions {
   const keys: Array<keyof RunOptions> = ["model", "op", "allLayers", "opOptions", "from", "data", "epochs", "batch", "optimizer", "lr", "momentum", "nesterov", "weightDecay", "schedule", "milestones", "gamma", "seed", "augment", "preciseBn"];
+  // qat came later: runs stored before it are float runs
   const missing = keys.filter((k) => !(k in raw));
   if (missing.length) throw new RunOptionsError(`${where}: the stored run options lack ${missing.join(", ")}`);
   const types: Record<string, string> = { model: "string", op: "string", allLayers: "boolean", optimizer: "string", schedule: "string", nesterov: "boolean", augment: "boolean" };

@@ -15,6 +15,7 @@ import { Tensor } from "../tensor/tensor.js";
 import { encodeCheckpoint, loadCheckpoint, loadWeights, saveCheckpoint, CheckpointError, type Checkpoint, type TrainingState } from "./checkpoint.js";
 import { evaluate } from "./metrics.js";
 import { preciseBatchNorm } from "./precise_bn.js";
+import { QuantizationAwareTraining, type QatRanges } from "./qat.js";
 import type { DataSource } from "../data/registry.js";
 
 /** How the weights are optimised: the optimizer, its learning-rate schedule and its options. */
@@ -43,6 +44,8 @@ export interface TrainConfig extends OptimizerSettings {
   options?: object;
   /** The data's record, stored in every checkpoint the run writes (data/registry.ts). */
   dataset?: DataSource;
+  /** Quantization-aware training at this many bits (qat.ts); absent: float training. */
+  qat?: number | null;
 }
 
 export interface EpochRecord {
@@ -86,11 +89,13 @@ export class Trainer {
   epoch = 0;
   step = 0;
   history: EpochRecord[] = [];
+  readonly qat: QuantizationAwareTraining | null;
 
   constructor(readonly config: TrainConfig, readonly train: Dataset, readonly test: Dataset, from?: Checkpoint) {
     manualSeed(config.seed);
     this.model = createModel(config.spec);
     if (from) loadWeights(this.model, from, "checkpoint", { latent: true });
+    this.qat = config.qat ? new QuantizationAwareTraining(this.model, config.qat, train.shape) : null;
     this.optimizer = makeOptimizer(config.optimizer, paramGroups(this.model, config), {
       lr: config.lr,
       momentum: config.momentum,
@@ -122,6 +127,7 @@ export class Trainer {
     this.epoch = t.epoch;
     this.step = t.step;
     this.history = t.history as EpochRecord[];
+    if (this.qat && t.qatRanges) this.qat.restore(t.qatRanges as QatRanges);
   }
 
   /** Train until `config.epochs`; returns the per-epoch records. */
@@ -211,6 +217,7 @@ export class Trainer {
       scheduler: this.scheduler.stateDict(),
       loader: this.loader.state(),
       history: this.history,
+      ...(this.qat ? { qatRanges: this.qat.ranges } : {}),
       ...(options ? { options: options as Record<string, unknown> } : {}),
     };
     return encodeCheckpoint(this.config.spec, this.model, training, opt.state as Array<Record<string, Float32Array | number>>, { dataset: this.config.dataset });

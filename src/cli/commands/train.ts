@@ -40,6 +40,7 @@ export const trainSpec: CommandSpec = {
     force: { type: "bool", help: "start over in an --out that already holds a run (deletes its files)" },
     "all-layers": { type: "bool", help: "make the first and last layers use the op kind too" },
     from: { type: "string", help: "start from the weights of this checkpoint (e.g. one made by mulfree convert); its model spec is used" },
+    qat: { type: "int", help: "quantization-aware training for `export --bits B`: inputs and weights on B-bit grids, straight-through gradients (use with --from and a smaller --lr to fine-tune)", min: 4, max: 8 },
     eta: { type: "number", help: "adder: η of the adaptive learning rate (default 0.2)", above: 0 },
     "adder-grad": { type: "string", help: "adder: gradient rule, paper (x − w, HardTanh) or sign (true derivative)", choices: ["paper", "sign"] },
     ...shiftFlags,
@@ -100,6 +101,7 @@ function runOptionsFrom(f: ParsedFlags): RunOptionsInput {
     seed: num(f.seed),
     augment: bool(f.augment),
     preciseBn: f.preciseBn === false ? 0 : num(f.preciseBn),
+    qat: num(f.qat),
   };
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as RunOptionsInput;
 }
@@ -120,7 +122,7 @@ export function runTrain(f: ParsedFlags): void {
           process.stderr.write(
             `training ${s.spec.model} (${s.spec.op}, ${s.parameters} parameters) on ${s.dataset.name}: ${s.trainImages} train / ${s.testImages} test images${resumed}\n` +
               `  ${s.options.epochs} epochs, batch ${s.options.batch}, ${s.options.optimizer} lr ${s.options.lr}, ${s.options.schedule}` +
-              `${s.options.preciseBn ? `, PreciseBN over ${s.options.preciseBn} batches` : ""}, into ${s.out}\n`,
+              `${s.options.preciseBn ? `, PreciseBN over ${s.options.preciseBn} batches` : ""}${s.options.qat ? `, ${s.options.qat}-bit quantization-aware` : ""}, into ${s.out}\n`,
           );
         }
       },
