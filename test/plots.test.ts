@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { buildReport, layerRow, type OpsReport } from "../src/analysis/op_counts.js";
 import { BN_RECALIBRATED, BN_RUNNING, ENERGY_PARTS, energyPart, OP_KINDS, opsBarsSpec, trainingCurvesSpec, type TrainingRecord } from "../src/analysis/plots.js";
 import { renderPng, renderSvg } from "../src/analysis/render.js";
+import { accuracyBitsSpec, accuracyEnergySpec, paretoFront, type ResultPoint } from "../src/analysis/result_plots.js";
 import { distinctPathLabels, parseTrainingLog, runPlot } from "../src/cli/commands/plot.js";
 
 type Panel = { data: { values: Array<Record<string, unknown>> }; encoding: Record<string, { field?: string; scale?: { type?: string; domain?: unknown[] } }>; layer: Array<{ mark: { type: string }; encoding?: Record<string, unknown> }> };
@@ -177,4 +178,30 @@ test("mulfree plot writes training.svg and training.png; --json ends with the fi
   const m = plot(join(dir, "missing-run"), "--out", out);
   assert.equal(m.stderr.trim().split("\n").length, 1, m.stderr);
   assert.match(m.stderr, /^mulfree: error: run directory not found: .*missing-run$/m);
+});
+
+// ---- the experiment grid's figures (src/analysis/result_plots.ts) ----
+
+const point = (op: string, precision: ResultPoint["precision"], accuracy: number, energyPJ: number, model = "lenet5"): ResultPoint => ({ dataset: "mnist", model, op, precision, accuracy, energyPJ });
+
+test("Pareto front: the points that no cheaper-or-equal point beats, in order of energy", () => {
+  const pts = [point("conv", "fp32", 0.99, 2000), point("adder", "int8", 0.985, 80), point("adder", "4-bit", 0.97, 80), point("conv", "int8", 0.991, 150), point("shift-q", "int8", 0.98, 110)];
+  assert.deepEqual(paretoFront(pts).map((p) => `${p.op} ${p.precision}`), ["adder int8", "conv int8"]);
+  assert.deepEqual(paretoFront([]), []);
+});
+
+test("results figures: a panel per model and dataset, colour per op kind, shape per precision, the front drawn only from its own panel", async () => {
+  const pts = [point("conv", "fp32", 0.99, 2e6), point("adder", "int8", 0.985, 8e4), point("adder", "4-bit QAT", 0.98, 8e4), point("conv", "int8", 0.96, 1e5, "mobile"), point("adder", "fp32", 0.95, 3e5, "mobile")];
+  const spec = accuracyEnergySpec(pts) as unknown as { data: { values: Array<Record<string, unknown>> }; facet: { sort: string[] }; spec: { layer: Array<{ encoding: Record<string, { field?: string }> }> } };
+  assert.deepEqual(spec.facet.sort, ["lenet5 · mnist", "mobile · mnist"]);
+  const front = spec.data.values.filter((v) => v.front).map((v) => `${v.panel}: ${v.op} ${v.precision}`);
+  assert.deepEqual(front, ["lenet5 · mnist: adder int8", "lenet5 · mnist: conv fp32", "mobile · mnist: conv int8"]);
+  assert.equal(spec.spec.layer[1]!.encoding.color!.field, "op");
+  assert.equal(spec.spec.layer[1]!.encoding.shape!.field, "precision");
+  const bits = accuracyBitsSpec(pts) as unknown as { data: { values: Array<Record<string, unknown>> } };
+  const qat = bits.data.values.find((v) => v.precision === "4-bit QAT")!;
+  assert.equal(qat.width, "4-bit", "QAT sits over the 4-bit column");
+  assert.equal(qat.qat, true);
+  for (const s of [spec, bits]) assert.match(await renderSvg(s as never), /<svg[\s\S]*lenet5 · mnist[\s\S]*mobile · mnist/);
+  assert.throws(() => accuracyEnergySpec([]), /no points/);
 });

@@ -33,10 +33,10 @@ export interface TrainingCurvesOptions {
 }
 
 /** Tableau 10 with green third: orange next to red is hard to tell apart. */
-const RUN_COLOURS = ["#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2", "#eeca3b", "#ff9da6", "#9d755d", "#bab0ac"];
+export const RUN_COLOURS = ["#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2", "#eeca3b", "#ff9da6", "#9d755d", "#bab0ac"];
 
 /** Shared look: light grid, legends under the panels (run names can be long paths). */
-const CONFIG = {
+export const CONFIG = {
   font: "DejaVu Sans, Helvetica, Arial, sans-serif",
   view: { stroke: "#c8c8c8" },
   axis: { gridColor: "#e8e8e8", labelFontSize: 11, titleFontSize: 12, titleFontWeight: "normal" as const, titleColor: "#333", labelColor: "#333" },
@@ -49,21 +49,21 @@ const CONFIG = {
  * Four significant digits, trailing zeros dropped: 94.8, 0.001, 100. Without a precision vega
  * picks one from the tick step, and "~g" then writes 100 as "1e+2".
  */
-const TICK_FORMAT = ".4~r";
+export const TICK_FORMAT = ".4~r";
 
 /** What every figure has at its top level: schema, white background, title and look. */
-function figure(text: string, subtitle: string) {
+export function figure(text: string, subtitle: string) {
   return { $schema: SCHEMA, background: "white", padding: 16, title: { text, subtitle }, config: CONFIG };
 }
 
-const PANEL_TITLE = { fontSize: 13, fontWeight: "bold" as const, anchor: "middle" as const };
+export const PANEL_TITLE = { fontSize: 13, fontWeight: "bold" as const, anchor: "middle" as const };
 
 /**
  * A log axis fitted to the data, ticks and grid lines at powers of ten (vega's default also
  * draws 2× and 5× lines, which crowd a small panel); at 1-2-5 steps when fewer than two powers
  * of ten fall inside. `values` must all be positive.
  */
-function logAxis(values: readonly number[], format: string): { scale: { type: "log"; domain: number[]; nice: false }; axis: { values: number[]; format: string } } {
+export function logAxis(values: readonly number[], format: string): { scale: { type: "log"; domain: number[]; nice: false }; axis: { values: number[]; format: string } } {
   const lo = Math.min(...values) / 1.2, hi = Math.max(...values) * 1.2;
   const ticks = (steps: number[]) => {
     const out: number[] = [];
