@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { quantizeAdder, quantizeMul } from "../src/deploy/export/quantize_layers.js";
-import { quantFromRange } from "../src/deploy/run/defaults.js";
+import { quantFromRange } from "../src/kernels/reference/quant_range.js";
 import { backward } from "../src/tensor/autograd.js";
 import { fakeQuantize, quantizeInsideGrid, quantizeSymmetricRows, quantizeToGrid, straightThrough } from "../src/tensor/ops/fake_quant.js";
 import { Tensor } from "../src/tensor/tensor.js";

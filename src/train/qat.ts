@@ -9,7 +9,7 @@
 //   shift weights      ±2^p already: unchanged
 // The ranges freeze in eval mode and are saved with the training state, so `--resume` continues
 // bit for bit. The checkpoint keeps the float weights: export quantizes them to the same codes.
-import { quantFromRange } from "../deploy/run/defaults.js";
+import { quantFromRange } from "../kernels/reference/quant_range.js";
 import { AdderLayer } from "../nn/adder.js";
 import { Conv2d } from "../nn/conv.js";
 import { Linear } from "../nn/linear.js";

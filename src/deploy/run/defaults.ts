@@ -14,22 +14,13 @@
 //   logits logitScale    logitUnit·mult[c]/2^shift[c], when logitUnit is stored (./decode_layers.ts)
 //
 // A field that differs from its derived value is stored, so any graph round-trips.
+import { quantFromRange } from "../../kernels/reference/quant_range.js";
 import type { Geometry, OutputRange, Quant } from "./format.js";
 
 /** Scales are stored with 7 significant digits; the exporter rounds them before use, so a bundle is self-consistent. */
 export const sevenDigits = (x: number): number => Number(x.toPrecision(7));
 
-/**
- * Quantization of a range that always contains 0 (so real 0, the pad value, is exact) onto the
- * codes 0 .. levels (255: u8; 2^B − 1 for B-bit activations, still stored in u8).
- */
-export function quantFromRange(lo: number, hi: number, levels = 255): Quant {
-  lo = Math.min(lo, 0);
-  hi = Math.max(hi, 0);
-  if (!(hi > lo)) return { scale: 1, zeroPoint: 0 }; // a constant 0: any scale represents it
-  const scale = (hi - lo) / levels;
-  return { scale, zeroPoint: Math.min(levels, Math.max(0, Math.round(-lo / scale))) };
-}
+export { quantFromRange };
 
 /** The input's quantization: the range of normalised pixels (x − mean)/std for x ∈ [0, 1], scale to 7 digits. */
 export function inputQuant(mean: readonly number[], std: readonly number[]): Quant {
