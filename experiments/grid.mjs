@@ -20,18 +20,21 @@ export const QAT_BITS = 4;
 export const QAT_EPOCHS = 2;
 export const QAT_LR = 0.001;
 
+/** Per budget: epochs, and the training and test images of each model (null: all). */
 const BUDGETS = {
-  full: () => null,
-  quick: (model) => (model === 'mobile' ? 12000 : null),
+  full: { epochs: EPOCHS, qatEpochs: QAT_EPOCHS, trainLimit: () => null, testLimit: null },
+  quick: { epochs: EPOCHS, qatEpochs: QAT_EPOCHS, trainLimit: (model) => (model === 'mobile' ? 12000 : null), testLimit: null },
+  // for test/experiments.test.ts: every step of the pipeline in seconds
+  smoke: { epochs: 1, qatEpochs: 1, trainLimit: () => 512, testLimit: 200 },
 };
 
 /** The cells in the order they run: MNIST first (the questions are asked on it), LeNet-5 before mobile. */
 export function gridCells(budget) {
-  const limitOf = BUDGETS[budget];
-  if (!limitOf) throw new Error(`unknown budget '${budget}' (one of: ${Object.keys(BUDGETS).join(', ')})`);
+  const b = BUDGETS[budget];
+  if (!b) throw new Error(`unknown budget '${budget}' (one of: ${Object.keys(BUDGETS).join(', ')})`);
   const cells = [];
   for (const dataset of DATASETS) for (const model of MODELS) for (const op of OPS) {
-    cells.push({ id: `${dataset}-${model}-${op}`, dataset, model, op, epochs: EPOCHS, trainLimit: limitOf(model) });
+    cells.push({ id: `${dataset}-${model}-${op}`, dataset, model, op, epochs: b.epochs, qatEpochs: b.qatEpochs, trainLimit: b.trainLimit(model), testLimit: b.testLimit });
   }
   return cells;
 }

@@ -6,7 +6,8 @@
 //   {{budget}}        what the training budget was
 //   {{acc CELL P}}    the accuracy (%) of CELL (e.g. mnist-mobile-adder) at P: float, int8, 6, 4, qat4
 //   {{gap CELL REF P}} accuracy of CELL minus that of REF at P, in points, signed
-// Usage: npm run build && node experiments/report.mjs [--results FILE]
+// Usage: npm run build && node experiments/report.mjs [--results FILE] [--template FILE] [--out DIR]
+// (--out: where results.md and img/ go; default docs/)
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,7 +18,17 @@ const { accuracyBitsSpec, accuracyEnergySpec } = await import(join(root, 'dist/s
 const { trainingCurvesSpec } = await import(join(root, 'dist/src/analysis/plots.js'));
 const { renderPng, renderSvg } = await import(join(root, 'dist/src/analysis/render.js'));
 
-const resultsFile = process.argv[2] === '--results' ? process.argv[3] : join(root, 'experiments/results.json');
+function parseArgs(argv) {
+  const a = { results: join(root, 'experiments/results.json'), template: join(root, 'experiments/results.template.md'), out: join(root, 'docs') };
+  for (let i = 0; i < argv.length; i += 2) {
+    const key = argv[i]?.replace(/^--/, '');
+    if (!(key in a) || argv[i + 1] === undefined) throw new Error(`usage: node experiments/report.mjs [--results FILE] [--template FILE] [--out DIR]; got ${argv[i]}`);
+    a[key] = argv[i + 1];
+  }
+  return a;
+}
+const args = parseArgs(process.argv.slice(2));
+const resultsFile = args.results;
 const results = JSON.parse(readFileSync(resultsFile, 'utf8'));
 const cells = results.cells;
 
@@ -45,7 +56,9 @@ function table(dataset) {
     const c = cells[id];
     return `| ${c.model} | ${c.op} | ${pct(c.train?.testAccuracy)} | ${pct(c.ptq8?.testAccuracy)} | ${pct(c.ptq6?.testAccuracy)} | ${pct(c.ptq4?.testAccuracy)} | ${pct(c.qat4?.testAccuracy)} | ${kb(c.ptq8?.fp32Bytes)} | ${kb(c.ptq8?.bundleBytes)} | ${kb(c.ptq4?.bundleBytes)} (${c.ptq4 ? c.ptq4.sizeRatio.toFixed(3) : '–'}×) | ${count(c.floatOps?.mults)} → ${count(c.intOps?.mults)} | ${nj(c.floatOps?.energyPJ)} → ${nj(c.intOps?.energyPJ)} |`;
   });
-  return [`### ${dataset === 'mnist' ? 'MNIST' : 'Fashion-MNIST'}`, '', 'Test accuracy (%) on the 10,000 test images:', '', head, `|${'---|'.repeat(12)}`, ...rows].join('\n');
+  const limits = [...new Set(cellIds(dataset).map((id) => cells[id].testLimit ?? null))];
+  const tested = limits.length === 1 && limits[0] ? `the first ${limits[0].toLocaleString('en-US')}` : 'the 10,000';
+  return [`### ${dataset === 'mnist' ? 'MNIST' : 'Fashion-MNIST'}`, '', `Test accuracy (%) on ${tested} test images:`, '', head, `|${'---|'.repeat(12)}`, ...rows].join('\n');
 }
 
 function commands() {
@@ -78,13 +91,13 @@ function points() {
 
 async function draw(name, spec) {
   const svg = await renderSvg(spec);
-  writeFileSync(join(root, 'docs/img', `${name}.svg`), svg);
-  writeFileSync(join(root, 'docs/img', `${name}.png`), await renderPng(svg));
-  return `docs/img/${name}.png`;
+  writeFileSync(join(args.out, 'img', `${name}.svg`), svg);
+  writeFileSync(join(args.out, 'img', `${name}.png`), await renderPng(svg));
+  return `img/${name}.png`;
 }
 
 async function main() {
-  mkdirSync(join(root, 'docs/img'), { recursive: true });
+  mkdirSync(join(args.out, 'img'), { recursive: true });
   const figures = [];
   const pts = points();
   figures.push(await draw('results-pareto', accuracyEnergySpec(pts, { subtitle: 'one point per op kind and precision (fp32 at float energy; bundles at integer energy: their kernels compute in 8-bit lanes at every B); grey: the Pareto front' })));
@@ -93,7 +106,7 @@ async function main() {
     const runs = OPS.map((op) => cells[`${dataset}-${model}-${op}`]).filter((c) => c?.train).map((c) => ({ name: c.op, records: c.train.history }));
     if (runs.length) figures.push(await draw(`results-curves-${dataset}-${model}`, trainingCurvesSpec(runs, { title: `Training curves: ${model} on ${dataset === 'mnist' ? 'MNIST' : 'Fashion-MNIST'}` })));
   }
-  const template = readFileSync(join(root, 'experiments/results.template.md'), 'utf8');
+  const template = readFileSync(args.template, 'utf8');
   const text = template
     .replace('{{tables}}', DATASETS.map(table).join('\n\n'))
     .replace('{{commands}}', commands())
@@ -103,8 +116,11 @@ async function main() {
       const d = accuracy(id, step) - accuracy(ref, step);
       return `${d >= 0 ? '+' : '−'}${Math.abs(d).toFixed(2)}`;
     });
-  writeFileSync(join(root, 'docs/results.md'), text);
-  console.log(`wrote docs/results.md and ${figures.length} figures (${figures.join(', ')})`);
+  writeFileSync(join(args.out, 'results.md'), text);
+  console.log(`wrote ${join(args.out, 'results.md')} and ${figures.length} figures (${figures.join(', ')})`);
 }
 
-await main();
+await main().catch((e) => {
+  console.error(`experiments/report.mjs: ${e.message}`);
+  process.exit(1);
+});

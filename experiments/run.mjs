@@ -3,7 +3,7 @@
 // training (per-epoch curve), post-training bundles at 8, 6 and 4 bits, 4-bit quantization-aware
 // fine-tuning, bundle bytes, and the operation and energy counts of `mulfree ops`.
 //
-//   node experiments/run.mjs [--budget quick|full] [--only REGEX] [--results FILE]
+//   node experiments/run.mjs [--budget quick|full|smoke] [--only REGEX] [--results FILE] [--runs DIR]
 //
 // Resumable: every finished step is saved to the results file at once (atomically), and a killed
 // training resumes from its last checkpoint. Rerunning skips what is done; delete a cell's entry
@@ -13,14 +13,14 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gridCells, PTQ_BITS, QAT_BITS, QAT_EPOCHS, QAT_LR } from './grid.mjs';
+import { gridCells, PTQ_BITS, QAT_BITS, QAT_LR } from './grid.mjs';
 import { ensureFashionMnist } from './fashion_data.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cli = join(root, 'dist/src/cli/main.js');
 
 function parseArgs(argv) {
-  const a = { budget: 'quick', only: null, results: join(root, 'experiments/results.json') };
+  const a = { budget: 'quick', only: null, results: join(root, 'experiments/results.json'), runs: join(root, 'experiments/runs') };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = argv[++i];
@@ -28,7 +28,8 @@ function parseArgs(argv) {
     if (flag === '--budget') a.budget = value;
     else if (flag === '--only') a.only = new RegExp(value);
     else if (flag === '--results') a.results = value;
-    else throw new Error(`unknown flag ${flag} (flags: --budget, --only, --results)`);
+    else if (flag === '--runs') a.runs = value;
+    else throw new Error(`unknown flag ${flag} (flags: --budget, --only, --results, --runs)`);
   }
   return a;
 }
@@ -67,7 +68,8 @@ function train(cell, dir, dataDirs, from = []) {
   const args = resume
     ? ['train', '--resume', '--out', dir, '--quiet']
     : ['train', ...(from.length ? from : ['--model', cell.model, '--op', cell.op]), ...dataFlags(cell, dataDirs),
-      '--epochs', String(cell.epochs), ...(cell.trainLimit ? ['--train-limit', String(cell.trainLimit)] : []), '--out', dir, '--quiet'];
+      '--epochs', String(cell.epochs), ...(cell.trainLimit ? ['--train-limit', String(cell.trainLimit)] : []),
+      ...(cell.testLimit ? ['--test-limit', String(cell.testLimit)] : []), '--out', dir, '--quiet'];
   const { command, json } = mulfree(args, join(dir, 'train.log'));
   const { history, options } = json;
   const last = history[history.length - 1];
@@ -98,9 +100,9 @@ async function main() {
   if (cells.some((c) => c.dataset === 'fashion-mnist')) dataDirs['fashion-mnist'] = ensureFashionMnist(join(root, 'experiments/data/fashion-mnist'));
   const failures = [];
   for (const cell of cells) {
-    const dir = join(root, 'experiments/runs', cell.id);
+    const dir = join(a.runs, cell.id);
     const rel = relative(root, dir);
-    const r = (results.cells[cell.id] ??= { dataset: cell.dataset, model: cell.model, op: cell.op, trainLimit: cell.trainLimit });
+    const r = (results.cells[cell.id] ??= { dataset: cell.dataset, model: cell.model, op: cell.op, trainLimit: cell.trainLimit, testLimit: cell.testLimit });
     const step = (name, fn) => {
       if (r[name] !== undefined) return;
       console.log(`${cell.id}: ${name}`);
@@ -128,7 +130,7 @@ function runCell(cell, r, rel, dataDirs, step) {
     step('intOps', () => ops(join(rel, 'ptq8.mulfree.safetensors'), join(rel, 'ops-int8.log')));
     step(`qat${QAT_BITS}`, () => {
       const qatDir = join(rel, `qat${QAT_BITS}`);
-      const tuned = train({ ...cell, epochs: QAT_EPOCHS }, qatDir, dataDirs, ['--from', model, '--qat', String(QAT_BITS), '--lr', String(QAT_LR)]);
+      const tuned = train({ ...cell, epochs: cell.qatEpochs }, qatDir, dataDirs, ['--from', model, '--qat', String(QAT_BITS), '--lr', String(QAT_LR)]);
       return { train: tuned, ...bundle(join(qatDir, 'model.safetensors'), QAT_BITS, join(qatDir, `qat${QAT_BITS}.mulfree.safetensors`)) };
     });
 }
