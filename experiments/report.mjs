@@ -100,7 +100,7 @@ async function main() {
   mkdirSync(join(args.out, 'img'), { recursive: true });
   const figures = [];
   const pts = points();
-  figures.push(await draw('results-pareto', accuracyEnergySpec(pts, { subtitle: 'one point per op kind and precision (fp32 at float energy; bundles at integer energy: their kernels compute in 8-bit lanes at every B); grey: the Pareto front' })));
+  figures.push(await draw('results-pareto', accuracyEnergySpec(pts, { subtitle: 'fp32 at float energy, bundles at int8 energy (every width runs on 8-bit kernels); grey line: Pareto front' })));
   figures.push(await draw('results-bits', accuracyBitsSpec(pts)));
   for (const dataset of DATASETS) for (const model of MODELS) {
     const runs = OPS.map((op) => cells[`${dataset}-${model}-${op}`]).filter((c) => c?.train).map((c) => ({ name: c.op, records: c.train.history }));

@@ -146,8 +146,8 @@ function show(v: unknown): string {
 
 /** Stored options read back from a checkpoint: re-resolved, so a corrupt field is refused by name. */
 export function parseRunOptions(raw: Record<string, unknown>, where: string): RunOptions {
+  // qat is not required: runs stored before it existed are float runs
   const keys: Array<keyof RunOptions> = ["model", "op", "allLayers", "opOptions", "from", "data", "epochs", "batch", "optimizer", "lr", "momentum", "nesterov", "weightDecay", "schedule", "milestones", "gamma", "seed", "augment", "preciseBn"];
-  // qat came later: runs stored before it are float runs
   const missing = keys.filter((k) => !(k in raw));
   if (missing.length) throw new RunOptionsError(`${where}: the stored run options lack ${missing.join(", ")}`);
   const types: Record<string, string> = { model: "string", op: "string", allLayers: "boolean", optimizer: "string", schedule: "string", nesterov: "boolean", augment: "boolean" };
