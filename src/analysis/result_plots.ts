@@ -2,7 +2,7 @@
 // with each panel's Pareto front, and accuracy against bit width. One panel per model and dataset,
 // one colour per op kind; pure functions from result points to vega-lite specs, like ./plots.ts.
 import type { TopLevelSpec } from "vega-lite";
-import { figure, logAxis, RUN_COLOURS, TICK_FORMAT } from "./plots.js";
+import { figure, RUN_COLOURS, TICK_FORMAT } from "./plots.js";
 
 /** How a model was run: the float model, or a B-bit bundle after calibration alone or after QAT. */
 export const PRECISIONS = ["fp32", "int8", "6-bit", "4-bit", "4-bit QAT"] as const;
@@ -29,6 +29,15 @@ export function paretoFront(points: readonly ResultPoint[]): ResultPoint[] {
   return front;
 }
 
+/** 1, 2, 5 × powers of ten from below the smallest value to above the largest. */
+function steps125(values: readonly number[]): number[] {
+  const out: number[] = [];
+  for (let e = Math.floor(Math.log10(Math.min(...values))); e <= Math.ceil(Math.log10(Math.max(...values))); e++) {
+    for (const m of [1, 2, 5]) out.push(Number((m * 10 ** e).toPrecision(12)));
+  }
+  return out;
+}
+
 const panelKey = (p: ResultPoint) => `${p.model} · ${p.dataset}`;
 
 function panels(points: readonly ResultPoint[]): string[] {
@@ -51,7 +60,8 @@ export function accuracyEnergySpec(points: readonly ResultPoint[], opts: { title
   const fronts = panels(points).flatMap((panel) =>
     paretoFront(points.filter((p) => panelKey(p) === panel)).map((p) => ({ ...p, panel, accuracyPct: 100 * p.accuracy, nJ: p.energyPJ / 1000, front: true })),
   );
-  const x = { field: "nJ", type: "quantitative" as const, title: "arithmetic energy per image (nJ, log scale)", ...logAxis(rows.map((r) => r.nJ), "~s") };
+  // ticks at 1-2-5 steps over all panels; each panel shows the ones inside its own domain
+  const x = { field: "nJ", type: "quantitative" as const, title: "arithmetic energy per image (nJ, log scale)", scale: { type: "log" as const }, axis: { values: steps125(rows.map((r) => r.nJ)), format: "~s" } };
   const y = { field: "accuracyPct", type: "quantitative" as const, title: "test accuracy (%)", scale: { zero: false }, axis: { format: TICK_FORMAT } };
   return {
     ...figure(opts.title ?? "Accuracy against energy", opts.subtitle ?? "one point per op kind and precision; the grey line joins each panel's Pareto front"),
@@ -75,7 +85,8 @@ export function accuracyEnergySpec(points: readonly ResultPoint[], opts: { title
         },
       ],
     },
-    resolve: { scale: { y: "independent" } },
+    // each panel its own axes: LeNet-5 and mobile differ 30× in energy and by points in accuracy
+    resolve: { scale: { x: "independent", y: "independent" } },
   } as TopLevelSpec;
 }
 
