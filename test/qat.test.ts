@@ -11,6 +11,7 @@ import { quantFromRange } from "../src/kernels/reference/quant_range.js";
 import { backward } from "../src/tensor/autograd.js";
 import { fakeQuantize, quantizeInsideGrid, quantizeSymmetricRows, quantizeToGrid, straightThrough } from "../src/tensor/ops/fake_quant.js";
 import { Tensor } from "../src/tensor/tensor.js";
+import { loadCheckpoint } from "../src/train/checkpoint.js";
 import { expectCleanError, expectOk, lastJson, tempDir } from "./cli-helpers.js";
 import { rng } from "./random.js";
 
@@ -82,8 +83,18 @@ test("train --qat: refuses widths outside 4–8, stores the width, resumes bit f
   expectOk([...qat, "--epochs", "1", "--out", join(dir, "split")]);
   expectOk(["train", "--resume", "--epochs", "2", "--out", join(dir, "split"), "--quiet"]);
   assert.deepEqual(readFileSync(join(dir, "split", "model.safetensors")), readFileSync(join(dir, "whole", "model.safetensors")), "1 + 1 resumed epochs = 2 epochs");
+  const model = join(dir, "whole", "model.safetensors");
+  const learned = loadCheckpoint(model).qat!;
+  assert.equal(learned.bits, 4, "model.safetensors records the QAT width");
+  assert.ok(Object.keys(learned.ranges).length >= 4, `ranges of ${Object.keys(learned.ranges).join(", ")}`);
   const bundle = join(dir, "qat4.mulfree.safetensors");
-  expectOk(["export", join(dir, "whole", "model.safetensors"), "-o", bundle, "--bits", "4"]);
+  const exported = lastJson(expectOk(["export", model, "-o", bundle, "--bits", "4", "--json"]).stdout);
+  assert.deepEqual(exported.qat, { bits: 4, rangesUsed: true }, "export at the QAT width uses the learned ranges");
+  const conv2 = exported.layers.find((l: { name: string }) => l.name === "conv2");
+  const [lo, hi] = learned.ranges.conv2!;
+  assert.ok(Math.abs(conv2.in.scale - (hi - Math.min(lo, 0)) / 15) < 1e-6 * hi, `conv2 reads the grid QAT learned: scale ${conv2.in.scale} for [${lo}, ${hi}]`);
+  const other = lastJson(expectOk(["export", model, "-o", join(dir, "qat-at-6.mulfree.safetensors"), "--bits", "6", "--json"]).stdout);
+  assert.deepEqual(other.qat, { bits: 4, rangesUsed: false }, "another width calibrates");
   const ran = lastJson(expectOk(["run", bundle, "--json"]).stdout);
   assert.equal(ran.total, 500, "the bundle runs on the run's own test images");
   const qatAccuracy = whole.history[1].testAccuracy;

@@ -53,6 +53,8 @@ export interface ExportSummary {
   warnings: string[];
   verify?: { images: number; floatAccuracy: number; intAccuracy: number };
   note?: string;
+  /** The model was trained with --qat at `bits`; its learned ranges were used when the widths match. */
+  qat?: { bits: number; rangesUsed: boolean };
 }
 
 /** 4 bytes per float the model holds (weights, biases, BN affine and running statistics); a PS shift weight (shift and sign) counts once. */
@@ -76,9 +78,12 @@ export function exportCheckpoint(path: string, req: ExportRequest): ExportSummar
   const bits = req.bits ?? 8;
   const source = { model: spec.model, op: spec.op, calibration: calib.n, ...(bits !== 8 ? { bits } : {}), ...(testSource ? { data: testDataRecord(testSource) } : {}) };
   const shape: [number, number, number] = [spec.inChannels, spec.inputSize, spec.inputSize];
+  // a model fine-tuned with --qat at this width exports on the grids it learned
+  const qat = loaded.checkpoint.qat;
+  const learnedRanges = qat && qat.bits === bits ? qat.ranges : undefined;
   let exported;
   try {
-    exported = exportBundle(model, calib.images, calib.n, shape, { mean: norm.mean, std: norm.std, range, bits }, source, req.out);
+    exported = exportBundle(model, calib.images, calib.n, shape, { mean: norm.mean, std: norm.std, range, bits, learnedRanges }, source, req.out);
   } catch (e) {
     if (e instanceof ExportError) throw new ExportError(`${path}: cannot export ${spec.model} (${spec.op}): ${e.message}`);
     throw e;
@@ -90,6 +95,7 @@ export function exportCheckpoint(path: string, req: ExportRequest): ExportSummar
     weightBytes: result.layers.reduce((s, l) => s + l.weightBytes, 0),
     calibrationImages: result.calibrationImages, layers: result.layers, warnings: result.warnings,
     ...(calib.note ? { note: calib.note } : {}),
+    ...(qat ? { qat: { bits: qat.bits, rangesUsed: learnedRanges !== undefined } } : {}),
   };
   if (req.verify !== undefined) {
     const test = openSplitFor(loaded.dataset, path, "test", { ...choice, limit: req.verify });

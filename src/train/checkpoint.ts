@@ -24,8 +24,16 @@ export interface TrainingState {
   history: unknown[];
   /** The run's resolved options (what `train --resume` continues with). */
   options?: Record<string, unknown>;
-  /** Quantization-aware training: the running input range of each layer (train/qat.ts). */
-  qatRanges?: Record<string, [number, number]>;
+}
+
+/**
+ * What quantization-aware training learned (train/qat.ts): its width and the input range of each
+ * weight layer, by layer name. Stored in every file a QAT run writes, so that resume continues
+ * with the ranges and `export --bits` at the same width quantizes on the grids the weights learned.
+ */
+export interface QatRecord {
+  bits: number;
+  ranges: Record<string, [number, number]>;
 }
 
 export const LATENT_PREFIX = "latent.";
@@ -39,6 +47,8 @@ export interface Checkpoint {
   training: TrainingState | null;
   /** The data the model was trained and tested on (absent in checkpoints of mulfree before 0.2 and in imports). */
   dataset?: DataSource;
+  /** Present when the model was trained with --qat. */
+  qat?: QatRecord;
 }
 
 export class CheckpointError extends Error {}
@@ -71,7 +81,7 @@ export function encodeCheckpoint(
   model: Module,
   training: TrainingState | null,
   optimizerTensors?: Array<Record<string, Float32Array | number>>,
-  options: { latent?: boolean; dataset?: DataSource } = {},
+  options: { latent?: boolean; dataset?: DataSource; qat?: QatRecord } = {},
 ): Uint8Array {
   const latent: Record<string, TensorEntry> = {};
   const tensors = { ...modelTensors(model, latent), ...((options.latent ?? training !== null) ? latent : {}) };
@@ -87,6 +97,7 @@ export function encodeCheckpoint(
   const meta: Record<string, string> = { format: CHECKPOINT_FORMAT, spec: JSON.stringify(spec) };
   if (training) meta.training = JSON.stringify({ ...training, optimizer: training.optimizer ? { ...training.optimizer, scalars } : null });
   if (options.dataset) meta.dataset = JSON.stringify(options.dataset);
+  if (options.qat) meta.qat = JSON.stringify(options.qat);
   return encodeSafetensors(tensors, meta);
 }
 
@@ -114,6 +125,7 @@ export function decodeCheckpoint(bytes: Uint8Array, path: string): Checkpoint {
       throw new CheckpointError((e as Error).message);
     }
   }
+  const qat = meta.qat === undefined ? undefined : parseQat(parseMetadata(meta.qat, path, "qat"), fail);
   const weights = new Map<string, { shape: number[]; data: Float32Array }>();
   const optimizerTensors = new Map<number, Record<string, Float32Array>>();
   const latent = new Map<string, { shape: number[]; data: Float32Array }>();
@@ -132,7 +144,7 @@ export function decodeCheckpoint(bytes: Uint8Array, path: string): Checkpoint {
       weights.set(name, { shape: [...t.shape], data: t.data });
     }
   }
-  return { spec, weights, optimizerTensors, training, latent, ...(dataset ? { dataset } : {}) };
+  return { spec, weights, optimizerTensors, training, latent, ...(dataset ? { dataset } : {}), ...(qat ? { qat } : {}) };
 }
 
 /** Metadata values are JSON strings (read strictly: no duplicate keys, bounded depth); a broken one names its field. */
@@ -183,12 +195,15 @@ function parseTrainingState(raw: unknown, fail: (p: string) => CheckpointError):
     }
   });
   if (raw.options !== undefined && !isRecord(raw.options)) throw bad("options must be an object");
-  if (raw.qatRanges !== undefined) {
-    const r = raw.qatRanges;
-    const range = (v: unknown) => Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === "number" && Number.isFinite(x)) && v[0] <= v[1];
-    if (!isRecord(r) || !Object.values(r).every(range)) throw bad("qatRanges must map layer names to finite [min, max] pairs");
-  }
   return raw as unknown as TrainingState;
+}
+
+function parseQat(raw: unknown, fail: (p: string) => CheckpointError): QatRecord {
+  const range = (v: unknown) => Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === "number" && Number.isFinite(x)) && v[0] <= v[1];
+  if (!isRecord(raw) || !Number.isInteger(raw.bits) || !isRecord(raw.ranges) || !Object.values(raw.ranges).every(range)) {
+    throw fail("corrupt qat record: it must hold integer bits and ranges mapping layer names to finite [min, max] pairs");
+  }
+  return raw as unknown as QatRecord;
 }
 
 export function saveCheckpoint(path: string, bytes: Uint8Array): void {

@@ -12,10 +12,10 @@ import { setDropoutSeed } from "../tensor/ops/dropout.js";
 import { manualSeed } from "../tensor/random.js";
 import { allocF32, allocI32, scope } from "../tensor/storage.js";
 import { Tensor } from "../tensor/tensor.js";
-import { encodeCheckpoint, loadCheckpoint, loadWeights, saveCheckpoint, CheckpointError, type Checkpoint, type TrainingState } from "./checkpoint.js";
+import { encodeCheckpoint, loadCheckpoint, loadWeights, saveCheckpoint, CheckpointError, type Checkpoint, type QatRecord, type TrainingState } from "./checkpoint.js";
 import { evaluate } from "./metrics.js";
 import { preciseBatchNorm } from "./precise_bn.js";
-import { QuantizationAwareTraining, type QatRanges } from "./qat.js";
+import { QuantizationAwareTraining } from "./qat.js";
 import type { DataSource } from "../data/registry.js";
 
 /** How the weights are optimised: the optimizer, its learning-rate schedule and its options. */
@@ -127,7 +127,7 @@ export class Trainer {
     this.epoch = t.epoch;
     this.step = t.step;
     this.history = t.history as EpochRecord[];
-    if (this.qat && t.qatRanges) this.qat.restore(t.qatRanges as QatRanges);
+    if (this.qat && ckpt.qat) this.qat.restore(ckpt.qat.ranges);
   }
 
   /** Train until `config.epochs`; returns the per-epoch records. */
@@ -217,15 +217,18 @@ export class Trainer {
       scheduler: this.scheduler.stateDict(),
       loader: this.loader.state(),
       history: this.history,
-      ...(this.qat ? { qatRanges: this.qat.ranges } : {}),
       ...(options ? { options: options as Record<string, unknown> } : {}),
     };
-    return encodeCheckpoint(this.config.spec, this.model, training, opt.state as Array<Record<string, Float32Array | number>>, { dataset: this.config.dataset });
+    return encodeCheckpoint(this.config.spec, this.model, training, opt.state as Array<Record<string, Float32Array | number>>, { dataset: this.config.dataset, qat: this.qatRecord() });
   }
 
   /** The weights alone, with the data record (model.safetensors, best.safetensors). */
   weightsBytes(): Uint8Array {
-    return encodeCheckpoint(this.config.spec, this.model, null, undefined, { dataset: this.config.dataset });
+    return encodeCheckpoint(this.config.spec, this.model, null, undefined, { dataset: this.config.dataset, qat: this.qatRecord() });
+  }
+
+  private qatRecord(): QatRecord | undefined {
+    return this.qat ? { bits: this.qat.bits, ranges: this.qat.ranges } : undefined;
   }
 }
 

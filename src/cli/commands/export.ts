@@ -37,6 +37,11 @@ export function runExport(f: ParsedFlags, [path]: string[]): void {
     percentile: f.percentile as number | undefined, verify: f.verify as number | undefined, bits: Number(f.bits),
   });
   if (r.note) process.stderr.write(`note: ${r.note}\n`);
+  if (r.qat) {
+    process.stderr.write(r.qat.rangesUsed
+      ? `note: ${r.qat.bits}-bit quantization-aware model: the layers' inputs take the ranges it learned\n`
+      : `note: the model was fine-tuned with --qat ${r.qat.bits}, not for --bits ${f.bits}: every range is calibrated\n`);
+  }
   const lines = r.layers.map((l) => `  ${l.name.padEnd(12)} ${l.kind.padEnd(6)} ${String(l.weights).padStart(8)} weights  ${String(l.weightBytes).padStart(8)} B${l.fieldBits ? `  ${l.fieldBits + 1}-bit codes, base 2^${l.base}` : ""}`);
   process.stdout.write(
     `${r.spec.model} (${r.spec.op}): ${r.layers.length} integer layers, calibrated on ${r.calibratedOn}\n` +
@@ -49,7 +54,7 @@ export function runExport(f: ParsedFlags, [path]: string[]): void {
     printJson({
       command: "export", checkpoint: path, output: out, model: r.spec.model, op: r.spec.op, dataset: r.dataset, calibratedOn: r.calibratedOn,
       bundleBytes: r.bundleBytes, fp32Bytes: r.fp32Bytes, weightBytes: r.weightBytes, sizeRatio: r.bundleBytes / r.fp32Bytes, weightsRatio: r.weightBytes / r.fp32Bytes,
-      calibrationImages: r.calibrationImages, layers: r.layers, warnings: r.warnings,
+      calibrationImages: r.calibrationImages, layers: r.layers, warnings: r.warnings, ...(r.qat ? { qat: r.qat } : {}),
       ...(r.verify ? { verify: { images: r.verify.images, floatTestAccuracy: r.verify.floatAccuracy, testAccuracy: r.verify.intAccuracy } } : {}),
     });
   }

@@ -9,7 +9,7 @@ import type { AdderLayer } from "../../nn/adder.js";
 import type { Conv2d } from "../../nn/conv.js";
 import type { Module } from "../../nn/module.js";
 import { ShiftLayer } from "../../nn/shift.js";
-import { inputQuant, sevenDigits } from "../run/defaults.js";
+import { inputQuant, quantFromRange, sevenDigits } from "../run/defaults.js";
 import { packBits } from "../run/pack_bits.js";
 import { REQUANT_TENSORS, weightTensorName, type IntGraph, type IntNode, type LayerNode, type Quant } from "../run/format.js";
 import { calibrate, chooseQuant, type RangeMethod, type RangeStats } from "./calibrate.js";
@@ -17,7 +17,7 @@ import { ExportError } from "./errors.js";
 import { foldBatchNorm, foldRequant, type Requant } from "./fold.js";
 import { quantizeAdder, quantizeMul, quantizeShift, type QuantizedWeights } from "./quantize_layers.js";
 import { addMultipliers } from "./requant_add.js";
-import type { GraphStep, LayerStep } from "./trace_graph.js";
+import type { AddStep, GraphStep, LayerStep } from "./trace_graph.js";
 import { oihwToOhwi } from "./weights_layout.js";
 
 export interface ExportOptions {
@@ -32,6 +32,12 @@ export interface ExportOptions {
    * their own sign and shift fields.
    */
   bits?: number;
+  /**
+   * Input ranges learned by quantization-aware training (`train --qat`), by weight layer name: the
+   * value feeding such a layer is quantized over its range instead of the calibrated one, so the
+   * layer sees the grid its weights were trained on (an adder layer's weights lie on that grid).
+   */
+  learnedRanges?: Record<string, [number, number]>;
 }
 
 export const MIN_BITS = 4, MAX_BITS = 8;
@@ -102,7 +108,14 @@ class GraphExport {
   private readonly levelsOf: number[];
   private readonly levels: number;
 
-  constructor(shape: [number, number, number], options: ExportOptions, private readonly ranges: Map<GraphStep, RangeStats>, private readonly method: RangeMethod, private readonly bits: number) {
+  constructor(
+    shape: [number, number, number],
+    options: ExportOptions,
+    private readonly ranges: Map<GraphStep, RangeStats>,
+    private readonly method: RangeMethod,
+    private readonly bits: number,
+    private readonly learned: Map<GraphStep, [number, number]>,
+  ) {
     const out = inputQuant(options.mean, options.std);
     this.nodes = [{ op: "input", shape, mean: [...options.mean], std: [...options.std], out }];
     this.quants = [out];
@@ -121,7 +134,7 @@ class GraphExport {
         return this.layer(step, last, node(step.from), quantOf(step.from), levelsOf(step.from));
       case "add": {
         const [a, b] = step.from;
-        const out = storedQuant(chooseQuant(this.ranges.get(step)!, step.relu, this.method, this.levels));
+        const out = this.outputQuant(step);
         const { mult, shift } = addMultipliers(quantOf(a), quantOf(b), out, `the residual add at node ${index}`);
         this.push({ op: "add", from: [a + 1, b + 1], mult, shift, requant: { outZp: out.zeroPoint, lo: step.relu ? out.zeroPoint : 0, hi: this.levels }, out }, out, this.levels);
         return;
@@ -135,6 +148,13 @@ class GraphExport {
     }
   }
 
+  /** A step's output quantization: over the range QAT learned for its readers, else the calibrated one. */
+  private outputQuant(step: LayerStep | AddStep): Quant {
+    const learned = this.learned.get(step);
+    if (learned) return storedQuant(quantFromRange(step.relu ? 0 : learned[0], learned[1], this.levels));
+    return storedQuant(chooseQuant(this.ranges.get(step)!, step.relu, this.method, this.levels));
+  }
+
   private push(node: IntNode, quant: Quant | null, levels: number): void {
     this.nodes.push(node);
     this.quants.push(quant);
@@ -146,7 +166,7 @@ class GraphExport {
     const { q, bias } = quantizeWeights(step, input, inLevels, this.bits);
     const bn = step.bn?.module;
     const { a, d } = foldBatchNorm(K, bn ? { weight: bn.weight?.data ?? null, bias: bn.bias?.data ?? null, runningMean: bn.runningMean.data, runningVar: bn.runningVar.data, eps: bn.eps } : null, bias);
-    const out = last ? null : storedQuant(chooseQuant(this.ranges.get(step)!, step.relu, this.method, this.levels));
+    const out = last ? null : this.outputQuant(step);
     const r = foldRequant(step.name, q.acc, a, d, out, sevenDigits);
     if (r.constantChannels.length) this.warnings.push(`${step.name}: channel(s) ${r.constantChannels.join(", ")} are switched off (BatchNorm γ ≈ 0: no input moves them by half a step) and output the zero point`);
     if (q.flushed) this.warnings.push(`${step.name}: ${q.flushed} weight(s) below 2^${q.shift!.base} became 0 so the shift sums fit int32`);
@@ -195,6 +215,29 @@ class GraphExport {
   }
 }
 
+/**
+ * QAT's input ranges, recorded by name for weight layers and average pools (train/qat.ts), as
+ * ranges of the steps that produce those inputs: through max pools and flattens, which keep a
+ * range, but not through average pools, which narrow it (a layer after one reads the pool's grid,
+ * and the pool records the range before). Two readers of one output share the union of their
+ * ranges; the image keeps its 8-bit grid.
+ */
+function learnedOutputRanges(steps: GraphStep[], inputRanges: Record<string, [number, number]> | undefined): Map<GraphStep, [number, number]> {
+  const out = new Map<GraphStep, [number, number]>();
+  for (const step of steps) {
+    if (step.op !== "layer" && step.op !== "avgpool") continue;
+    const range = inputRanges?.[step.name];
+    if (!range) continue;
+    let from = step.from;
+    for (let s = steps[from]; s && (s.op === "maxpool" || s.op === "flatten"); s = steps[from]) from = s.from;
+    const producer = steps[from];
+    if (!producer || (producer.op !== "layer" && producer.op !== "add")) continue;
+    const seen = out.get(producer);
+    out.set(producer, seen ? [Math.min(seen[0], range[0]), Math.max(seen[1], range[1])] : [range[0], range[1]]);
+  }
+  return out;
+}
+
 /** images: n normalised NCHW calibration samples of `shape` (the first training images). */
 export function exportModel(model: Module, images: Float32Array, n: number, shape: [number, number, number], options: ExportOptions): ExportResult {
   const method = options.range ?? { kind: "minmax" };
@@ -202,7 +245,7 @@ export function exportModel(model: Module, images: Float32Array, n: number, shap
   if (!Number.isInteger(bits) || bits < MIN_BITS || bits > MAX_BITS) throw new ExportError(`bits must be an integer from ${MIN_BITS} to ${MAX_BITS}, got ${bits}`);
   const { steps, ranges, images: used } = calibrate(model, images, n, shape, method.kind === "percentile");
   if (!steps.some((s) => s.op === "layer")) throw new ExportError("the model has no weight layer");
-  const g = new GraphExport(shape, options, ranges, method, bits);
+  const g = new GraphExport(shape, options, ranges, method, bits, learnedOutputRanges(steps, options.learnedRanges));
   steps.forEach((step, k) => g.add(step, k === steps.length - 1));
   g.requantTensors();
   const last = steps[steps.length - 1] as LayerStep;

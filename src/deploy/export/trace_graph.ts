@@ -63,7 +63,7 @@ export type GraphStep =
   | LayerStep
   | AddStep
   | { op: "maxpool"; from: number; kh: number; kw: number; stride: number }
-  | { op: "avgpool"; from: number; window: { kh: number; kw: number; stride: number } | null }
+  | { op: "avgpool"; from: number; window: { kh: number; kw: number; stride: number } | null; name: string }
   | { op: "flatten"; from: number; shape: [number, number, number] };
 
 function layerKind(m: Module): LayerKind | null {
@@ -142,9 +142,9 @@ class GraphBuilder {
       const window = { kh: m.kernelSize, kw: m.kernelSize, stride: o.stride ?? m.kernelSize };
       const [, , H, W] = call.input.shape as number[];
       if (m instanceof MaxPool2d) this.produce(call.output, { op: "maxpool", from: src, ...window });
-      else this.produce(call.output, { op: "avgpool", from: src, window: window.kh === H && window.kw === W ? null : window });
+      else this.produce(call.output, { op: "avgpool", from: src, window: window.kh === H && window.kw === W ? null : window, name });
     } else if (m instanceof GlobalAvgPool2d) {
-      this.produce(call.output, { op: "avgpool", from: src, window: null });
+      this.produce(call.output, { op: "avgpool", from: src, window: null, name });
     } else if (m instanceof Flatten) {
       this.producer.set(call.output, this.flatten(src, call.input, label));
     } else if (m instanceof Dropout) {
