@@ -3,7 +3,10 @@
 // training (per-epoch curve), post-training bundles at 8, 6 and 4 bits, 4-bit quantization-aware
 // fine-tuning, bundle bytes, and the operation and energy counts of `mulfree ops`.
 //
-//   node experiments/run.mjs [--budget quick|full|smoke] [--only REGEX] [--results FILE] [--runs DIR]
+//   node experiments/run.mjs [--budget quick|full|smoke] [--only REGEX] [--skip REGEX] [--results FILE] [--runs DIR]
+//
+// --only selects cells by id (e.g. '^mnist-'); --skip leaves out steps named 'CELL:STEP' (e.g.
+// 'mobile.*:qat4'), which a later run without it fills in.
 //
 // Resumable: every finished step is saved to the results file at once (atomically), and a killed
 // training resumes from its last checkpoint. Rerunning skips what is done; delete a cell's entry
@@ -20,16 +23,17 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cli = join(root, 'dist/src/cli/main.js');
 
 function parseArgs(argv) {
-  const a = { budget: 'quick', only: null, results: join(root, 'experiments/results.json'), runs: join(root, 'experiments/runs') };
+  const a = { budget: 'quick', only: null, skip: null, results: join(root, 'experiments/results.json'), runs: join(root, 'experiments/runs') };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = argv[++i];
     if (value === undefined) throw new Error(`${flag} needs a value`);
     if (flag === '--budget') a.budget = value;
     else if (flag === '--only') a.only = new RegExp(value);
+    else if (flag === '--skip') a.skip = new RegExp(value);
     else if (flag === '--results') a.results = value;
     else if (flag === '--runs') a.runs = value;
-    else throw new Error(`unknown flag ${flag} (flags: --budget, --only, --results, --runs)`);
+    else throw new Error(`unknown flag ${flag} (flags: --budget, --only, --skip, --results, --runs)`);
   }
   return a;
 }
@@ -104,7 +108,7 @@ async function main() {
     const rel = relative(root, dir);
     const r = (results.cells[cell.id] ??= { dataset: cell.dataset, model: cell.model, op: cell.op, trainLimit: cell.trainLimit, testLimit: cell.testLimit });
     const step = (name, fn) => {
-      if (r[name] !== undefined) return;
+      if (r[name] !== undefined || a.skip?.test(`${cell.id}:${name}`)) return;
       console.log(`${cell.id}: ${name}`);
       const t0 = Date.now();
       r[name] = { ...fn(), seconds: Math.round((Date.now() - t0) / 1000) };
