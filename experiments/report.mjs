@@ -5,6 +5,8 @@
 //   {{commands}}      the commands that made every cell
 //   {{budget}}        what the training budget was
 //   {{acc CELL P}}    the accuracy (%) of CELL (e.g. mnist-mobile-adder) at P: float, int8, 6, 4, qat4
+//                     (the bundle after QAT), qat4fake (QAT's own fake-quantized evaluation)
+//   {{drop CELL P}}   the float accuracy of CELL minus its accuracy at P, in points
 //   {{gap CELL REF P}} accuracy of CELL minus that of REF at P, in points, signed
 // Usage: npm run build && node experiments/report.mjs [--results FILE] [--template FILE] [--out DIR]
 // (--out: where results.md and img/ go; default docs/)
@@ -32,7 +34,7 @@ const resultsFile = args.results;
 const results = JSON.parse(readFileSync(resultsFile, 'utf8'));
 const cells = results.cells;
 
-const STEPS = { float: (c) => c.train?.testAccuracy, int8: (c) => c.ptq8?.testAccuracy, 6: (c) => c.ptq6?.testAccuracy, 4: (c) => c.ptq4?.testAccuracy, qat4: (c) => c.qat4?.testAccuracy };
+const STEPS = { float: (c) => c.train?.testAccuracy, int8: (c) => c.ptq8?.testAccuracy, 6: (c) => c.ptq6?.testAccuracy, 4: (c) => c.ptq4?.testAccuracy, qat4: (c) => c.qat4?.testAccuracy, qat4fake: (c) => c.qat4?.train?.testAccuracy };
 
 function accuracy(id, step) {
   const c = cells[id];
@@ -112,6 +114,7 @@ async function main() {
     .replace('{{commands}}', commands())
     .replace('{{budget}}', budget())
     .replace(/\{\{acc ([\w-]+) (\w+)\}\}/g, (_, id, step) => accuracy(id, step).toFixed(2))
+    .replace(/\{\{drop ([\w-]+) (\w+)\}\}/g, (_, id, step) => (accuracy(id, 'float') - accuracy(id, step)).toFixed(2))
     .replace(/\{\{gap ([\w-]+) ([\w-]+) (\w+)\}\}/g, (_, id, ref, step) => {
       const d = accuracy(id, step) - accuracy(ref, step);
       return `${d >= 0 ? '+' : '−'}${Math.abs(d).toFixed(2)}`;

@@ -101,7 +101,8 @@ async function main() {
   const results = loadResults(a.results, a.budget);
   const cells = gridCells(a.budget).filter((c) => !a.only || a.only.test(c.id));
   const dataDirs = {};
-  if (cells.some((c) => c.dataset === 'fashion-mnist')) dataDirs['fashion-mnist'] = ensureFashionMnist(join(root, 'experiments/data/fashion-mnist'));
+  // relative to the repository (the commands run there), so the recorded commands work on any machine
+  if (cells.some((c) => c.dataset === 'fashion-mnist')) dataDirs['fashion-mnist'] = relative(root, ensureFashionMnist(join(root, 'experiments/data/fashion-mnist')));
   const failures = [];
   for (const cell of cells) {
     const dir = join(a.runs, cell.id);
