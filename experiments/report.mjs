@@ -4,6 +4,7 @@
 //   {{tables}}        one table per dataset: every cell's accuracies, bundle bytes, operations, energy
 //   {{commands}}      the commands that made every cell
 //   {{budget}}        what the training budget was
+//   {{missing}}       the grid's cells without results yet, and the command that completes them
 //   {{acc CELL P}}    the accuracy (%) of CELL (e.g. mnist-mobile-adder) at P: float, int8, 6, 4, qat4
 //                     (the bundle after QAT), qat4fake (QAT's own fake-quantized evaluation)
 //   {{drop CELL P}}   the float accuracy of CELL minus its accuracy at P, in points
@@ -78,6 +79,17 @@ function budget() {
   return `\`${results.budget}\` (${limits.join('; ')})`;
 }
 
+function missing() {
+  const ids = DATASETS.flatMap((d) => MODELS.flatMap((m) => OPS.map((op) => `${d}-${m}-${op}`)));
+  const incomplete = ids.filter((id) => !cells[id]?.train || !cells[id]?.qat4);
+  if (!incomplete.length) return 'Every cell of the grid has all its results.';
+  const none = incomplete.filter((id) => !cells[id]?.train), partial = incomplete.filter((id) => cells[id]?.train);
+  const parts = [];
+  if (none.length) parts.push(`not run yet: ${none.map((id) => `\`${id}\``).join(', ')}`);
+  if (partial.length) parts.push(`without 4-bit QAT yet: ${partial.map((id) => `\`${id}\``).join(', ')}`);
+  return `**Incomplete:** ${parts.join('; ')}. \`node experiments/run.mjs\` completes them (it skips what is done).`;
+}
+
 function points() {
   const out = [];
   for (const c of Object.values(cells)) {
@@ -113,6 +125,7 @@ async function main() {
     .replace('{{tables}}', DATASETS.map(table).join('\n\n'))
     .replace('{{commands}}', commands())
     .replace('{{budget}}', budget())
+    .replace('{{missing}}', missing())
     .replace(/\{\{acc ([\w-]+) (\w+)\}\}/g, (_, id, step) => accuracy(id, step).toFixed(2))
     .replace(/\{\{drop ([\w-]+) (\w+)\}\}/g, (_, id, step) => (accuracy(id, 'float') - accuracy(id, step)).toFixed(2))
     .replace(/\{\{gap ([\w-]+) ([\w-]+) (\w+)\}\}/g, (_, id, ref, step) => {
