@@ -11,6 +11,7 @@ import type { Module } from "../nn/module.js";
 import { parseSpec, type ModelSpec } from "../models/zoo.js";
 import { parseDataSource, type DataSource } from "../data/registry.js";
 import { parseJsonPart } from "../io/json.js";
+import type { QatRanges } from "./qat.js";
 
 export const CHECKPOINT_FORMAT = "mulfree-checkpoint/1";
 
@@ -33,7 +34,7 @@ export interface TrainingState {
  */
 export interface QatRecord {
   bits: number;
-  ranges: Record<string, [number, number]>;
+  ranges: QatRanges;
 }
 
 export const LATENT_PREFIX = "latent.";
