@@ -130,6 +130,7 @@ async function main() {
 function runCell(cell, r, rel, dataDirs, step) {
     step('train', () => train(cell, rel, dataDirs));
     const model = join(rel, 'model.safetensors');
+    if (!existsSync(model)) regenerate(cell, r, rel, dataDirs);
     step('floatOps', () => ops(model, join(rel, 'ops-float.log')));
     for (const bits of PTQ_BITS) step(`ptq${bits}`, () => bundle(model, bits, join(rel, `ptq${bits}.mulfree.safetensors`)));
     step('intOps', () => ops(join(rel, 'ptq8.mulfree.safetensors'), join(rel, 'ops-int8.log')));
@@ -138,6 +139,19 @@ function runCell(cell, r, rel, dataDirs, step) {
       const tuned = train({ ...cell, epochs: cell.qatEpochs }, qatDir, dataDirs, ['--from', model, '--qat', String(QAT_BITS), '--lr', String(QAT_LR)]);
       return { train: tuned, ...bundle(join(qatDir, 'model.safetensors'), QAT_BITS, join(qatDir, `qat${QAT_BITS}.mulfree.safetensors`)) };
     });
+}
+
+/** The run folder is gone (another machine, a clean clone) but later steps need its model: train it
+ *  again and require the same curve as recorded, bit for bit, since training is deterministic. The
+ *  check (and its date) is kept in the results. */
+function regenerate(cell, r, rel, dataDirs) {
+  console.log(`${cell.id}: retraining (${rel} is missing) to regenerate the recorded model`);
+  const again = train(cell, rel, dataDirs);
+  const curve = (t) => JSON.stringify(t.history.map((h) => [h.trainLoss, h.testAccuracy]));
+  if (curve(again) !== curve(r.train)) {
+    throw new Error(`retraining did not reproduce the recorded curve of ${cell.id}; delete its entry in the results to redo the cell`);
+  }
+  r.train.reproduced = [...(r.train.reproduced ?? []), new Date().toISOString().slice(0, 10)];
 }
 
 main().catch((e) => { console.error(`experiments/run.mjs: ${e.message}`); process.exit(1); });
