@@ -129,14 +129,22 @@ async function main() {
 /** The steps of one cell, in order; `step` skips the ones already in the results. */
 function runCell(cell, r, rel, dataDirs, step) {
     step('train', () => train(cell, rel, dataDirs));
-    const model = join(rel, 'model.safetensors');
-    if (!existsSync(model)) regenerate(cell, r, rel, dataDirs);
-    step('floatOps', () => ops(model, join(rel, 'ops-float.log')));
-    for (const bits of PTQ_BITS) step(`ptq${bits}`, () => bundle(model, bits, join(rel, `ptq${bits}.mulfree.safetensors`)));
-    step('intOps', () => ops(join(rel, 'ptq8.mulfree.safetensors'), join(rel, 'ops-int8.log')));
+    // the float model and the int8 bundle, regenerated only when a step still to run needs them
+    const model = () => {
+      const file = join(rel, 'model.safetensors');
+      if (!existsSync(file)) regenerate(cell, r, rel, dataDirs);
+      return file;
+    };
+    const ptqBundle = (bits) => join(rel, `ptq${bits}.mulfree.safetensors`);
+    step('floatOps', () => ops(model(), join(rel, 'ops-float.log')));
+    for (const bits of PTQ_BITS) step(`ptq${bits}`, () => bundle(model(), bits, ptqBundle(bits)));
+    step('intOps', () => {
+      if (!existsSync(ptqBundle(8))) bundle(model(), 8, ptqBundle(8));
+      return ops(ptqBundle(8), join(rel, 'ops-int8.log'));
+    });
     step(`qat${QAT_BITS}`, () => {
       const qatDir = join(rel, `qat${QAT_BITS}`);
-      const tuned = train({ ...cell, epochs: cell.qatEpochs }, qatDir, dataDirs, ['--from', model, '--qat', String(QAT_BITS), '--lr', String(QAT_LR)]);
+      const tuned = train({ ...cell, epochs: cell.qatEpochs }, qatDir, dataDirs, ['--from', model(), '--qat', String(QAT_BITS), '--lr', String(QAT_LR)]);
       return { train: tuned, ...bundle(join(qatDir, 'model.safetensors'), QAT_BITS, join(qatDir, `qat${QAT_BITS}.mulfree.safetensors`)) };
     });
 }
