@@ -287,23 +287,24 @@ export function buildPlane(x: usize, s: Int8Conv, n: i32, plane: usize, pitch: u
 /**
  * Prepared requantization block (built by src/kernels/int8.ts), per channel c:
  *   bias i32 at RQ_BIAS + 4c, m = mult·2^−shift as f64 at rqMult(K) + 8c;
- * and three f64 constants: lo − zp, hi − zp, zp + 2^52.
+ * three f64 constants: lo − zp, hi − zp, zp + 2^52; and the i32 biasBits F of the layer.
  */
 export const RQ_LO: usize = 0;
 export const RQ_HI: usize = 8;
 export const RQ_MAGIC: usize = 16;
 export const RQ_KPAD: usize = 24;
+export const RQ_BIAS_BITS: usize = 28;
 export const RQ_BIAS: usize = 32;
 
 /**
- * clamp(floor((acc + bias)·mult / 2^shift + 1/2) + zp, lo, hi) for four lanes, in f64: the
+ * clamp(floor((acc·2^F + bias)·mult / 2^shift + 1/2) + zp, lo, hi) for four lanes, in f64: the
  * product is below 2^52 in magnitude (the requantizeU8 contract) and 2^−shift scales exactly, so
  * every step is exact. The result is the i32x4 of u8 values. `bias` and m01/m23 are the lanes'
  * channel parameters.
  */
 // @ts-ignore: decorator
 @inline export function requant4(acc: v128, bias: v128, m01: v128, m23: v128, rq: usize): v128 {
-  const a = i32x4.add(acc, bias);
+  const a = i32x4.add(i32x4.shl(acc, load<i32>(rq, RQ_BIAS_BITS)), bias);
   const half = f64x2.splat(0.5);
   const lo = v128.load64_splat(rq, RQ_LO), hi = v128.load64_splat(rq, RQ_HI), magic = v128.load64_splat(rq, RQ_MAGIC);
   let f0 = f64x2.floor(f64x2.add(f64x2.mul(f64x2.convert_low_i32x4_s(a), m01), half));

@@ -27,7 +27,7 @@
 // bit-exact for any weights. Every work item writes its own outputs: results do not depend on the
 // thread count.
 import { threadSlot } from "./gemm";
-import { packU8, requant4, RQ_BIAS, RQ_HI, RQ_LO, RQ_MAGIC, rqMult } from "./int8_common";
+import { packU8, requant4, RQ_BIAS, RQ_BIAS_BITS, RQ_HI, RQ_LO, RQ_MAGIC, rqMult } from "./int8_common";
 
 const LANES: i32 = 32;
 
@@ -217,12 +217,12 @@ export function shiftLayoutPaddedU8(x: usize, dst: usize, p: usize, start: i32, 
 
 /**
  * requantizeU8 of one accumulator from the prepared block of src/kernels/int8.ts (RQ_* in
- * int8_common.ts): floor((acc + bias)·mult·2^−shift + 1/2) in f64, exact under the requantizeU8
+ * int8_common.ts): floor((acc·2^F + bias)·mult·2^−shift + 1/2) in f64, exact under the requantizeU8
  * contract, then + zp and clamped. The multiply is the requantization's (BatchNorm and scale).
  */
 // @ts-ignore: decorator
 @inline function requant(acc: i32, k: i32, rq: usize): u8 {
-  const a = <f64>(acc + load<i32>(rq + RQ_BIAS + (<usize>k << 2)));
+  const a = <f64>((acc << load<i32>(rq, RQ_BIAS_BITS)) + load<i32>(rq + RQ_BIAS + (<usize>k << 2)));
   let r = Math.floor(a * load<f64>(rqMult(rq) + (<usize>k << 3)) + 0.5);
   const lo = load<f64>(rq + RQ_LO), hi = load<f64>(rq + RQ_HI); // lo − zp, hi − zp
   r = r < lo ? lo : r > hi ? hi : r;

@@ -35,5 +35,5 @@ test("buffer plan: live outputs never share a slot, across 300 random graphs", (
       }
     }
   }
-  assert.ok(shared > 100, `slots are reused (${shared} times)`);
+  assert.ok(shared > 50, `slots are reused (${shared} times)`);
 });

@@ -78,7 +78,9 @@ test("the unedited bundles load (so every rejection below is the edit's doing)",
 test("metadata: not a bundle, wrong format, missing or malformed graph JSON", () => {
   const b = base();
   rejects(edited(b, { meta: { format: "mulfree-int8/9" } }), /unsupported bundle format "mulfree-int8\/9"/);
-  rejects(edited(b, { meta: { format: "mulfree-int8/1" } }), /unsupported bundle format "mulfree-int8\/1" \(this version reads "mulfree-int8\/2"; export the model again\)/);
+  // version 2 is version 3 without biasBits: still read
+  load(edited(base("adder", 2), { meta: { format: "mulfree-int8/2" }, graph: (g) => g.nodes.forEach((n) => delete (n as { biasBits?: number }).biasBits) }), { name: NAME }).dispose();
+  rejects(edited(b, { meta: { format: "mulfree-int8/1" } }), /unsupported bundle format "mulfree-int8\/1" \(this version reads "mulfree-int8\/3"; export the model again\)/);
   rejects(encodeSafetensors({ w: { dtype: "F32", shape: [1], data: new Float32Array(1) } }, { spec: "{}" }), /not a mulfree deployment bundle.*no "format"/);
   rejects(encodeSafetensors(tensorsOf(b.parts), { format: BUNDLE_FORMAT }), /no "graph"/);
   rejects(edited(b, { graphText: '{"nodes": [' }), /graph metadata is not valid JSON/);
@@ -117,7 +119,15 @@ test("tensors: missing, wrong dtype, wrong size, corrupt shift codes, accumulato
   rejects(edited(b, { tensors: (t) => (t[REQUANT_TENSORS.bias] = { dtype: "F32", shape: t[REQUANT_TENSORS.bias]!.shape, data: new Float32Array(t[REQUANT_TENSORS.bias]!.data.length) }) }), /"requant.bias" has dtype F32, expected I32/);
   rejects(edited(b, { tensors: (t) => (t[w] = { dtype: "U8", shape: [t[w]!.data.length - 1], data: (t[w]!.data as Uint8Array).slice(1) }) }), /has \d+ bytes, expected K·kh·kw·C\/groups/);
   rejects(edited(b, { tensors: (t) => { const d = t[REQUANT_TENSORS.bias]!.data as Int32Array; t[REQUANT_TENSORS.bias] = { dtype: "I32", shape: [d.length + 1], data: Int32Array.from([...d, 0]) }; } }), /"requant.bias" has \d+ entries, but the layers have \d+ output channels/);
-  rejects(edited(b, { tensors: (t) => ((t[REQUANT_TENSORS.bias]!.data as Int32Array)[0] = 2 ** 31 - 1) }), /output channel 0 can reach \|accumulator \+ bias\| = \d+, beyond int32/);
+  rejects(edited(b, { tensors: (t) => ((t[REQUANT_TENSORS.bias]!.data as Int32Array)[0] = 2 ** 31 - 1) }), /output channel 0 can reach \|accumulator·2\^biasBits \+ bias\| = \d+, beyond int32/);
+  // fraction bits of the bias scale the accumulator: 255·taps·2^F + |bias| must stay within int32
+  const first = firstLayer(b.parts.graph);
+  const taps = b.parts.weights[first.name]!.length / first.geometry[3]!;
+  const withBias = (bias: number) => edited(b, { graph: (g) => (firstLayer(g).biasBits = 12), tensors: (t) => ((t[REQUANT_TENSORS.bias]!.data as Int32Array)[first.channelOffset] = bias) });
+  load(withBias(2 ** 31 - 1 - 255 * taps * 2 ** 12), { name: NAME }).dispose();
+  rejects(withBias(2 ** 31 - 255 * taps * 2 ** 12), /output channel 0 can reach \|accumulator·2\^biasBits \+ bias\| = 2147483648, beyond int32/);
+  rejects(edited(b, { graph: (g) => (firstLayer(g).biasBits = 17) }), /biasBits must be an integer from 0 to 16, got 17/);
+  rejects(edited(b, { graph: (g) => ((firstLayer(g) as unknown as { biasBits: number }).biasBits = 1.5) }), /biasBits must be an integer from 0 to 16, got 1.5/);
 
   const s = base("shift", 3);
   const sw = weightTensorName(firstLayer(s.parts.graph).name);

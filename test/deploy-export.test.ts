@@ -57,7 +57,7 @@ test("BatchNorm folding: requantizeU8 matches round(BN(y)/s_out) + zp of the flo
     const M = 400;
     const accs = Int32Array.from({ length: M * K }, () => Math.round(10000 * r() - 5000));
     const q = new Uint8Array(M * K);
-    requantizeU8(accs, M, K, rq.bias, rq.mult, rq.shift, out.zeroPoint, 0, 255, q);
+    requantizeU8(accs, M, K, rq.bias, rq.mult, rq.shift, out.zeroPoint, 0, 255, q, rq.biasBits);
     for (let m = 0; m < M; m++) {
       for (let c = 0; c < K; c++) {
         const y = unit[c] * (accs[m * K + c] + offset[c]); // the layer output without its bias
@@ -66,9 +66,9 @@ test("BatchNorm folding: requantizeU8 matches round(BN(y)/s_out) + zp of the flo
         const real = z / out.scale + out.zeroPoint;
         const want = Math.min(255, Math.max(0, Math.round(real)));
         const got = q[m * K + c];
-        // the folded bias is rounded to ½ accumulator unit and the multiplier to 2^−15: bound the error
-        const M_ = Math.abs(a[c] * unit[c] / out.scale);
-        const bound = 0.5 * M_ + Math.abs(accs[m * K + c] + rq.bias[c]) * M_ * 2 ** -14 + 1e-9;
+        // the folded bias is rounded to 2^−(F+1) accumulator units and the multiplier to 2^−15: bound the error
+        const M_ = Math.abs(a[c] * unit[c] / out.scale), F = 2 ** rq.biasBits;
+        const bound = (0.5 * M_) / F + Math.abs(accs[m * K + c] * F + rq.bias[c]) * (M_ / F) * 2 ** -14 + 1e-9;
         assert.ok(Math.abs(got - Math.min(255, Math.max(0, real))) <= 0.5 + bound, `channel ${c}: got ${got}, float ${real}`);
         if (got === want) exact++;
         total++;
@@ -76,6 +76,38 @@ test("BatchNorm folding: requantizeU8 matches round(BN(y)/s_out) + zp of the flo
     }
   }
   assert.ok(exact / total > 0.95, `${exact}/${total} exactly equal`);
+});
+
+test("BatchNorm folding: a coarse accumulator unit (a 4-bit adder layer) keeps its bias to 2^−9 units", () => {
+  // one accumulator unit worth up to 4 output steps: a bias rounded to whole units (biasBits 0)
+  // would move whole channels by up to 2 steps; with 8 fraction bits every output is the float
+  // formula's rounding except at ties
+  const r = rng(23);
+  let exact = 0, total = 0;
+  for (let trial = 0; trial < 30; trial++) {
+    const K = 1 + Math.floor(r() * 8), taps = 9, levels = 15;
+    const unit = new Float64Array(K).fill(-0.3); // −s: an adder layer's unit
+    const offset = Float64Array.from({ length: K }, () => r() * 3);
+    const acc = { unit, offset, accMin: new Float64Array(K), accMax: new Float64Array(K).fill(taps * levels), reach: new Float64Array(K).fill(255 * taps) };
+    const a = Float64Array.from({ length: K }, () => -(0.5 + 3.5 * r()) * 0.2 / 0.3); // |A| / s_out in 0.5…4
+    const d = Float64Array.from({ length: K }, () => 10 * r() - 2);
+    const out = { scale: 0.2, zeroPoint: 0 };
+    const rq = foldRequant("test", acc, a, d, out);
+    assert.equal(rq.biasBits, 8);
+    const accs = Int32Array.from({ length: 200 * K }, () => Math.floor(r() * (taps * levels + 1)));
+    const q = new Uint8Array(accs.length);
+    requantizeU8(accs, 200, K, rq.bias, rq.mult, rq.shift, 0, 0, levels, q, rq.biasBits);
+    for (let i = 0; i < accs.length; i++) {
+      const c = i % K;
+      const real = (a[c]! * unit[c]! * (accs[i]! + offset[c]!) + d[c]!) / out.scale;
+      const want = Math.min(levels, Math.max(0, Math.round(real)));
+      const tie = Math.abs(Math.abs(real - Math.floor(real)) - 0.5) < 0.02;
+      assert.ok(q[i] === want || tie, `channel ${c}: got ${q[i]}, float ${real}`);
+      if (q[i] === want) exact++;
+      total++;
+    }
+  }
+  assert.ok(exact / total > 0.98, `${exact}/${total} exactly equal`);
 });
 
 test("quantizeMultiplier keeps 15 bits, rounds correctly, and refuses what it cannot hold", () => {

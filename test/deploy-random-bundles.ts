@@ -4,7 +4,7 @@
 // every layer kind, and requantization parameters inside the kernels' contract.
 import { encodeBundle } from "../src/deploy/run/encode.js";
 import type { TensorEntry } from "../src/io/safetensors.js";
-import { REQUANT_TENSORS, weightTensorName, type Geometry, type IntGraph, type IntNode, type LayerKind, type Quant } from "../src/deploy/run/format.js";
+import { REQUANT_TENSORS, weightTensorName, type Geometry, type IntGraph, type IntNode, type LayerKind, type LayerNode, type Quant } from "../src/deploy/run/format.js";
 import { fieldBitsFor, packShifts } from "../src/deploy/run/pack_shift.js";
 import { packBits } from "../src/deploy/run/pack_bits.js";
 
@@ -41,7 +41,8 @@ export interface RandomBundle {
  * A random bundle whose layers are all of `mix` (or of random kinds for "mixed"). `bits` (4–8,
  * default 8) makes it a B-bit bundle as `export --bits B` writes them: activations after the input
  * take codes 0 .. 2^B − 1, multiply weights ±(2^(B−1) − 1) and adder weights on a B-bit input grid
- * are packed B to the bit; the input stays 8-bit. With 8 bits the draws are those of before.
+ * are packed B to the bit; the input stays 8-bit. Layers draw biasBits (fraction bits of the
+ * bias) too, as many as int32 allows.
  */
 export function randomBundle(r: () => number, mix: Mix, opts: { maxSide?: number; shape?: [number, number, number]; classes?: number; bits?: number } = {}): RandomBundle {
   const bits = opts.bits ?? 8;
@@ -95,6 +96,10 @@ export function randomBundle(r: () => number, mix: Mix, opts: { maxSide?: number
       push(layerNode(name, k, g, q, channels, last), undefined);
     }
     if (from !== nodes.length - 2) (nodes[nodes.length - 1] as { from?: number }).from = from;
+    // fraction bits of the bias, as many as int32 leaves room for (bundle validation checks it)
+    const F = Math.max(0, Math.min(pick(r, [0, 0, 2, 8, 16]), Math.floor(Math.log2((2 ** 31 - 1 - 2 ** 20) / worst))));
+    if (F) (nodes[nodes.length - 1] as LayerNode).biasBits = F;
+    worst *= 2 ** F;
     for (let c = 0; c < K; c++) {
       bias.push(int(r, -Math.min(worst, 2 ** 20), Math.min(worst, 2 ** 20)));
       if (last) {

@@ -109,17 +109,20 @@ test("fused shiftConvRequantU8 equals requantizeU8 ∘ shiftConvU8 on 200 random
     const padValue = int(rand, 0, 255);
     const acc = new Int32Array(s.N * s.OH * s.OW * s.K);
     ref.shiftConvU8(x, sign, shift, padValue, acc, s);
-    // requantization parameters in the contract's ranges, with |acc + bias| < 2^31
+    // requantization parameters in the contract's ranges, with |acc·2^F + bias| < 2^31
+    let reach = 0;
+    for (const v of acc) reach = Math.max(reach, Math.abs(v));
+    const biasBits = Math.max(0, Math.min([0, 3, 8, 16][t % 4]!, Math.floor(Math.log2((2 ** 31 - 5001) / (reach + 1)))));
     const bias = Int32Array.from({ length: s.K }, () => int(rand, -5000, 5000));
     const mult = Int32Array.from({ length: s.K }, () => int(rand, -(2 ** 21) + 1, 2 ** 21 - 1));
     const rshift = Uint8Array.from({ length: s.K }, () => int(rand, 1, 52));
     const outZp = int(rand, 0, 255), lo = rand() < 0.5 ? outZp : int(rand, 0, outZp), hi = int(rand, Math.max(lo, 128), 255);
     const want = new Uint8Array(acc.length);
-    ref.requantizeU8(acc, s.N * s.OH * s.OW, s.K, bias, mult, rshift, outZp, lo, hi, want);
+    ref.requantizeU8(acc, s.N * s.OH * s.OW, s.K, bias, mult, rshift, outZp, lo, hi, want, biasBits);
     const w = prepareShiftWeights(sign, shift, s);
     const got = buf.u8(want.length);
     // plain parameters on even cases, a prepared block (the runner's hot path) on odd ones
-    const params = { bias, mult, shift: rshift, outZp, lo, hi };
+    const params = { bias, mult, shift: rshift, outZp, lo, hi, biasBits };
     const rq = t % 2 ? prepareRequant(params, s.K) : params;
     withLayout(layouts[t % 8], () => shiftConvRequantU8(x, w, padValue, rq, got, s));
     if (rq instanceof PreparedRequant) rq.dispose();

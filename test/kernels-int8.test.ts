@@ -49,12 +49,18 @@ function randomShape(rand: () => number): Conv2dShape {
 }
 
 /** Requantization within the contract: |acc + bias| < 2^31, |mult| < 2^21, shift in [1, 52]. */
-function randomRequant(rand: () => number, K: number): fast.RequantParams {
+/** reach: the largest |accumulator| the parameters must take (biasBits leaves room for it in int32). */
+function randomRequant(rand: () => number, K: number, reach = 2 ** 30): fast.RequantParams {
   const shift = Uint8Array.from({ length: K }, () => (rand() < 0.3 ? int(rand, 1, 52) : int(rand, 8, 24)));
   const mult = Int32Array.from({ length: K }, () => int(rand, -(2 ** 21 - 1), 2 ** 21 - 1));
   const bias = Int32Array.from({ length: K }, () => int(rand, -(2 ** 20), 2 ** 20));
   const lo = int(rand, 0, 255), hi = int(rand, lo, 255);
-  return { bias, mult, shift, outZp: int(rand, 0, 255), lo, hi };
+  const biasBits = Math.max(0, Math.min(pickOf(rand, [0, 0, 1, 8, 16]), Math.floor(Math.log2((2 ** 31 - 1 - 2 ** 20) / reach))));
+  return { bias, mult, shift, outZp: int(rand, 0, 255), lo, hi, biasBits };
+}
+
+function pickOf(rand: () => number, options: number[]): number {
+  return options[Math.floor(rand() * options.length)]!;
 }
 
 function fill(a: Uint8Array | Int8Array, rand: () => number, lo: number, hi: number): void {
@@ -73,7 +79,7 @@ function checkConv(rt: Runtime, buf: WasmBuffers, kind: "adder" | "mul", s: Conv
   const x = buf.u8(nx);
   fill(x, rand, 0, 255);
   const padValue = int(rand, 0, 255);
-  const rq = randomRequant(rand, s.K);
+  const rq = randomRequant(rand, s.K, 255 * s.kh * s.kw * (s.C / s.groups) * (kind === "adder" ? 1 : 128));
   // outputs with a guard zone after them: no kernel may write past its output
   const GUARD = 64;
   const accAll = buf.i32(ny + GUARD).fill(0x5a5a5a5a), qAll = buf.u8(ny + GUARD).fill(0xa5), q2All = buf.u8(ny + GUARD).fill(0xa5);
@@ -102,7 +108,7 @@ function checkConv(rt: Runtime, buf: WasmBuffers, kind: "adder" | "mul", s: Conv
     prq.dispose();
   }
   w.dispose();
-  ref.requantizeU8(want, ny / s.K, s.K, rq.bias, rq.mult, rq.shift, rq.outZp, rq.lo, rq.hi, wantQ);
+  ref.requantizeU8(want, ny / s.K, s.K, rq.bias, rq.mult, rq.shift, rq.outZp, rq.lo, rq.hi, wantQ, rq.biasBits);
   const what = `${kind} ${label} padValue ${padValue} ${JSON.stringify(s)}`;
   assert.deepEqual(acc, want, `${what}: accumulators`);
   assert.deepEqual(q, wantQ, `${what}: fused requantization`);
@@ -331,10 +337,11 @@ test("requantizeU8: random and extreme parameters equal the reference, 1 and 2 t
   onOneAndTwoThreads((buf) => {
     for (let t = 0; t < 200; t++) {
       const M = int(rand, 1, 40), Nc = int(rand, 1, 37);
-      const rq = randomRequant(rand, Nc);
+      const reach = 2 ** int(rand, 8, 30);
+      const rq = randomRequant(rand, Nc, reach);
       const acc = buf.i32(M * Nc);
       const edge = t % 4 === 0;
-      for (let i = 0; i < acc.length; i++) acc[i] = int(rand, -(2 ** 30), 2 ** 30);
+      for (let i = 0; i < acc.length; i++) acc[i] = int(rand, -reach, reach);
       if (edge) {
         // |acc + bias| up to 2^31 − 1, |mult| up to 2^21 − 1, shifts at both ends
         for (let c = 0; c < Nc; c++) {
@@ -343,12 +350,19 @@ test("requantizeU8: random and extreme parameters equal the reference, 1 and 2 t
           rq.shift[c] = [1, 52, 31, 30, 2][(c + t) % 5];
         }
         for (let i = 0; i < acc.length; i++) acc[i] = [2 ** 31 - 1, -(2 ** 31 - 1), 0, 1, -1, 2 ** 30][i % 6];
+        rq.biasBits = 0;
+        if (t % 8 === 4) {
+          // acc·2^16 + bias at both ends of int32
+          rq.biasBits = 16;
+          for (let c = 0; c < Nc; c++) rq.bias[c] = [2 ** 16 - 1, -(2 ** 16 - 1), 0, 12345, -1][c % 5]!;
+          for (let i = 0; i < acc.length; i++) acc[i] = [2 ** 15 - 1, -(2 ** 15 - 1), 0, 1, -1, 3][i % 6]!;
+        }
       }
       const outAll = buf.u8(M * Nc + 32).fill(0xa5), want = new Uint8Array(M * Nc);
       const out = outAll.subarray(0, M * Nc);
-      fast.requantizeU8(acc, M, Nc, rq.bias, rq.mult, rq.shift, rq.outZp, rq.lo, rq.hi, out);
+      fast.requantizeU8(acc, M, Nc, rq.bias, rq.mult, rq.shift, rq.outZp, rq.lo, rq.hi, out, rq.biasBits);
       assert.ok(outAll.subarray(M * Nc).every((v) => v === 0xa5), `requant #${t} wrote past its output`);
-      ref.requantizeU8(acc, M, Nc, rq.bias, rq.mult, rq.shift, rq.outZp, rq.lo, rq.hi, want);
+      ref.requantizeU8(acc, M, Nc, rq.bias, rq.mult, rq.shift, rq.outZp, rq.lo, rq.hi, want, rq.biasBits);
       assert.deepEqual(out, want, `requant #${t} M ${M} Nc ${Nc} ${JSON.stringify({ ...rq, bias: [...rq.bias], mult: [...rq.mult], shift: [...rq.shift] })}`);
     }
     // rounding ties: (acc + bias)·mult / 2^shift exactly k + 1/2 rounds up, for negative values too
@@ -463,6 +477,8 @@ test("int8 kernels: bad calls throw errors that name the problem", () => {
     const w = fast.prepareAdderWeights(wv, s);
     const x = buf.u8(2 * 6 * 6 * 3), acc = buf.i32(ny), q = buf.u8(ny);
     const rq = randomRequant(rng(1), 4);
+    assert.throws(() => fast.prepareRequant({ ...rq, biasBits: 17 }, 4), /requantizeU8: biasBits must be an integer in \[0, 16\], got 17/);
+    assert.throws(() => fast.requantizeU8(acc, 1, 4, rq.bias, rq.mult, rq.shift, rq.outZp, rq.lo, rq.hi, q.subarray(0, 4), -1), /biasBits must be an integer in \[0, 16\], got -1/);
     assert.throws(() => fast.prepareAdderWeights(new Uint8Array(5), s), /prepareAdderWeights: w must be a Uint8Array of K·kh·kw·C\/groups = 108 elements, got Uint8Array of 5/);
     assert.throws(() => fast.prepareMulWeights(new Uint8Array(108) as unknown as Int8Array, s), /w must be a Int8Array/);
     assert.throws(() => fast.adderConvU8(buf.u8(5), w, 0, acc, s), /adderConvU8: x must be a Uint8Array of N·H·W·C = 216 elements, got Uint8Array of 5/);

@@ -5,7 +5,7 @@
 //   is one u8 subtraction (|·| free: the kernels take sub_sat(a,b) | sub_sat(b,a)) plus an i32
 //   accumulation; a multiply tap an i8×u8 product plus an i32 accumulation; a shift tap a shift
 //   plus an i32 add or subtract;
-// - requantization per output value: (acc + bias)·mult, + rounding, >> shift, + zero point,
+// - requantization per output value: (acc·2^F + bias)·mult (F: the bias's fraction bits, a shift), + rounding, >> shift, + zero point,
 //   clamp to [lo, hi] (lo fuses the ReLU) — BatchNorm, the layer scale and ReLU all live here;
 // - a residual add: both inputs rescaled to the output by a 15-bit multiplier each (two
 //   multiplies per value), summed, rounded, shifted, clamped (addRequantU8);
@@ -38,8 +38,14 @@ function tapOps(node: LayerNode, n: number): OpCount[] {
   }
 }
 
-function requantOps(values: number): OpCount[] {
+/** acc·2^F when the layer's bias has F fraction bits. */
+function biasScaleOps(values: number, node: LayerNode): OpCount[] {
+  return node.biasBits ? [{ kind: "shift", type: "int32", count: values, what: `acc << ${node.biasBits} (bias fraction bits)` }] : [];
+}
+
+function requantOps(values: number, node: LayerNode): OpCount[] {
   return [
+    ...biasScaleOps(values, node),
     { kind: "add", type: "int32", count: values, what: "acc + bias" },
     { kind: "mul", type: "int64", count: values, what: "× mult (i32 × i16 → i64)" },
     { kind: "add", type: "int64", count: values, what: "+ rounding" },
@@ -78,12 +84,13 @@ function layerRows(bundle: Bundle, layer: BundleLayer): LayerOps[] {
   const qBytes = requantBytes(bundle, s.K);
   if (layer.last) {
     return [weights, layerRow(`${node.name}.logits`, "dequantize", `${s.K} logits, scale·(acc + bias) → f32`, [
+      ...biasScaleOps(outputs, node),
       { kind: "add", type: "int32", count: outputs, what: "acc + bias" },
       { kind: "mul", type: "fp32", count: outputs, what: "× scale" },
     ], qBytes)];
   }
   const relu = node.requant!.lo === node.requant!.outZp ? ", ReLU fused" : "";
-  return [weights, layerRow(`${node.name}.requant`, "requant", `${outputs} values${relu}; BatchNorm and scale folded in`, requantOps(outputs), qBytes)];
+  return [weights, layerRow(`${node.name}.requant`, "requant", `${outputs} values${relu}; BatchNorm and scale folded in`, requantOps(outputs, node), qBytes)];
 }
 
 /** A residual add's row name: its block's, from the layer its first input comes from (layer1.0.conv2 → layer1.0.add). */

@@ -19,6 +19,8 @@ import { runtime, type Runtime } from "./runtime.js";
 /** The requantization of requantizeU8 in reference/int8.ts, for all K output channels. */
 export interface RequantParams {
   bias: Int32Array; mult: Int32Array; shift: Uint8Array; outZp: number; lo: number; hi: number;
+  /** Fraction bits of the bias (acc·2^biasBits + bias); default 0. */
+  biasBits?: number;
 }
 
 /** Knobs for the im2col blocking; measured with bench/int8/kernels.mjs. */
@@ -145,7 +147,7 @@ export function prepareMulWeights(w: Int8Array, s: Conv2dShape): Int8Weights {
 /** Validate and copy the requantization of K channels into wasm memory once. */
 export function prepareRequant(p: RequantParams, K: number): PreparedRequant {
   if (!Number.isInteger(K) || K < 1) throw new Error(`prepareRequant: K must be a positive integer, got ${K}`);
-  checkRequant(K, p.bias, p.mult, p.shift, p.outZp, p.lo, p.hi);
+  checkRequant(K, p.bias, p.mult, p.shift, p.outZp, p.lo, p.hi, p.biasBits);
   return new PreparedRequant(runtime(), K, p);
 }
 
@@ -172,16 +174,16 @@ export function mulConvRequantU8I8(x: Uint8Array, w: Int8Weights, padValue: numb
 /** Per-channel requantization of acc [M][Nc] into out [M][Nc]; the semantics of reference requantizeU8. */
 export function requantizeU8(
   acc: Int32Array, M: number, Nc: number, bias: Int32Array, mult: Int32Array, shift: Uint8Array,
-  outZp: number, lo: number, hi: number, out: Uint8Array,
+  outZp: number, lo: number, hi: number, out: Uint8Array, biasBits = 0,
 ): void {
   const op = "requantizeU8";
   positive(op, { M, Nc });
-  checkRequant(Nc, bias, mult, shift, outZp, lo, hi);
+  checkRequant(Nc, bias, mult, shift, outZp, lo, hi, biasBits);
   checkArray(op, "acc", acc, Int32Array, M * Nc, "M·Nc");
   checkArray(op, "out", out, Uint8Array, M * Nc, "M·Nc");
   const rt = runtime();
   inMemory(rt, op, { acc, out });
-  const rq = scratchRequant(rt, Nc, { bias, mult, shift, outZp, lo, hi });
+  const rq = scratchRequant(rt, Nc, { bias, mult, shift, outZp, lo, hi, biasBits });
   rt.parallel("requantizeU8", [acc.byteOffset, out.byteOffset, Nc, rq], M, grainFor(Nc * 16));
 }
 
@@ -354,7 +356,7 @@ function convCall(
   const prepared = rq instanceof PreparedRequant ? rq : null;
   const plain = rq && !prepared ? (rq as RequantParams) : null;
   if (prepared && prepared.K !== s.K) throw new Error(`${op}: the requantization was prepared for ${prepared.K} channels, the layer has K = ${s.K}`);
-  if (plain) checkRequant(s.K, plain.bias, plain.mult, plain.shift, plain.outZp, plain.lo, plain.hi);
+  if (plain) checkRequant(s.K, plain.bias, plain.mult, plain.shift, plain.outZp, plain.lo, plain.hi, plain.biasBits);
   const esz = kind === "adder" ? 1 : 2;
   const rowBytes = w.Rp * esz;
   const block = Math.min(512, Math.max(4, Math.floor(int8Tuning.blockBytes / rowBytes / 4) * 4));
@@ -499,14 +501,14 @@ function requantBytes(K: number): number {
   return 32 + requantChannels(K) * 12;
 }
 
-/** Header f64 [lo − zp, hi − zp, zp + 2^52], i32 Kpad at 24; bias i32 [Kpad]; mult·2^−shift f64 [Kpad]. */
+/** Header f64 [lo − zp, hi − zp, zp + 2^52], i32 Kpad at 24, i32 biasBits at 28; bias i32 [Kpad]; mult·2^−shift f64 [Kpad]. */
 function writeRequant(rt: Runtime, ptr: number, K: number, p: RequantParams): void {
   const Kpad = requantChannels(K);
   const head = new Float64Array(rt.memory.buffer, ptr, 3);
   head[0] = p.lo - p.outZp;
   head[1] = p.hi - p.outZp;
   head[2] = p.outZp + 2 ** 52;
-  rt.i32(ptr + 24, 1)[0] = Kpad;
+  rt.i32(ptr + 24, 2).set([Kpad, p.biasBits ?? 0]);
   const bias = rt.i32(ptr + 32, Kpad);
   const m = new Float64Array(rt.memory.buffer, ptr + 32 + Kpad * 4, Kpad);
   bias.fill(0);

@@ -10,7 +10,7 @@ import { decodeSafetensorsHeader } from "../io/safetensors.js";
 import { datasetInfo, type DataSource } from "../data/registry.js";
 import { normalizeUnitFloats, type Normalization } from "../data/dataset.js";
 import { borderMean, pictureToInput } from "../data/preprocess.js";
-import { BUNDLE_FORMAT } from "../deploy/run/format.js";
+import { isBundleFormat } from "../deploy/run/format.js";
 import { load } from "../deploy/run/runner.js";
 import { IoError } from "../io/errors.js";
 import { readFileChecked } from "../io/files.js";
@@ -100,7 +100,7 @@ export function predictFile(modelPath: string, req: PredictRequest): PredictResu
   const bytes = readFileChecked(modelPath, "model file");
   const format = decodeSafetensorsHeader(bytes, modelPath).metadata.format;
   const notes: string[] = [];
-  if (format === BUNDLE_FORMAT) {
+  if (isBundleFormat(format)) {
     const model = load(bytes, { threads: req.threads ?? 1, name: modelPath });
     try {
       const [C] = model.inputShape;

@@ -6,7 +6,7 @@ import { readdirSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import { readBundle } from "../../deploy/run/decode.js";
 import { exportBundle } from "../../deploy/export/export_bundle.js";
-import { BUNDLE_FORMAT } from "../../deploy/run/format.js";
+import { isBundleFormat } from "../../deploy/run/format.js";
 import { readFileChecked } from "../../io/files.js";
 import { decodeSafetensorsHeader, type TensorEntry } from "../../io/safetensors.js";
 import type { Module } from "../../nn/module.js";
@@ -85,7 +85,7 @@ function kindOfOp(op: string, path: string): Kind {
 export function modelFromFile(path: string, data: BenchData): BenchModel {
   const bytes = readFileChecked(path, "model");
   const format = decodeSafetensorsHeader(bytes, path).metadata.format;
-  if (format === BUNDLE_FORMAT) {
+  if (isBundleFormat(format)) {
     const b = readBundle(bytes, path);
     const kinds = new Set(b.layers.map((l) => l.node.kind));
     const shape = b.input.shape.join("×");

@@ -173,6 +173,7 @@ class GraphExport {
 
     const node: LayerNode = { op: "layer", ...from, name: step.name, kind: step.kind, geometry: step.geometry, in: input, channelOffset: this.channels };
     if (q.shift) node.shift = q.shift;
+    if (r.biasBits) node.biasBits = r.biasBits;
     // B-bit weights are packed B to the bit; a first adder layer shares the 8-bit input's grid
     let stored = q.stored;
     if (this.bits < 8 && q.weights.kind !== "shift" && (q.weights.kind === "mul" || inLevels < 255)) {

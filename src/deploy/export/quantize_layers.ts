@@ -14,6 +14,7 @@
 //          with p < b then become 0 (reported).
 // Weights arrive in OHWI order ([K][kh][kw][C/groups], see weights_layout.ts).
 import { MAX_SHIFT } from "../../kernels/reference/int8.js";
+import { accumulatorReach } from "../run/accumulator_reach.js";
 import type { LayerWeights } from "../run/bundle.js";
 import type { AccumulatorModel } from "./fold.js";
 import type { Quant, ShiftEncoding } from "../run/format.js";
@@ -55,7 +56,9 @@ export function quantizeMul(w: Float32Array, K: number, input: Quant, wMax = 127
     acc.accMin[k] = 255 * neg;
     acc.accMax[k] = 255 * pos;
   }
-  return { weights: { kind: "mul", w: q }, stored: new Uint8Array(q.buffer), acc };
+  const weights: LayerWeights = { kind: "mul", w: q };
+  acc.reach = accumulatorReach(weights, K);
+  return { weights, stored: new Uint8Array(q.buffer), acc };
 }
 
 /** levels: the input's largest code (255, or 2^B − 1 for B-bit activations); the weights share its grid. */
@@ -79,7 +82,9 @@ export function quantizeAdder(w: Float32Array, K: number, input: Quant, levels =
     acc.accMin[k] = 0;
     acc.accMax[k] = worst;
   }
-  return { weights: { kind: "adder", w: q }, stored: q, acc };
+  const weights: LayerWeights = { kind: "adder", w: q };
+  acc.reach = accumulatorReach(weights, K);
+  return { weights, stored: q, acc };
 }
 
 /** sign ∈ {−1, 0, 1} and p (the power of two) per weight, as ShiftLayer.shiftsAndSigns() gives them. */
@@ -129,8 +134,10 @@ export function quantizeShift(sign: Int8Array, p: Int8Array, K: number, input: Q
     acc.accMax[k] = 255 * pos;
   }
   const fieldBits = fieldBitsFor(Math.max(pMax - base + 1, 1));
+  const weights: LayerWeights = { kind: "shift", sign: kernelSign, shift: kernelShift };
+  acc.reach = accumulatorReach(weights, K);
   return {
-    weights: { kind: "shift", sign: kernelSign, shift: kernelShift },
+    weights,
     stored: packShifts(kernelSign, kernelShift, fieldBits),
     acc,
     shift: { fieldBits, base },

@@ -2,7 +2,7 @@
 // runs on the graph as stored (derivable fields may be absent, ./defaults.ts); what depends on
 // other nodes (shapes, quantizations, offsets) is ./shapes.ts's job. Every message names the node.
 import { preview, quoted } from "../../io/json.js";
-import { MAX_ADD_SHIFT } from "../../kernels/reference/int8.js";
+import { MAX_ADD_SHIFT, MAX_BIAS_BITS } from "../../kernels/reference/int8.js";
 import { GEOMETRY_MIN_STORED } from "./defaults.js";
 import { NODE_OPS, type IntGraph } from "./format.js";
 import { MAX_PACKED_BITS, MIN_PACKED_BITS } from "./pack_bits.js";
@@ -86,6 +86,9 @@ function checkLayer(n: Record<string, unknown>, at: string, isLast: boolean, fai
   }
   if (n.in !== undefined) checkQuant(n.in, `${named}.in`, fail);
   if (n.channelOffset !== undefined && (!isInt(n.channelOffset) || n.channelOffset < 0)) throw fail(`${named}: channelOffset must be a non-negative integer, got ${show(n.channelOffset)}`);
+  if (n.biasBits !== undefined && (!isInt(n.biasBits) || n.biasBits < 0 || n.biasBits > MAX_BIAS_BITS)) {
+    throw fail(`${named}: biasBits must be an integer from 0 to ${MAX_BIAS_BITS}, got ${show(n.biasBits)}`);
+  }
   if (n.kind === "shift") {
     const s = n.shift;
     if (!isObject(s) || !isInt(s.fieldBits) || !isInt(s.base)) throw fail(`${named}: a shift layer needs shift: { fieldBits, base } (integers), got ${show(s)}`);

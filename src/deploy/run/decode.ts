@@ -15,7 +15,7 @@ import { BundleError, type Bundle } from "./bundle.js";
 import { checkGraph } from "./check_graph.js";
 import { CHECKSUM_KEY, checksumProblem } from "./checksum.js";
 import { decodeLayers } from "./decode_layers.js";
-import { BUNDLE_FORMAT, type InputNode } from "./format.js";
+import { BUNDLE_FORMAT, isBundleFormat, type InputNode } from "./format.js";
 import { graphShapes } from "./shapes.js";
 
 /** Decode and fully validate bundle bytes; `name` appears in every error. */
@@ -27,7 +27,7 @@ export function readBundle(bytes: Uint8Array, name = "bundle"): Bundle {
 
   const format = meta.format;
   if (format === undefined) throw fail(`not a mulfree deployment bundle: its metadata has no "format" (expected "${BUNDLE_FORMAT}"; a checkpoint? export it with mulfree export)`);
-  if (format !== BUNDLE_FORMAT) throw fail(`unsupported bundle format ${quoted(format)} (this version reads "${BUNDLE_FORMAT}"; export the model again)`);
+  if (!isBundleFormat(format)) throw fail(`unsupported bundle format ${quoted(format)} (this version reads "${BUNDLE_FORMAT}"; export the model again)`);
   if (meta.graph === undefined) throw fail('the metadata has no "graph"');
   const graph = checkGraph(asBundleError(() => parseJsonPart(meta.graph!, name, "the graph metadata")), fail);
   const shapes = graphShapes(graph, fail);

@@ -3,6 +3,7 @@
 // left unchecked: in particular no accumulator can leave int32, which the kernels do not check.
 import { quoted } from "../../io/json.js";
 import type { TensorEntry } from "../../io/safetensors.js";
+import { accumulatorReach } from "./accumulator_reach.js";
 import type { BundleLayer, LayerWeights } from "./bundle.js";
 import type { Fail } from "./check_graph.js";
 import { logitFactor, MAX_REQUANT_SHIFT, REQUANT_TENSORS, weightTensorName, type IntGraph, type LayerNode } from "./format.js";
@@ -93,20 +94,11 @@ function checkShifts(layer: BundleLayer, named: string, fail: Fail): void {
   }
 }
 
-/**
- * The largest |accumulator + bias| of each output channel must fit int32: the kernels never check.
- * For u8 inputs the accumulator is at most 255·taps (adder), 255·Σ|w| (mul) or 255·Σ 2^shift over
- * the nonzero weights (shift); the sums are exact in doubles.
- */
+/** The largest |accumulator·2^biasBits + bias| of each output channel must fit int32: the kernels never check. */
 function checkAccumulatorRange(layer: BundleLayer, named: string, fail: Fail): void {
-  const { shape, weights: w, bias } = layer;
-  const taps = shape.kh * shape.kw * (shape.C / shape.groups);
-  for (let k = 0; k < shape.K; k++) {
-    let units = 0;
-    if (w.kind === "adder") units = taps;
-    else if (w.kind === "mul") for (let i = k * taps; i < (k + 1) * taps; i++) units += w.w[i]! < 0 ? -w.w[i]! : w.w[i]!;
-    else for (let i = k * taps; i < (k + 1) * taps; i++) units += w.sign[i]! === 0 ? 0 : 1 << w.shift[i]!; // shift ≤ 23
-    const reach = 255 * units + Math.abs(bias[k]!);
-    if (reach > INT32_MAX) throw fail(`${named}: output channel ${k} can reach |accumulator + bias| = ${reach}, beyond int32`);
+  const reachOf = accumulatorReach(layer.weights, layer.shape.K);
+  for (let k = 0; k < layer.shape.K; k++) {
+    const reach = reachOf[k]! * 2 ** (layer.node.biasBits ?? 0) + Math.abs(layer.bias[k]!);
+    if (reach > INT32_MAX) throw fail(`${named}: output channel ${k} can reach |accumulator·2^biasBits + bias| = ${reach}, beyond int32`);
   }
 }

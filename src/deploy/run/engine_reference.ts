@@ -77,6 +77,6 @@ function runLayer(layer: BundleLayer, x: Uint8Array, n: number): Uint8Array | In
   if (layer.last) return acc;
   const r = layer.node.requant!;
   const out = new Uint8Array(acc.length);
-  requantizeU8(acc, acc.length / s.K, s.K, layer.bias, layer.mult, layer.shift, r.outZp, r.lo, r.hi, out);
+  requantizeU8(acc, acc.length / s.K, s.K, layer.bias, layer.mult, layer.shift, r.outZp, r.lo, r.hi, out, layer.node.biasBits ?? 0);
   return out;
 }

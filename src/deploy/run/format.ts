@@ -1,4 +1,4 @@
-// The deployment bundle format, version 2: what `mulfree export` writes and the runner reads.
+// The deployment bundle format, version 3: what `mulfree export` writes and the runner reads.
 // A bundle is a safetensors file; docs/deploy.md describes it for people, this file for the code.
 //
 //   metadata  format  BUNDLE_FORMAT
@@ -19,7 +19,14 @@
 // an add reads two), so residual networks are graphs too.
 // The exact integer arithmetic of every node is in src/kernels/reference/int8.ts.
 
-export const BUNDLE_FORMAT = "mulfree-int8/2";
+export const BUNDLE_FORMAT = "mulfree-int8/3";
+/** Formats this version reads: version 2 is version 3 without biasBits (all 0). */
+const READABLE_FORMATS: readonly unknown[] = [BUNDLE_FORMAT, "mulfree-int8/2"];
+
+/** True for the metadata format of a bundle this version reads. */
+export function isBundleFormat(format: unknown): boolean {
+  return READABLE_FORMATS.includes(format);
+}
 
 /** Largest right shift of a requantization (requantizeU8's contract). */
 export const MAX_REQUANT_SHIFT = 52;
@@ -82,10 +89,16 @@ export interface LayerNode {
   weightBits?: number;
   /** Offset of this layer's channels in requant.bias / .mult / .shift. */
   channelOffset: number;
+  /**
+   * F in 0…16 (requantizeU8's MAX_BIAS_BITS): the accumulators are scaled by 2^F before the bias
+   * is added, so the bias carries F fraction bits (acc·2^F + bias; mult/2^shift scales that sum).
+   * Absent: 0.
+   */
+  biasBits?: number;
   /** Hidden layers: the rest of requantizeU8's parameters, and the output's quantization. */
   requant?: OutputRange;
   out?: Quant;
-  /** The logits layer: logits[c] = logitScale[c]·(acc + bias[c]) in f32. */
+  /** The logits layer: logits[c] = logitScale[c]·(acc·2^biasBits + bias[c]) in f32. */
   logitScale?: number[];
   /**
    * Optional, logits layer: logitScale[c] = logitUnit·mult[c]/2^shift[c] exactly (logitFactor),

@@ -78,6 +78,8 @@ class RunnerModel implements Model {
   private readonly imageSize: number;
   private readonly quantizer: InputQuantizer;
   private readonly logitScale: Float64Array;
+  /** 2^biasBits of the logits layer: its bias has that many fraction bits. */
+  private readonly logitAccScale: number;
   private readonly logitBias: Int32Array;
   private outputs = new Map<number, Outputs>();
   private lastN = 0;
@@ -93,6 +95,7 @@ class RunnerModel implements Model {
     const last = bundle.layers[bundle.layers.length - 1]!;
     this.logitScale = Float64Array.from(last.node.logitScale!);
     this.logitBias = last.bias;
+    this.logitAccScale = 2 ** (last.node.biasBits ?? 0);
   }
 
   predict(input: Float32Array | Uint8Array | Uint8ClampedArray, n?: number): Prediction {
@@ -132,7 +135,7 @@ class RunnerModel implements Model {
     throw new RangeError(`${where}: input has ${input.length} values, but ${n} images of ${shape} (C×H×W) need ${n * size}`);
   }
 
-  /** logits = logitScale[c]·(acc + bias[c]), then the arg-max per image. */
+  /** logits = logitScale[c]·(acc·2^biasBits + bias[c]), then the arg-max per image. */
   private dequantize(acc: Int32Array, n: number): Outputs {
     let out = n === this.lastN ? this.lastOut : this.outputs.get(n);
     if (!out) {
@@ -143,11 +146,11 @@ class RunnerModel implements Model {
     this.lastN = n;
     this.lastOut = out;
     const { logits, classes } = out;
-    const K = this.classes, scale = this.logitScale, bias = this.logitBias;
+    const K = this.classes, scale = this.logitScale, bias = this.logitBias, accScale = this.logitAccScale;
     for (let i = 0, o = 0; i < n; i++) {
       let best = 0, bestValue = -Infinity;
       for (let c = 0; c < K; c++, o++) {
-        const v = Math.fround(scale[c]! * (acc[o]! + bias[c]!));
+        const v = Math.fround(scale[c]! * (acc[o]! * accScale + bias[c]!));
         logits[o] = v;
         if (v > bestValue) {
           bestValue = v;

@@ -66,7 +66,7 @@ function kindKernels(layer: BundleLayer, pad: number): KindKernels {
 export function prepareLayer(layer: BundleLayer): PreparedLayer {
   const pad = layer.node.in.zeroPoint;
   const r = layer.node.requant;
-  const rq = r ? prepareRequant({ bias: layer.bias, mult: layer.mult, shift: layer.shift, outZp: r.outZp, lo: r.lo, hi: r.hi }, layer.shape.K) : null;
+  const rq = r ? prepareRequant({ bias: layer.bias, mult: layer.mult, shift: layer.shift, outZp: r.outZp, lo: r.lo, hi: r.hi, biasBits: layer.node.biasBits ?? 0 }, layer.shape.K) : null;
   let kernels: KindKernels;
   try {
     kernels = kindKernels(layer, pad);

@@ -89,20 +89,22 @@ export function shiftConvU8(x: Uint8Array, sign: Int8Array, shift: Uint8Array, p
 
 /**
  * Per-channel requantization of accumulators acc [M][Nc] to u8:
- *   out = clamp(floor(((acc + bias[c])·mult[c] + 2^(shift[c]−1)) / 2^shift[c]) + outZp, lo, hi)
- * i.e. a rounding arithmetic right shift of a 64-bit product. Contract: |acc + bias| < 2^31,
- * |mult| < 2^21 and 1 ≤ shift ≤ 52, so every step is exact in a double and in an i64.
+ *   out = clamp(floor(((acc·2^F + bias[c])·mult[c] + 2^(shift[c]−1)) / 2^shift[c]) + outZp, lo, hi)
+ * i.e. a rounding arithmetic right shift of a 64-bit product; F = biasBits gives the bias F
+ * fraction bits. Contract: |acc·2^F + bias| < 2^31, |mult| < 2^21, 1 ≤ shift ≤ 52 and
+ * 0 ≤ F ≤ MAX_BIAS_BITS, so every step is exact in a double and in an i64.
  * BatchNorm, the layer scale and a fused ReLU (lo = outZp) all live in (bias, mult, shift, lo).
  */
 export function requantizeU8(
   acc: Int32Array, M: number, Nc: number, bias: Int32Array, mult: Int32Array, shift: Uint8Array,
-  outZp: number, lo: number, hi: number, out: Uint8Array,
+  outZp: number, lo: number, hi: number, out: Uint8Array, biasBits = 0,
 ): void {
-  checkRequant(Nc, bias, mult, shift, outZp, lo, hi);
+  checkRequant(Nc, bias, mult, shift, outZp, lo, hi, biasBits);
+  const scale = 2 ** biasBits;
   for (let m = 0; m < M; m++) {
     for (let c = 0; c < Nc; c++) {
       const i = m * Nc + c;
-      const v = (acc[i] + bias[c]) * mult[c];
+      const v = (acc[i] * scale + bias[c]) * mult[c];
       const r = Math.floor((v + 2 ** (shift[c] - 1)) / 2 ** shift[c]) + outZp;
       out[i] = Math.min(hi, Math.max(lo, r));
     }
@@ -196,8 +198,12 @@ function checkPadValue(padValue: number): void {
   if (!Number.isInteger(padValue) || padValue < 0 || padValue > 255) throw new Error(`padValue must be an integer in [0, 255], got ${padValue}`);
 }
 
-export function checkRequant(Nc: number, bias: Int32Array, mult: Int32Array, shift: Uint8Array, outZp: number, lo: number, hi: number): void {
+/** Largest biasBits of a requantization (the bundle format's MAX_LAYER_BIAS_BITS). */
+export const MAX_BIAS_BITS = 16;
+
+export function checkRequant(Nc: number, bias: Int32Array, mult: Int32Array, shift: Uint8Array, outZp: number, lo: number, hi: number, biasBits = 0): void {
   if (bias.length < Nc || mult.length < Nc || shift.length < Nc) throw new Error(`requantizeU8: bias, mult and shift need ${Nc} channels`);
+  if (!Number.isInteger(biasBits) || biasBits < 0 || biasBits > MAX_BIAS_BITS) throw new Error(`requantizeU8: biasBits must be an integer in [0, ${MAX_BIAS_BITS}], got ${biasBits}`);
   for (let c = 0; c < Nc; c++) {
     if (Math.abs(mult[c]) >= 2 ** 21) throw new Error(`requantizeU8: |mult[${c}]| = ${Math.abs(mult[c])} must be < 2^21`);
     if (shift[c] < 1 || shift[c] > 52) throw new Error(`requantizeU8: shift[${c}] = ${shift[c]} must be in [1, 52]`);
