@@ -9,14 +9,16 @@
 // 'mobile.*:qat4'), which a later run without it fills in.
 //
 // Resumable: every finished step is saved to the results file at once (atomically), and a killed
-// training resumes from its last checkpoint. Rerunning skips what is done; delete a cell's entry
-// (or its run folder under experiments/runs/) to redo it. Then `node experiments/report.mjs`
-// writes docs/results.md and its plots.
+// training resumes from its last checkpoint. Rerunning skips what is done, except bundle steps made
+// by an older bundle format, which are made again; delete a cell's entry to redo it. A step that
+// needs a model whose run folder is gone trains it again and requires the recorded curve. Then
+// `node experiments/report.mjs` writes docs/results.md and its plots.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gridCells, PTQ_BITS, QAT_BITS, QAT_LR } from './grid.mjs';
+import { BUNDLE_FORMAT } from '../dist/src/deploy/run/format.js';
 import { ensureFashionMnist } from './fashion_data.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -85,7 +87,7 @@ function bundle(checkpoint, bits, out) {
   const exported = mulfree(['export', checkpoint, '-o', out, '--bits', String(bits)], `${out}.export.log`);
   const ran = mulfree(['run', out], `${out}.run.log`);
   return {
-    bits, testAccuracy: ran.json.testAccuracy, bundleBytes: statSync(out).size, fp32Bytes: exported.json.fp32Bytes,
+    bundleFormat: BUNDLE_FORMAT, bits, testAccuracy: ran.json.testAccuracy, bundleBytes: statSync(out).size, fp32Bytes: exported.json.fp32Bytes,
     sizeRatio: exported.json.sizeRatio, commands: [exported.command, ran.command],
   };
 }
@@ -93,7 +95,7 @@ function bundle(checkpoint, bits, out) {
 /** Operation and energy totals of a float checkpoint or an integer bundle. */
 function ops(file, log) {
   const { command, json } = mulfree(['ops', file], log);
-  return { command, graph: json.graph, ...json.total };
+  return { command, ...(json.graph === 'integer' ? { bundleFormat: BUNDLE_FORMAT } : {}), graph: json.graph, ...json.total };
 }
 
 async function main() {
@@ -108,11 +110,14 @@ async function main() {
     const dir = join(a.runs, cell.id);
     const rel = relative(root, dir);
     const r = (results.cells[cell.id] ??= { dataset: cell.dataset, model: cell.model, op: cell.op, trainLimit: cell.trainLimit, testLimit: cell.testLimit });
-    const step = (name, fn) => {
-      if (r[name] !== undefined || a.skip?.test(`${cell.id}:${name}`)) return;
-      console.log(`${cell.id}: ${name}`);
+    // bundle: the step's result depends on the bundle format (entries from before it was recorded: version 2)
+    const step = (name, fn, { bundle = false } = {}) => {
+      const made = r[name] === undefined ? null : bundle ? (r[name].bundleFormat ?? 'mulfree-int8/2') : BUNDLE_FORMAT;
+      const stale = made !== null && made !== BUNDLE_FORMAT;
+      if ((made !== null && !stale) || a.skip?.test(`${cell.id}:${name}`)) return;
+      console.log(`${cell.id}: ${name}${stale ? ` (its bundle was ${made}: made again as ${BUNDLE_FORMAT})` : ''}`);
       const t0 = Date.now();
-      r[name] = { ...fn(), seconds: Math.round((Date.now() - t0) / 1000) };
+      r[name] = { ...fn(r[name]), seconds: Math.round((Date.now() - t0) / 1000) };
       saveResults(a.results, results);
     };
     try {
@@ -137,16 +142,18 @@ function runCell(cell, r, rel, dataDirs, step) {
     };
     const ptqBundle = (bits) => join(rel, `ptq${bits}.mulfree.safetensors`);
     step('floatOps', () => ops(model(), join(rel, 'ops-float.log')));
-    for (const bits of PTQ_BITS) step(`ptq${bits}`, () => bundle(model(), bits, ptqBundle(bits)));
+    for (const bits of PTQ_BITS) step(`ptq${bits}`, () => bundle(model(), bits, ptqBundle(bits)), { bundle: true });
     step('intOps', () => {
       if (!existsSync(ptqBundle(8))) bundle(model(), 8, ptqBundle(8));
       return ops(ptqBundle(8), join(rel, 'ops-int8.log'));
-    });
-    step(`qat${QAT_BITS}`, () => {
+    }, { bundle: true });
+    step(`qat${QAT_BITS}`, (previous) => {
       const qatDir = join(rel, `qat${QAT_BITS}`);
       const tuned = train({ ...cell, epochs: cell.qatEpochs }, qatDir, dataDirs, ['--from', model(), '--qat', String(QAT_BITS), '--lr', String(QAT_LR)]);
+      // a redone step (a newer bundle format) trains again or resumes a kept run: the same curve
+      if (previous?.train) requireSameCurve(previous.train, tuned, `${cell.id} qat${QAT_BITS}`);
       return { train: tuned, ...bundle(join(qatDir, 'model.safetensors'), QAT_BITS, join(qatDir, `qat${QAT_BITS}.mulfree.safetensors`)) };
-    });
+    }, { bundle: true });
 }
 
 /** The run folder is gone (another machine, a clean clone) but later steps need its model: train it
@@ -154,12 +161,16 @@ function runCell(cell, r, rel, dataDirs, step) {
  *  check (and its date) is kept in the results. */
 function regenerate(cell, r, rel, dataDirs) {
   console.log(`${cell.id}: retraining (${rel} is missing) to regenerate the recorded model`);
-  const again = train(cell, rel, dataDirs);
-  const curve = (t) => JSON.stringify(t.history.map((h) => [h.trainLoss, h.testAccuracy]));
-  if (curve(again) !== curve(r.train)) {
-    throw new Error(`retraining did not reproduce the recorded curve of ${cell.id}; delete its entry in the results to redo the cell`);
-  }
+  requireSameCurve(r.train, train(cell, rel, dataDirs), cell.id);
   r.train.reproduced = [...(r.train.reproduced ?? []), new Date().toISOString().slice(0, 10)];
+}
+
+/** Training is deterministic: a run made again must give the recorded losses and accuracies bit for bit. */
+function requireSameCurve(recorded, again, what) {
+  const curve = (t) => JSON.stringify(t.history.map((h) => [h.trainLoss, h.testAccuracy]));
+  if (curve(again) !== curve(recorded)) {
+    throw new Error(`retraining did not reproduce the recorded curve of ${what}; delete its entry in the results to redo the cell`);
+  }
 }
 
 main().catch((e) => { console.error(`experiments/run.mjs: ${e.message}`); process.exit(1); });

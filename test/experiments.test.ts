@@ -45,6 +45,21 @@ test("experiments: the smoke grid runs every step, resumes without redoing any, 
   assert.notEqual(other.status, 0);
   assert.match(other.stderr, /holds a 'smoke' grid/);
 
+  // bundle steps made by an older bundle format are made again (a QAT run resumes: the same curve)
+  const stale = structuredClone(r);
+  stale.cells["mnist-lenet5-adder"].ptq4.bundleFormat = "mulfree-int8/2";
+  delete stale.cells["mnist-lenet5-adder"].qat4.bundleFormat;
+  writeFileSync(results, JSON.stringify(stale));
+  const remade = node("experiments/run.mjs", grid);
+  assert.equal(remade.status, 0, remade.stderr + remade.stdout);
+  assert.deepEqual(remade.stdout.match(/mnist-lenet5-adder: \w+ \(its bundle was mulfree-int8\/2/g), ["mnist-lenet5-adder: ptq4 (its bundle was mulfree-int8/2", "mnist-lenet5-adder: qat4 (its bundle was mulfree-int8/2"]);
+  const fresh = JSON.parse(readFileSync(results, "utf8")).cells["mnist-lenet5-adder"];
+  for (const step of ["ptq4", "qat4"]) {
+    assert.equal(fresh[step].bundleFormat, r.cells["mnist-lenet5-adder"][step].bundleFormat);
+    assert.equal(fresh[step].testAccuracy, r.cells["mnist-lenet5-adder"][step].testAccuracy, `${step}: the same bundle again`);
+  }
+  writeFileSync(results, JSON.stringify(r));
+
   // a clean clone has the results but not the run folders: a step that needs a model retrains it and
   // must reproduce the recorded curve bit for bit
   const regenerated = structuredClone(r);
