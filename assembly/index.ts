@@ -16,3 +16,4 @@ export * from "./int8_mul";
 export * from "./int8_ops";
 export * from "./shift_round";
 export * from "./int8_program";
+export * from "./fake_quant";

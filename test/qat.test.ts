@@ -57,12 +57,13 @@ test("fake-quantized adder weights: inside the input's range they are export's c
 
 test("activations: values on the grid, clamped at its ends; the gradient passes inside the range only", () => {
   const grid = { ...quantFromRange(0, 3, 15), levels: 15 };
-  const x = new Tensor(Float32Array.of(-1, 0, 0.09, 0.11, 1.49, 2.99, 3, 4), [8], true);
+  const x = Tensor.from([-1, 0, 0.09, 0.11, 1.49, 2.99, 3, 4], [8], true);
+  x.requiresGrad = true;
   const y = fakeQuantize(x, grid);
   assert.deepEqual(Array.from(y.data), [0, 0, 0, 0.2, 1.4, 3, 3, 3].map(Math.fround));
   backward(y, Float32Array.of(1, 2, 3, 4, 5, 6, 7, 8));
   assert.deepEqual(Array.from(x.grad!), [0, 2, 3, 4, 5, 6, 7, 0]);
-  const again = new Float32Array(8);
+  const again = Tensor.empty([8]).data;
   quantizeToGrid(y.data, again, grid);
   assert.deepEqual(again, y.data, "quantizing twice changes nothing");
   const w = new Tensor(Float32Array.of(0.3, -0.8), [2], true);

@@ -11,6 +11,7 @@
 //                      output before the pool, and the pool rounds its averages onto that grid
 // The ranges freeze in eval mode and are saved with the training state, so `--resume` continues
 // bit for bit. The checkpoint keeps the float weights: export quantizes them to the same codes.
+import { minMax } from "../kernels/fake_quant.js";
 import { quantFromRange } from "../kernels/reference/quant_range.js";
 import { AdderLayer } from "../nn/adder.js";
 import { Conv2d } from "../nn/conv.js";
@@ -82,14 +83,10 @@ export class QuantizationAwareTraining {
 
   /** The layer's input grid; in training mode the running range first takes in this batch. */
   private inputGrid(name: string, x: Tensor, training: boolean, levels: number): Grid {
-    let lo = Infinity, hi = -Infinity;
+    let lo: number, hi: number;
     const seen = this.ranges[name];
     if (training || !seen) {
-      const d = x.data;
-      for (let i = 0; i < d.length; i++) {
-        if (d[i] < lo) lo = d[i];
-        if (d[i] > hi) hi = d[i];
-      }
+      [lo, hi] = minMax(x.data);
       if (seen) {
         lo = RANGE_MOMENTUM * seen[0] + (1 - RANGE_MOMENTUM) * lo;
         hi = RANGE_MOMENTUM * seen[1] + (1 - RANGE_MOMENTUM) * hi;

@@ -10,6 +10,7 @@
 //               rounded onto it; weights outside stay as they are (export keeps them exactly,
 //               |x − w| = |x − c| + |w − c| for c the clamped weight)
 //   weights: identity gradient (the STE of rounding).
+import { fakeQuant, fakeQuantBackward } from "../../kernels/fake_quant.js";
 import { accumulateGrad, record } from "../autograd.js";
 import { Tensor } from "../tensor.js";
 
@@ -20,13 +21,9 @@ export interface Grid {
   levels: number;
 }
 
-/** out = x̂ of every x (out may alias x). */
+/** out = x̂ of every x (out may alias x); both in the kernels' memory. */
 export function quantizeToGrid(x: Float32Array, out: Float32Array, g: Grid): void {
-  const { scale: s, zeroPoint: zp, levels } = g;
-  for (let i = 0; i < x.length; i++) {
-    const q = Math.round(x[i] / s) + zp;
-    out[i] = ((q < 0 ? 0 : q > levels ? levels : q) - zp) * s;
-  }
+  fakeQuant(x, out, g.scale, g.zeroPoint, g.levels);
 }
 
 /** Per-output-channel symmetric rounding: `channels` rows of w.length / channels weights. */
@@ -54,12 +51,7 @@ export function fakeQuantize(x: Tensor, g: Grid): Tensor {
   const y = Tensor.empty(x.shape);
   quantizeToGrid(x.data, y.data, g);
   const lo = -g.zeroPoint * g.scale, hi = (g.levels - g.zeroPoint) * g.scale;
-  return record(y, "fake_quantize", [x], (dy) =>
-    accumulateGrad(x, (dx) => {
-      const xs = x.data;
-      for (let i = 0; i < dx.length; i++) dx[i] = xs[i] >= lo && xs[i] <= hi ? dy[i] : 0;
-    }),
-  );
+  return record(y, "fake_quantize", [x], (dy) => accumulateGrad(x, (dx) => fakeQuantBackward(dy, x.data, dx, lo, hi)));
 }
 
 /** Autograd op: `round(w)` by `rounding` forward, identity gradient backward. */
