@@ -39,9 +39,15 @@ export function batchNorm(
   return record(y, "batchnorm", inputs, (dy) => {
     const dgamma = allocF32(C);
     const dbeta = allocF32(C);
-    const dx = allocF32(x.size);
-    batchNormBackward(dy, x.data, gamma, mean, invStd, dx, dgamma, dbeta, N, C, HW);
-    accumulateGrad(x, (buf) => buf.set(dx));
+    // dx straight into x's gradient (no serial copy of a whole activation on the main thread);
+    // the kernel runs once either way, since dgamma and dbeta come out of the same pass
+    let done = false;
+    const backward = (dx: Float32Array) => {
+      batchNormBackward(dy, x.data, gamma, mean, invStd, dx, dgamma, dbeta, N, C, HW);
+      done = true;
+    };
+    accumulateGrad(x, backward);
+    if (!done) backward(allocF32(x.size));
     if (weight) accumulateGrad(weight, (buf) => buf.set(dgamma));
     if (bias) accumulateGrad(bias, (buf) => buf.set(dbeta));
   });
