@@ -14,6 +14,9 @@ export const OPS = ['conv', 'adder', 'shift-q', 'shift-ps'];
 export const EPOCHS = 10;
 /** Bit widths of the post-training bundles, and the one fine-tuned with --qat. */
 export const PTQ_BITS = [8, 6, 4];
+/** A second 4-bit bundle calibrated on clipped ranges (export --percentile): min/max ranges are set
+ *  by a few outliers, which at 15 levels leaves most activations a step or two. */
+export const CLIP_PERCENTILE = 99.99;
 export const QAT_BITS = 4;
 /** Quantization-aware fine-tuning from the float model: epochs, and a learning rate well below the
  *  recipes' (at 0.01, adder LeNet-5 lost 0.3 points in its first QAT epoch; at 0.001 none). */

@@ -5,7 +5,8 @@
 //   {{commands}}      the commands that made every cell
 //   {{budget}}        what the training budget was
 //   {{missing}}       the grid's cells without results yet, and the command that completes them
-//   {{acc CELL P}}    the accuracy (%) of CELL (e.g. mnist-mobile-adder) at P: float, int8, 6, 4, qat4
+//   {{acc CELL P}}    the accuracy (%) of CELL (e.g. mnist-mobile-adder) at P: float, int8, 6, 4, 4clip
+//                     (4 bits on ranges clipped at a percentile), qat4
 //                     (the bundle after QAT), qat4fake (QAT's own fake-quantized evaluation)
 //   {{drop CELL P}}   the float accuracy of CELL minus its accuracy at P, in points
 //   {{gap CELL REF P}} accuracy of CELL minus that of REF at P, in points, signed
@@ -35,7 +36,7 @@ const resultsFile = args.results;
 const results = JSON.parse(readFileSync(resultsFile, 'utf8'));
 const cells = results.cells;
 
-const STEPS = { float: (c) => c.train?.testAccuracy, int8: (c) => c.ptq8?.testAccuracy, 6: (c) => c.ptq6?.testAccuracy, 4: (c) => c.ptq4?.testAccuracy, qat4: (c) => c.qat4?.testAccuracy, qat4fake: (c) => c.qat4?.train?.testAccuracy };
+const STEPS = { float: (c) => c.train?.testAccuracy, int8: (c) => c.ptq8?.testAccuracy, 6: (c) => c.ptq6?.testAccuracy, 4: (c) => c.ptq4?.testAccuracy, '4clip': (c) => c.ptq4clip?.testAccuracy, qat4: (c) => c.qat4?.testAccuracy, qat4fake: (c) => c.qat4?.train?.testAccuracy };
 
 function accuracy(id, step) {
   const c = cells[id];
@@ -54,21 +55,21 @@ const nj = (pj) => (pj === undefined ? '–' : (pj / 1000).toLocaleString('en-US
 const cellIds = (dataset) => MODELS.flatMap((m) => OPS.map((op) => `${dataset}-${m}-${op}`)).filter((id) => cells[id]);
 
 function table(dataset) {
-  const head = '| model | op | float | int8 | 6-bit | 4-bit | 4-bit QAT | fp32 weights | int8 bundle | 4-bit bundle | multiplications left (float → int8) | energy per image, nJ (float → int8) |';
+  const head = '| model | op | float | int8 | 6-bit | 4-bit | 4-bit, clipped ranges | 4-bit QAT | fp32 weights | int8 bundle | 4-bit bundle | multiplications left (float → int8) | energy per image, nJ (float → int8) |';
   const rows = cellIds(dataset).map((id) => {
     const c = cells[id];
-    return `| ${c.model} | ${c.op} | ${pct(c.train?.testAccuracy)} | ${pct(c.ptq8?.testAccuracy)} | ${pct(c.ptq6?.testAccuracy)} | ${pct(c.ptq4?.testAccuracy)} | ${pct(c.qat4?.testAccuracy)} | ${kb(c.ptq8?.fp32Bytes)} | ${kb(c.ptq8?.bundleBytes)} | ${kb(c.ptq4?.bundleBytes)} (${c.ptq4 ? c.ptq4.sizeRatio.toFixed(3) : '–'}×) | ${count(c.floatOps?.mults)} → ${count(c.intOps?.mults)} | ${nj(c.floatOps?.energyPJ)} → ${nj(c.intOps?.energyPJ)} |`;
+    return `| ${c.model} | ${c.op} | ${pct(c.train?.testAccuracy)} | ${pct(c.ptq8?.testAccuracy)} | ${pct(c.ptq6?.testAccuracy)} | ${pct(c.ptq4?.testAccuracy)} | ${pct(c.ptq4clip?.testAccuracy)} | ${pct(c.qat4?.testAccuracy)} | ${kb(c.ptq8?.fp32Bytes)} | ${kb(c.ptq8?.bundleBytes)} | ${kb(c.ptq4?.bundleBytes)} (${c.ptq4 ? c.ptq4.sizeRatio.toFixed(3) : '–'}×) | ${count(c.floatOps?.mults)} → ${count(c.intOps?.mults)} | ${nj(c.floatOps?.energyPJ)} → ${nj(c.intOps?.energyPJ)} |`;
   });
   const limits = [...new Set(cellIds(dataset).map((id) => cells[id].testLimit ?? null))];
   const tested = limits.length === 1 && limits[0] ? `the first ${limits[0].toLocaleString('en-US')}` : 'the 10,000';
-  return [`### ${dataset === 'mnist' ? 'MNIST' : 'Fashion-MNIST'}`, '', `Test accuracy (%) on ${tested} test images:`, '', head, `|${'---|'.repeat(12)}`, ...rows].join('\n');
+  return [`### ${dataset === 'mnist' ? 'MNIST' : 'Fashion-MNIST'}`, '', `Test accuracy (%) on ${tested} test images:`, '', head, `|${'---|'.repeat(13)}`, ...rows].join('\n');
 }
 
 function commands() {
   const out = [];
   for (const dataset of DATASETS) for (const id of cellIds(dataset)) {
     const c = cells[id];
-    const lines = [c.train?.command, c.floatOps?.command, ...(c.ptq8?.commands ?? []), ...(c.ptq6?.commands ?? []), ...(c.ptq4?.commands ?? []), c.intOps?.command, c.qat4?.train?.command, ...(c.qat4?.commands ?? [])].filter(Boolean);
+    const lines = [c.train?.command, c.floatOps?.command, ...(c.ptq8?.commands ?? []), ...(c.ptq6?.commands ?? []), ...(c.ptq4?.commands ?? []), ...(c.ptq4clip?.commands ?? []), c.intOps?.command, c.qat4?.train?.command, ...(c.qat4?.commands ?? [])].filter(Boolean);
     out.push(`<details><summary><code>${id}</code></summary>\n\n\`\`\`sh\n${lines.join('\n')}\n\`\`\`\n</details>\n`);
   }
   return out.join('\n');
@@ -81,12 +82,12 @@ function budget() {
 
 function missing() {
   const ids = DATASETS.flatMap((d) => MODELS.flatMap((m) => OPS.map((op) => `${d}-${m}-${op}`)));
-  const incomplete = ids.filter((id) => !cells[id]?.train || !cells[id]?.qat4);
+  const incomplete = ids.filter((id) => !cells[id]?.train || !cells[id]?.qat4 || !cells[id]?.ptq4clip);
   if (!incomplete.length) return 'Every cell of the grid has all its results.';
   const none = incomplete.filter((id) => !cells[id]?.train), partial = incomplete.filter((id) => cells[id]?.train);
   const parts = [];
   if (none.length) parts.push(`not run yet: ${none.map((id) => `\`${id}\``).join(', ')}`);
-  if (partial.length) parts.push(`without 4-bit QAT yet: ${partial.map((id) => `\`${id}\``).join(', ')}`);
+  if (partial.length) parts.push(`without 4-bit QAT or clipped 4-bit results yet: ${partial.map((id) => `\`${id}\``).join(', ')}`);
   return `**Incomplete:** ${parts.join('; ')}. \`node experiments/run.mjs\` completes them (it skips what is done).`;
 }
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Runs the grid of grid.mjs and writes experiments/results.json: for every cell, the float model's
-// training (per-epoch curve), post-training bundles at 8, 6 and 4 bits, 4-bit quantization-aware
+// training (per-epoch curve), post-training bundles at 8, 6 and 4 bits (and 4 bits on clipped
+// ranges), 4-bit quantization-aware
 // fine-tuning, bundle bytes, and the operation and energy counts of `mulfree ops`.
 //
 //   node experiments/run.mjs [--budget quick|full|smoke] [--only REGEX] [--skip REGEX] [--results FILE] [--runs DIR]
@@ -17,7 +18,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gridCells, PTQ_BITS, QAT_BITS, QAT_LR } from './grid.mjs';
+import { CLIP_PERCENTILE, gridCells, PTQ_BITS, QAT_BITS, QAT_LR } from './grid.mjs';
 import { BUNDLE_FORMAT } from '../dist/src/deploy/run/format.js';
 import { ensureFashionMnist } from './fashion_data.mjs';
 
@@ -82,12 +83,13 @@ function train(cell, dir, dataDirs, from = []) {
   return { command, epochs: last.epoch, testAccuracy: last.testAccuracy, bestEpoch: json.bestEpoch, options, history };
 }
 
-/** Exports a B-bit bundle of CHECKPOINT and measures its accuracy with `mulfree run`. */
-function bundle(checkpoint, bits, out) {
-  const exported = mulfree(['export', checkpoint, '-o', out, '--bits', String(bits)], `${out}.export.log`);
+/** Exports a B-bit bundle of CHECKPOINT (ranges clipped at `percentile`, if given) and measures its accuracy with `mulfree run`. */
+function bundle(checkpoint, bits, out, percentile = null) {
+  const clip = percentile === null ? [] : ['--percentile', String(percentile)];
+  const exported = mulfree(['export', checkpoint, '-o', out, '--bits', String(bits), ...clip], `${out}.export.log`);
   const ran = mulfree(['run', out], `${out}.run.log`);
   return {
-    bundleFormat: BUNDLE_FORMAT, bits, testAccuracy: ran.json.testAccuracy, bundleBytes: statSync(out).size, fp32Bytes: exported.json.fp32Bytes,
+    bundleFormat: BUNDLE_FORMAT, bits, ...(percentile === null ? {} : { percentile }), testAccuracy: ran.json.testAccuracy, bundleBytes: statSync(out).size, fp32Bytes: exported.json.fp32Bytes,
     sizeRatio: exported.json.sizeRatio, commands: [exported.command, ran.command],
   };
 }
@@ -143,6 +145,7 @@ function runCell(cell, r, rel, dataDirs, step) {
     const ptqBundle = (bits) => join(rel, `ptq${bits}.mulfree.safetensors`);
     step('floatOps', () => ops(model(), join(rel, 'ops-float.log')));
     for (const bits of PTQ_BITS) step(`ptq${bits}`, () => bundle(model(), bits, ptqBundle(bits)), { bundle: true });
+    step('ptq4clip', () => bundle(model(), 4, join(rel, 'ptq4clip.mulfree.safetensors'), CLIP_PERCENTILE), { bundle: true });
     step('intOps', () => {
       if (!existsSync(ptqBundle(8))) bundle(model(), 8, ptqBundle(8));
       return ops(ptqBundle(8), join(rel, 'ops-int8.log'));

@@ -25,11 +25,12 @@ test("experiments: the smoke grid runs every step, resumes without redoing any, 
   for (const [id, c] of Object.entries<any>(r.cells)) {
     assert.equal(c.train.epochs, 1, id);
     assert.equal(c.train.options.data.trainLimit, 512, id);
-    for (const step of ["ptq8", "ptq6", "ptq4", "qat4"]) {
+    for (const step of ["ptq8", "ptq6", "ptq4", "ptq4clip", "qat4"]) {
       assert.ok(c[step].testAccuracy >= 0 && c[step].testAccuracy <= 1, `${id} ${step}: accuracy ${c[step].testAccuracy}`);
       assert.ok(existsSync(join(ROOT, c[step].commands[0].split(" -o ")[1].split(" ")[0])), `${id} ${step}: its bundle exists`);
     }
     assert.equal(c.qat4.train.options.qat, 4, `${id}: the QAT run stores its width`);
+    assert.match(c.ptq4clip.commands[0], / --bits 4 --percentile 99\.99$/, `${id}: the clipped bundle's command`);
     assert.equal(c.floatOps.graph, "float");
     assert.equal(c.intOps.graph, "integer");
   }
@@ -90,7 +91,7 @@ test("experiments: the smoke grid runs every step, resumes without redoing any, 
   const md = readFileSync(join(out, "results.md"), "utf8");
   const gap = 100 * (adder.ptq8.testAccuracy - r.cells["mnist-lenet5-shift-ps"].ptq8.testAccuracy);
   assert.match(md, new RegExp(`^adder ${(100 * adder.train.testAccuracy).toFixed(2)}, gap ${gap >= 0 ? "\\+" : "−"}${Math.abs(gap).toFixed(2)}$`, "m"));
-  assert.match(md, /\| lenet5 \| adder \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \|/);
+  assert.match(md, /\| lenet5 \| adder \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \|/);
   assert.match(md, /on the first 200 test images/);
   for (const f of ["results-pareto", "results-bits", "results-curves-mnist-lenet5"]) assert.deepEqual([...readFileSync(join(out, "img", `${f}.png`)).subarray(0, 4)], PNG, f);
   writeFileSync(template, "{{acc mnist-mobile-adder float}}");
