@@ -21,6 +21,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { accuracyBitsSpec, accuracyEnergySpec } = await import(join(root, 'dist/src/analysis/result_plots.js'));
 const { trainingCurvesSpec } = await import(join(root, 'dist/src/analysis/plots.js'));
 const { renderPng, renderSvg } = await import(join(root, 'dist/src/analysis/render.js'));
+const { BUNDLE_FORMAT } = await import(join(root, 'dist/src/deploy/run/format.js'));
 
 function parseArgs(argv) {
   const a = { results: join(root, 'experiments/results.json'), template: join(root, 'experiments/results.template.md'), out: join(root, 'docs') };
@@ -35,6 +36,9 @@ const args = parseArgs(process.argv.slice(2));
 const resultsFile = args.results;
 const results = JSON.parse(readFileSync(resultsFile, 'utf8'));
 const cells = results.cells;
+
+/** The steps whose results come from bundles (experiments/run.mjs records their format). */
+const BUNDLE_STEPS = ['ptq8', 'ptq6', 'ptq4', 'ptq4clip', 'intOps', 'qat4'];
 
 const STEPS = { float: (c) => c.train?.testAccuracy, int8: (c) => c.ptq8?.testAccuracy, 6: (c) => c.ptq6?.testAccuracy, 4: (c) => c.ptq4?.testAccuracy, '4clip': (c) => c.ptq4clip?.testAccuracy, qat4: (c) => c.qat4?.testAccuracy, qat4fake: (c) => c.qat4?.train?.testAccuracy };
 
@@ -83,12 +87,15 @@ function budget() {
 function missing() {
   const ids = DATASETS.flatMap((d) => MODELS.flatMap((m) => OPS.map((op) => `${d}-${m}-${op}`)));
   const incomplete = ids.filter((id) => !cells[id]?.train || !cells[id]?.qat4 || !cells[id]?.ptq4clip);
-  if (!incomplete.length) return 'Every cell of the grid has all its results.';
+  // bundle results made before the current bundle format (version 2 rounded folded biases to whole units)
+  const stale = ids.filter((id) => BUNDLE_STEPS.some((step) => cells[id]?.[step] && (cells[id][step].bundleFormat ?? 'mulfree-int8/2') !== BUNDLE_FORMAT));
+  const staleNote = stale.length ? ` **Bundles of an older format** (${BUNDLE_FORMAT} replaced them; version 2 rounded each folded bias to a whole accumulator unit): ${stale.map((id) => `\`${id}\``).join(', ')}; \`node experiments/run.mjs\` makes them again.` : '';
+  if (!incomplete.length) return `Every cell of the grid has all its results.${staleNote}`;
   const none = incomplete.filter((id) => !cells[id]?.train), partial = incomplete.filter((id) => cells[id]?.train);
   const parts = [];
   if (none.length) parts.push(`not run yet: ${none.map((id) => `\`${id}\``).join(', ')}`);
   if (partial.length) parts.push(`without 4-bit QAT or clipped 4-bit results yet: ${partial.map((id) => `\`${id}\``).join(', ')}`);
-  return `**Incomplete:** ${parts.join('; ')}. \`node experiments/run.mjs\` completes them (it skips what is done).`;
+  return `**Incomplete:** ${parts.join('; ')}. \`node experiments/run.mjs\` completes them (it skips what is done).${staleNote}`;
 }
 
 function points() {
