@@ -23,7 +23,7 @@
 // depend on the thread count.
 import { threadSlot } from "./gemm";
 import { adderDepthwiseU8, isDepthwise } from "./int8_depthwise";
-import { buildPlane, emit2x2, emit4, hsum4, im2colRows, Int8Conv, memoryEnd, packU8, PLANE_OFFSET, requant4, rqMult, RQ_BIAS } from "./int8_common";
+import { buildPlane, emit2x2, emit4, hsum4, im2colRows, Int8Conv, memoryEnd, PLANE_OFFSET, requantU16x16 } from "./int8_common";
 
 /** Chunks of 16 bytes per u16 accumulation run. */
 const RUN: i32 = 64;
@@ -221,10 +221,18 @@ export function adderConvInSlot(shape: usize, slot: usize, start: i32, end: i32)
 // ---- one input channel (LeNet's conv1): no im2col ----
 //
 // With C = 1 an im2col row holds only kh·kw taps (25, padded to 32) and the per-position work
-// (im2col, the horizontal sums, the requantization of 4 channels) outweighed the SADs. Here 16
-// output positions of one row sit in the vector lanes instead: each weight is a splat, the
-// input vector for tap (ki, kj) is one unaligned load from the padded plane, and |x − w| widens
-// into u16 lanes (kh·kw ≤ 257, so 257·255 < 2^16), one accumulator pair per channel.
+// (im2col, the horizontal sums, the requantization of 4 channels) outweighed the SADs. Here
+// output positions sit in the vector lanes instead, in the min form of the tiles:
+//
+//   Σ_t |x_t − w_t| = Σ_t x_t + Σ_t w_t − 2·Σ_t min(x_t, w_t).
+//
+// Taps go in pairs (t, t+1): the two input vectors of 16 positions are interleaved into
+// [x_p0,t  x_p0,t+1  x_p1,t  x_p1,t+1 …] (positions 0–7, and 8–15 in a second vector), the pair's
+// two weights are one u16 splat, and min + pairwise widening + add leave Σ of the pair in each
+// position's u16 lane: 3 instructions per 16 pairs, where |x − w| widened by halves took 7. An odd
+// last tap is paired with the zero past R in the weight row (min(x, 0) = 0). Σx is one pass of
+// plain widening per 16 positions, shared by all channels. Every sum is taken mod 2^16: the
+// result Σ|x − w| ≤ 257·255 < 2^16, so it comes out exact.
 
 /** The direct path applies: one channel, no groups, unit stride and dilation along W, u16-safe sums. */
 // @ts-ignore: decorator
@@ -232,47 +240,97 @@ export function adderConvInSlot(shape: usize, slot: usize, start: i32, end: i32)
   return s.C == 1 && s.G == 1 && s.sw == 1 && s.dw == 1 && s.planeBytes != 0 && s.R <= 257;
 }
 
+/** Σ min(x, w) of one tap pair into positions 0–7 (lo) and 8–15 (hi). */
 // @ts-ignore: decorator
-@inline function sadLo(acc: v128, d: v128): v128 {
-  return i16x8.add(acc, i16x8.extend_low_i8x16_u(d));
-}
-// @ts-ignore: decorator
-@inline function sadHi(acc: v128, d: v128): v128 {
-  return i16x8.add(acc, i16x8.extend_high_i8x16_u(d));
-}
-// @ts-ignore: decorator
-@inline function absDiff(a: v128, b: v128): v128 {
-  return v128.or(i8x16.sub_sat_u(a, b), i8x16.sub_sat_u(b, a));
+@inline function pairMin(acc: v128, x: v128, w: v128): v128 {
+  return i16x8.add(acc, i16x8.extadd_pairwise_i8x16_u(i8x16.min_u(x, w)));
 }
 
-/**
- * Channel k's sums for `count` (1–16) positions, u16 lanes lo (positions 0–7) and hi (8–15),
- * to out: i32 at dst, dst + 4K, … (rq == 0) or requantized u8 at dst, dst + K, ….
- */
-function emitC1(lo: v128, hi: v128, dst: usize, K: i32, count: i32, rq: usize, k: i32, tmp: usize): void {
-  const q0 = i32x4.extend_low_i16x8_u(lo), q1 = i32x4.extend_high_i16x8_u(lo);
-  const q2 = i32x4.extend_low_i16x8_u(hi), q3 = i32x4.extend_high_i16x8_u(hi);
+/** Σx + Σw − 2·Σmin in u16 lanes (exact: see above). */
+// @ts-ignore: decorator
+@inline function fromMin16(sumMin: v128, sumX: v128, sumW: v128): v128 {
+  return i16x8.sub(i16x8.add(sumX, sumW), i16x8.shl(sumMin, 1));
+}
+
+/** Channel k's raw sums for `count` (1–16) positions (u16 lanes lo: 0–7, hi: 8–15) as i32 at dst, dst + 4K, …. */
+function emitC1Raw(lo: v128, hi: v128, dst: usize, K: i32, count: i32, tmp: usize): void {
+  v128.store(tmp, i32x4.extend_low_i16x8_u(lo)); v128.store(tmp, i32x4.extend_high_i16x8_u(lo), 16);
+  v128.store(tmp, i32x4.extend_low_i16x8_u(hi), 32); v128.store(tmp, i32x4.extend_high_i16x8_u(hi), 48);
+  const step = <usize>K << 2;
+  for (let i = 0; i < count; i++) store<i32>(dst + <usize>i * step, load<i32>(tmp + (<usize>i << 2)));
+}
+
+/** Channel k of 16 positions: raw i32 (rq == 0) or, returned, requantized u8. */
+// @ts-ignore: decorator
+@inline function finishC1(l: v128, h: v128, xl: v128, xh: v128, ws: usize, dst: usize, K: i32, count: i32, rq: usize, k: i32, tmp: usize): v128 {
+  const sw = i16x8.splat(<i16>load<i32>(ws));
+  const lo = fromMin16(l, xl, sw), hi = fromMin16(h, xh, sw);
   if (rq == 0) {
-    v128.store(tmp, q0); v128.store(tmp, q1, 16); v128.store(tmp, q2, 32); v128.store(tmp, q3, 48);
-    const step = <usize>K << 2;
-    for (let i = 0; i < count; i++) store<i32>(dst + <usize>i * step, load<i32>(tmp + (<usize>i << 2)));
+    emitC1Raw(lo, hi, dst, K, count, tmp);
+    return lo;
+  }
+  return requantU16x16(lo, hi, rq, k);
+}
+
+/** Positions 0–3 of a 4-channel transpose (4 bytes each) at p, p + K, …: n positions, nk (3 or 4) channels. */
+// @ts-ignore: decorator
+@inline function put4x4(u: v128, p: usize, K: usize, n: i32, nk: i32): void {
+  if (nk == 4) {
+    v128.store32_lane(p, u, 0);
+    if (n > 1) v128.store32_lane(p + K, u, 1);
+    if (n > 2) v128.store32_lane(p + 2 * K, u, 2);
+    if (n > 3) v128.store32_lane(p + 3 * K, u, 3);
     return;
   }
-  const bias = v128.load32_splat(rq + RQ_BIAS + (<usize>k << 2));
-  const m = v128.load64_splat(rqMult(rq) + (<usize>k << 3));
-  const r0 = requant4(q0, bias, m, m, rq), r1 = requant4(q1, bias, m, m, rq);
-  const r2 = requant4(q2, bias, m, m, rq), r3 = requant4(q3, bias, m, m, rq);
-  const v = i8x16.narrow_i16x8_u(i16x8.narrow_i32x4_u(r0, r1), i16x8.narrow_i32x4_u(r2, r3));
-  const st = <usize>K;
-  if (count == 16) {
-    v128.store8_lane(dst, v, 0); v128.store8_lane(dst + st, v, 1); v128.store8_lane(dst + 2 * st, v, 2); v128.store8_lane(dst + 3 * st, v, 3);
-    v128.store8_lane(dst + 4 * st, v, 4); v128.store8_lane(dst + 5 * st, v, 5); v128.store8_lane(dst + 6 * st, v, 6); v128.store8_lane(dst + 7 * st, v, 7);
-    v128.store8_lane(dst + 8 * st, v, 8); v128.store8_lane(dst + 9 * st, v, 9); v128.store8_lane(dst + 10 * st, v, 10); v128.store8_lane(dst + 11 * st, v, 11);
-    v128.store8_lane(dst + 12 * st, v, 12); v128.store8_lane(dst + 13 * st, v, 13); v128.store8_lane(dst + 14 * st, v, 14); v128.store8_lane(dst + 15 * st, v, 15);
+  v128.store16_lane(p, u, 0); v128.store8_lane(p + 2, u, 2);
+  if (n > 1) { v128.store16_lane(p + K, u, 2); v128.store8_lane(p + K + 2, u, 6); }
+  if (n > 2) { v128.store16_lane(p + 2 * K, u, 4); v128.store8_lane(p + 2 * K + 2, u, 10); }
+  if (n > 3) { v128.store16_lane(p + 3 * K, u, 6); v128.store8_lane(p + 3 * K + 2, u, 14); }
+}
+
+/** Channels k..k+nk−1 (nk = 3 or 4; v0..v3 hold 16 positions each) of n positions, NHWC u8 at dst. */
+function storeC1x4(v0: v128, v1: v128, v2: v128, v3: v128, dst: usize, K: i32, n: i32, nk: i32): void {
+  const a = pairLo(v0, v1), b = pairLo(v2, v3), c = pairHi(v0, v1), d = pairHi(v2, v3);
+  const k = <usize>K;
+  put4x4(i16x8.shuffle(a, b, 0, 8, 1, 9, 2, 10, 3, 11), dst, k, n, nk);
+  if (n > 4) put4x4(i16x8.shuffle(a, b, 4, 12, 5, 13, 6, 14, 7, 15), dst + 4 * k, k, n - 4, nk);
+  if (n > 8) put4x4(i16x8.shuffle(c, d, 0, 8, 1, 9, 2, 10, 3, 11), dst + 8 * k, k, n - 8, nk);
+  if (n > 12) put4x4(i16x8.shuffle(c, d, 4, 12, 5, 13, 6, 14, 7, 15), dst + 12 * k, k, n - 12, nk);
+}
+
+/** Positions 0–7 of a 2-channel interleave (2 bytes each) at p, p + K, …: n positions, nk (1 or 2) channels. */
+// @ts-ignore: decorator
+@inline function put8x2(u: v128, p: usize, K: usize, n: i32, nk: i32): void {
+  if (nk == 2) {
+    v128.store16_lane(p, u, 0);
+    if (n > 1) v128.store16_lane(p + K, u, 1);
+    if (n > 2) v128.store16_lane(p + 2 * K, u, 2);
+    if (n > 3) v128.store16_lane(p + 3 * K, u, 3);
+    if (n > 4) v128.store16_lane(p + 4 * K, u, 4);
+    if (n > 5) v128.store16_lane(p + 5 * K, u, 5);
+    if (n > 6) v128.store16_lane(p + 6 * K, u, 6);
+    if (n > 7) v128.store16_lane(p + 7 * K, u, 7);
     return;
   }
-  v128.store(tmp, v);
-  for (let i = 0; i < count; i++) store<u8>(dst + <usize>i * st, load<u8>(tmp + i));
+  v128.store8_lane(p, u, 0);
+  if (n > 1) v128.store8_lane(p + K, u, 2);
+  if (n > 2) v128.store8_lane(p + 2 * K, u, 4);
+  if (n > 3) v128.store8_lane(p + 3 * K, u, 6);
+  if (n > 4) v128.store8_lane(p + 4 * K, u, 8);
+  if (n > 5) v128.store8_lane(p + 5 * K, u, 10);
+  if (n > 6) v128.store8_lane(p + 6 * K, u, 12);
+  if (n > 7) v128.store8_lane(p + 7 * K, u, 14);
+}
+
+/** Interleave the bytes of a and b: positions 0–7 of two taps. */
+// @ts-ignore: decorator
+@inline function pairLo(a: v128, b: v128): v128 {
+  return i8x16.shuffle(a, b, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+}
+/** As pairLo for positions 8–15. */
+// @ts-ignore: decorator
+@inline function pairHi(a: v128, b: v128): v128 {
+  return i8x16.shuffle(a, b, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
 }
 
 /** Positions [start, end) of a C = 1 conv through the padded plane, 16 positions of a row at a time. */
@@ -280,13 +338,20 @@ function adderConvDirectC1(s: Int8Conv, slot: usize, start: i32, end: i32): void
   const x = <usize>s.x, w = <usize>s.w, out = <usize>s.out, rq = <usize>s.rq;
   const memEnd = memoryEnd();
   const plane = slot + PLANE_OFFSET;
-  const tmp = plane + <usize>s.planeBytes; // the unused im2col block: 64 bytes for partial stores
+  // the unused im2col block: 64 bytes for partial stores, then the taps' offsets in the plane
+  const tmp = plane + <usize>s.planeBytes;
+  const taps = tmp + 64;
   const pitch = <usize>(s.W + 2 * s.pw);
   const rowStep = <usize>s.dh * pitch;
-  const K = s.K, KgP = s.KgP, kh = s.kh, kw = s.kw, OW = s.OW, OH = s.OH;
+  const K = s.K, KgP = s.KgP, kh = s.kh, kw = s.kw, OW = s.OW, R = s.R;
   const rp = <usize>s.Rp;
   const esz: usize = rq == 0 ? 4 : 1;
-  const pixelsPerImage = OH * OW;
+  const pixelsPerImage = s.OH * OW;
+  const pairs = (R + 1) >> 1;
+  // tap t = (ki, kj) at ki·rowStep + kj; tap R (odd R) reads tap R − 1 against a zero weight
+  for (let ki = 0, t = 0; ki < kh; ki++) for (let kj = 0; kj < kw; kj++, t++) store<i32>(taps + (<usize>t << 2), ki * <i32>rowStep + kj);
+  store<i32>(taps + (<usize>R << 2), load<i32>(taps + (<usize>(R - 1) << 2)));
+  const wsums = w + <usize>KgP * rp;
   let held = -1;
   let p = start;
   while (p < end) {
@@ -299,53 +364,66 @@ function adderConvDirectC1(s: Int8Conv, slot: usize, start: i32, end: i32): void
     }
     const src = plane + <usize>(oh * s.sh) * pitch + <usize>ow;
     const dst = out + <usize>p * K * esz;
+    // u8 stores write all 16 positions while the 16 stay in [start, end): past a row's end they
+    // are the next positions of this range, overwritten when those are computed
+    const stored = p + 16 <= end ? 16 : count;
+    // Σx of the 16 positions over the R real taps
+    let xl = i16x8.splat(0), xh = i16x8.splat(0);
+    for (let t = 0; t < R; t++) {
+      const a = v128.load(src + <usize>load<i32>(taps + (<usize>t << 2)));
+      xl = i16x8.add(xl, i16x8.extend_low_i8x16_u(a));
+      xh = i16x8.add(xh, i16x8.extend_high_i8x16_u(a));
+    }
     let kq = 0;
     for (; kq + 4 <= KgP; kq += 4) {
       const w0 = w + <usize>kq * rp, w1 = w0 + rp, w2 = w1 + rp, w3 = w2 + rp;
       let l0 = i16x8.splat(0), h0 = i16x8.splat(0), l1 = i16x8.splat(0), h1 = i16x8.splat(0);
       let l2 = i16x8.splat(0), h2 = i16x8.splat(0), l3 = i16x8.splat(0), h3 = i16x8.splat(0);
-      let t: usize = 0, r = src;
-      for (let ki = 0; ki < kh; ki++) {
-        for (let kj = 0; kj < kw; kj++) {
-          const a = v128.load(r + <usize>kj);
-          let d = absDiff(a, v128.load8_splat(w0 + t));
-          l0 = sadLo(l0, d); h0 = sadHi(h0, d);
-          d = absDiff(a, v128.load8_splat(w1 + t));
-          l1 = sadLo(l1, d); h1 = sadHi(h1, d);
-          d = absDiff(a, v128.load8_splat(w2 + t));
-          l2 = sadLo(l2, d); h2 = sadHi(h2, d);
-          d = absDiff(a, v128.load8_splat(w3 + t));
-          l3 = sadLo(l3, d); h3 = sadHi(h3, d);
-          t++;
-        }
-        r += rowStep;
+      for (let j = 0; j < pairs; j++) {
+        const o = taps + (<usize>j << 3), t = <usize>j << 1;
+        const a = v128.load(src + <usize>load<i32>(o)), b = v128.load(src + <usize>load<i32>(o, 4));
+        const lo = pairLo(a, b), hi = pairHi(a, b);
+        let v = v128.load16_splat(w0 + t);
+        l0 = pairMin(l0, lo, v); h0 = pairMin(h0, hi, v);
+        v = v128.load16_splat(w1 + t);
+        l1 = pairMin(l1, lo, v); h1 = pairMin(h1, hi, v);
+        v = v128.load16_splat(w2 + t);
+        l2 = pairMin(l2, lo, v); h2 = pairMin(h2, hi, v);
+        v = v128.load16_splat(w3 + t);
+        l3 = pairMin(l3, lo, v); h3 = pairMin(h3, hi, v);
       }
       const nk = min(4, K - kq);
       const d0 = dst + <usize>kq * esz;
-      emitC1(l0, h0, d0, K, count, rq, kq, tmp);
-      if (nk > 1) emitC1(l1, h1, d0 + esz, K, count, rq, kq + 1, tmp);
-      if (nk > 2) emitC1(l2, h2, d0 + 2 * esz, K, count, rq, kq + 2, tmp);
-      if (nk > 3) emitC1(l3, h3, d0 + 3 * esz, K, count, rq, kq + 3, tmp);
+      const ws = wsums + (<usize>kq << 2);
+      const v0 = finishC1(l0, h0, xl, xh, ws, d0, K, count, rq, kq, tmp);
+      const v1 = finishC1(l1, h1, xl, xh, ws + 4, d0 + esz, K, count, rq, kq + 1, tmp);
+      const v2 = finishC1(l2, h2, xl, xh, ws + 8, d0 + 2 * esz, K, count, rq, kq + 2, tmp);
+      // a 4th row past K (nk = 3) is zeros: computed, never stored
+      const v3 = finishC1(l3, h3, xl, xh, ws + 12, d0 + 3 * esz, K, nk > 3 ? count : 0, rq, kq + 3, tmp);
+      if (rq != 0) storeC1x4(v0, v1, v2, v3, d0, K, stored, nk);
     }
     if (kq < KgP) {
       // the last two rows (KgP is even; a row past K is zeros and is not stored)
       const w0 = w + <usize>kq * rp, w1 = w0 + rp;
       let l0 = i16x8.splat(0), h0 = i16x8.splat(0), l1 = i16x8.splat(0), h1 = i16x8.splat(0);
-      let t: usize = 0, r = src;
-      for (let ki = 0; ki < kh; ki++) {
-        for (let kj = 0; kj < kw; kj++) {
-          const a = v128.load(r + <usize>kj);
-          let d = absDiff(a, v128.load8_splat(w0 + t));
-          l0 = sadLo(l0, d); h0 = sadHi(h0, d);
-          d = absDiff(a, v128.load8_splat(w1 + t));
-          l1 = sadLo(l1, d); h1 = sadHi(h1, d);
-          t++;
-        }
-        r += rowStep;
+      for (let j = 0; j < pairs; j++) {
+        const o = taps + (<usize>j << 3), t = <usize>j << 1;
+        const a = v128.load(src + <usize>load<i32>(o)), b = v128.load(src + <usize>load<i32>(o, 4));
+        const lo = pairLo(a, b), hi = pairHi(a, b);
+        let v = v128.load16_splat(w0 + t);
+        l0 = pairMin(l0, lo, v); h0 = pairMin(h0, hi, v);
+        v = v128.load16_splat(w1 + t);
+        l1 = pairMin(l1, lo, v); h1 = pairMin(h1, hi, v);
       }
+      const nk = K - kq;
       const d0 = dst + <usize>kq * esz;
-      emitC1(l0, h0, d0, K, count, rq, kq, tmp);
-      if (K - kq > 1) emitC1(l1, h1, d0 + esz, K, count, rq, kq + 1, tmp);
+      const ws = wsums + (<usize>kq << 2);
+      const v0 = finishC1(l0, h0, xl, xh, ws, d0, K, count, rq, kq, tmp);
+      const v1 = finishC1(l1, h1, xl, xh, ws + 4, d0 + esz, K, nk > 1 ? count : 0, rq, kq + 1, tmp);
+      if (rq != 0) {
+        put8x2(pairLo(v0, v1), d0, <usize>K, stored, nk);
+        if (stored > 8) put8x2(pairHi(v0, v1), d0 + 8 * <usize>K, <usize>K, stored - 8, nk);
+      }
     }
     p += count;
   }

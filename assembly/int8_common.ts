@@ -321,6 +321,54 @@ export const RQ_BIAS: usize = 32;
   return rq + RQ_BIAS + (<usize>load<i32>(rq, RQ_KPAD) << 2);
 }
 
+/**
+ * The u16-lane integer form of the block (src/kernels/requant_u16.ts, after the f64 multipliers):
+ * i32 [lo, hi, 0, 0], then per channel i32 [mode, rA, rB, m, b, k, q, 0].
+ */
+// @ts-ignore: decorator
+@inline function rqU16(rq: usize): usize {
+  return rq + RQ_BIAS + <usize>load<i32>(rq, RQ_KPAD) * 12;
+}
+
+/** u32 → i32 of four lanes of d: q + (b + d·m) >> k (no lane exceeds u32 or i32: requant_u16.ts). */
+// @ts-ignore: decorator
+@inline function stepU32(d: v128, m: v128, b: v128, k: i32, q: v128): v128 {
+  return i32x4.add(i32x4.shr_u(i32x4.add(i32x4.mul(d, m), b), k), q);
+}
+
+/**
+ * requantizeU8 of 16 u16 accumulators of one channel k (lo: lanes 0–7, hi: 8–15) into 16 u8:
+ * the integer form of requant_u16.ts when the channel has one, else requant4's f64 path.
+ */
+// @ts-ignore: decorator
+@inline export function requantU16x16(lo: v128, hi: v128, rq: usize, k: i32): v128 {
+  const head = rqU16(rq), c = head + 16 + (<usize>k << 5);
+  const mode = load<i32>(c);
+  if (mode == 0) {
+    const bias = v128.load32_splat(rq + RQ_BIAS + (<usize>k << 2));
+    const m = v128.load64_splat(rqMult(rq) + (<usize>k << 3));
+    const r0 = requant4(i32x4.extend_low_i16x8_u(lo), bias, m, m, rq), r1 = requant4(i32x4.extend_high_i16x8_u(lo), bias, m, m, rq);
+    const r2 = requant4(i32x4.extend_low_i16x8_u(hi), bias, m, m, rq), r3 = requant4(i32x4.extend_high_i16x8_u(hi), bias, m, m, rq);
+    return i8x16.narrow_i16x8_u(i16x8.narrow_i32x4_u(r0, r1), i16x8.narrow_i32x4_u(r2, r3));
+  }
+  // clamp r to [rA, rB] (no output changes), then d = r − rA or rB − r
+  const rA = i16x8.splat(<i16>load<i32>(c, 4)), rB = i16x8.splat(<i16>load<i32>(c, 8));
+  let l = i16x8.min_u(i16x8.max_u(lo, rA), rB), h = i16x8.min_u(i16x8.max_u(hi, rA), rB);
+  if (mode == 1) {
+    l = i16x8.sub(l, rA);
+    h = i16x8.sub(h, rA);
+  } else {
+    l = i16x8.sub(rB, l);
+    h = i16x8.sub(rB, h);
+  }
+  const m = i32x4.splat(load<i32>(c, 12)), b = i32x4.splat(load<i32>(c, 16)), sh = load<i32>(c, 20), q = i32x4.splat(load<i32>(c, 24));
+  const r0 = stepU32(i32x4.extend_low_i16x8_u(l), m, b, sh, q), r1 = stepU32(i32x4.extend_high_i16x8_u(l), m, b, sh, q);
+  const r2 = stepU32(i32x4.extend_low_i16x8_u(h), m, b, sh, q), r3 = stepU32(i32x4.extend_high_i16x8_u(h), m, b, sh, q);
+  // saturating narrows, then the clamp to [lo, hi] in u8
+  const v = i8x16.narrow_i16x8_u(i16x8.narrow_i32x4_s(r0, r1), i16x8.narrow_i32x4_s(r2, r3));
+  return i8x16.min_u(i8x16.max_u(v, i8x16.splat(<i8>load<i32>(head))), i8x16.splat(<i8>load<i32>(head, 4)));
+}
+
 /** The low bytes of four i32 lanes in [0, 255], packed into the first 4 bytes. */
 // @ts-ignore: decorator
 @inline export function packU8(v: v128): v128 {

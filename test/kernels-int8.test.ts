@@ -48,14 +48,30 @@ function randomShape(rand: () => number): Conv2dShape {
   }
 }
 
-/** Requantization within the contract: |acc + bias| < 2^31, |mult| < 2^21, shift in [1, 52]. */
-/** reach: the largest |accumulator| the parameters must take (biasBits leaves room for it in int32). */
+/**
+ * Requantization within the contract: |acc·2^biasBits + bias| < 2^31, |mult| < 2^21, shift in
+ * [1, 52]. reach: the largest |accumulator| the parameters must take (biasBits leaves room for it in
+ * int32). Half the channels are drawn across the whole contract, half as export writes them: a
+ * 15-bit multiplier that maps about the accumulator's reach onto the u8 range, either sign.
+ */
 function randomRequant(rand: () => number, K: number, reach = 2 ** 30): fast.RequantParams {
-  const shift = Uint8Array.from({ length: K }, () => (rand() < 0.3 ? int(rand, 1, 52) : int(rand, 8, 24)));
-  const mult = Int32Array.from({ length: K }, () => int(rand, -(2 ** 21 - 1), 2 ** 21 - 1));
-  const bias = Int32Array.from({ length: K }, () => int(rand, -(2 ** 20), 2 ** 20));
-  const lo = int(rand, 0, 255), hi = int(rand, lo, 255);
   const biasBits = Math.max(0, Math.min(pickOf(rand, [0, 0, 1, 8, 16]), Math.floor(Math.log2((2 ** 31 - 1 - 2 ** 20) / reach))));
+  const shift = new Uint8Array(K), mult = new Int32Array(K), bias = new Int32Array(K);
+  for (let k = 0; k < K; k++) {
+    if (rand() < 0.5) {
+      shift[k] = rand() < 0.3 ? int(rand, 1, 52) : int(rand, 8, 24);
+      mult[k] = int(rand, -(2 ** 21 - 1), 2 ** 21 - 1);
+      bias[k] = int(rand, -(2 ** 20), 2 ** 20);
+      continue;
+    }
+    // real multiplier per accumulator unit: 255 output steps over 0.2–5 times the reach
+    const real = 255 / (reach * (0.2 + 4.8 * rand()));
+    const e = Math.floor(Math.log2(real * 2 ** biasBits));
+    shift[k] = Math.min(52, Math.max(1, 14 - e));
+    mult[k] = Math.min(2 ** 15 - 1, Math.round(real * 2 ** (shift[k]! - biasBits))) * (rand() < 0.5 ? -1 : 1);
+    bias[k] = Math.max(-(2 ** 20), Math.min(2 ** 20, Math.round(-rand() * reach * 2 ** biasBits * Math.sign(mult[k]!))));
+  }
+  const lo = int(rand, 0, 255), hi = int(rand, lo, 255);
   return { bias, mult, shift, outZp: int(rand, 0, 255), lo, hi, biasBits };
 }
 
@@ -307,6 +323,38 @@ test("int8 adder: the largest sums (x = 255, w = 0) stay exact across u16 runs (
       ref.adderConvU8(x, wv, 0, want, s);
       assert.deepEqual(acc, want, `I = ${I}`);
       assert.equal(acc[0], 255 * I);
+    }
+  } finally {
+    buf.freeAll();
+  }
+});
+
+test("int8 adder, one input channel: the largest windows (R = 256, 257) and sums up to 65535 are exact, raw and requantized", () => {
+  const rt = initRuntime({ threads: 1 });
+  const buf = new WasmBuffers(rt);
+  const rand = rng(77);
+  try {
+    for (const [kh, kw, H, W] of [[16, 16, 20, 40], [1, 257, 3, 270], [257, 1, 260, 17]] as const) {
+      const s = conv2dShape([2, 1, H, W], [7, 1, kh, kw], { padding: [1, 2] });
+      const R = kh * kw, ny = s.N * s.OH * s.OW * s.K;
+      // mostly 0 and 255, so some windows reach Σ = 255·R (≥ 2^16 − 255) and the u16 sums wrap
+      const x = buf.u8(s.N * H * W);
+      for (let i = 0; i < x.length; i++) x[i] = rand() < 0.997 ? 255 : int(rand, 0, 255);
+      const wv = new Uint8Array(s.K * R);
+      for (let i = 0; i < wv.length; i++) wv[i] = i < R ? 0 : rand() < 0.5 ? 0 : int(rand, 0, 255);
+      const padValue = 255;
+      const want = new Int32Array(ny), wantQ = new Uint8Array(ny);
+      ref.adderConvU8(x, wv, padValue, want, s);
+      const w = fast.prepareAdderWeights(wv, s);
+      const acc = buf.i32(ny), q = buf.u8(ny);
+      const rq = randomRequant(rand, s.K, 255 * R);
+      fast.adderConvU8(x, w, padValue, acc, s);
+      fast.adderConvRequantU8(x, w, padValue, rq, q, s);
+      w.dispose();
+      ref.requantizeU8(want, ny / s.K, s.K, rq.bias, rq.mult, rq.shift, rq.outZp, rq.lo, rq.hi, wantQ, rq.biasBits);
+      assert.deepEqual(acc, want, `${kh}×${kw}: accumulators`);
+      assert.deepEqual(q, wantQ, `${kh}×${kw}: requantized`);
+      assert.ok(want.some((v) => v === 255 * R), `${kh}×${kw}: some window sums to 255·R`);
     }
   } finally {
     buf.freeAll();

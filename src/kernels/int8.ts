@@ -14,6 +14,7 @@ import { checkConv2dShape, type Conv2dShape } from "./conv2d.js";
 import { alignUp, grainFor, SCRATCH_THREADS, threadScratch } from "./gemm.js";
 import { checkAddRequant, checkRequant, type AddRequant } from "./reference/int8.js";
 import { PROGRAM_BLOCK, type ProgramOp } from "./int8_program.js";
+import { u16Requant } from "./requant_u16.js";
 import { runtime, type Runtime } from "./runtime.js";
 
 /** The requantization of requantizeU8 in reference/int8.ts, for all K output channels. */
@@ -498,10 +499,18 @@ function requantChannels(K: number): number {
 }
 
 function requantBytes(K: number): number {
-  return 32 + requantChannels(K) * 12;
+  return 32 + requantChannels(K) * 12 + U16_HEAD + requantChannels(K) * U16_CHANNEL;
 }
 
-/** Header f64 [lo − zp, hi − zp, zp + 2^52], i32 Kpad at 24, i32 biasBits at 28; bias i32 [Kpad]; mult·2^−shift f64 [Kpad]. */
+/** The u16-lane integer form (requant_u16.ts) after the f64 multipliers: i32 [lo, hi, 0, 0], then per channel. */
+const U16_HEAD = 16;
+/** i32 [mode, rA, rB, m, b, k, q, 0] per channel. */
+const U16_CHANNEL = 32;
+
+/**
+ * Header f64 [lo − zp, hi − zp, zp + 2^52], i32 Kpad at 24, i32 biasBits at 28; bias i32 [Kpad];
+ * mult·2^−shift f64 [Kpad]; then the u16-lane form (U16_HEAD, U16_CHANNEL; rqU16 in int8_common.ts).
+ */
 function writeRequant(rt: Runtime, ptr: number, K: number, p: RequantParams): void {
   const Kpad = requantChannels(K);
   const head = new Float64Array(rt.memory.buffer, ptr, 3);
@@ -516,6 +525,14 @@ function writeRequant(rt: Runtime, ptr: number, K: number, p: RequantParams): vo
   for (let k = 0; k < K; k++) {
     bias[k] = p.bias[k];
     m[k] = p.mult[k] * 2 ** -p.shift[k];
+  }
+  const u16 = rt.i32(ptr + 32 + Kpad * 12, (U16_HEAD + Kpad * U16_CHANNEL) / 4);
+  u16.fill(0);
+  u16[0] = p.lo;
+  u16[1] = p.hi;
+  for (let k = 0; k < K; k++) {
+    const c = u16Requant(p.bias[k]!, p.mult[k]!, p.shift[k]!, p.biasBits ?? 0, p.outZp, p.lo, p.hi);
+    u16.set([c.mode, c.rA, c.rB, c.m | 0, c.b | 0, c.k, c.q], (U16_HEAD + k * U16_CHANNEL) / 4);
   }
 }
 
