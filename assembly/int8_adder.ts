@@ -52,18 +52,27 @@ const RUN: i32 = 64;
   return i32x4.sub(i32x4.add(sumX, sumW), i32x4.shl(sumMin, 1));
 }
 
-/** Σ of each of `count` rows of `chunks`·16 bytes (Rp apart) into i32 at xs. */
+/**
+ * Σ of each of `count` rows of `chunks`·16 bytes (Rp apart) into i32 at xs, four rows at a time
+ * (one transposed reduction and one store per four; rows past count are the block's stale rows,
+ * summed into the 4 spare i32 after the block's sums).
+ */
 export function rowSumsU8(col: usize, rp: usize, chunks: i32, count: i32, xs: usize): void {
-  for (let i = 0; i < count; i++) {
-    const a = col + <usize>i * rp;
-    let total = i32x4.splat(0);
+  for (let i = 0; i < count; i += 4) {
+    const a0 = col + <usize>i * rp, a1 = a0 + rp, a2 = a1 + rp, a3 = a2 + rp;
+    let t = i32x4.splat(0);
     for (let c0 = 0; c0 < chunks; c0 += RUN) {
       const c1 = min(chunks, c0 + RUN);
-      let s = i16x8.splat(0);
-      for (let o = <usize>c0 << 4, e = <usize>c1 << 4; o < e; o += 16) s = i16x8.add(s, i16x8.extadd_pairwise_i8x16_u(v128.load(a + o)));
-      total = i32x4.add(total, widen(s));
+      let s0 = i16x8.splat(0), s1 = i16x8.splat(0), s2 = i16x8.splat(0), s3 = i16x8.splat(0);
+      for (let o = <usize>c0 << 4, e = <usize>c1 << 4; o < e; o += 16) {
+        s0 = i16x8.add(s0, i16x8.extadd_pairwise_i8x16_u(v128.load(a0 + o)));
+        s1 = i16x8.add(s1, i16x8.extadd_pairwise_i8x16_u(v128.load(a1 + o)));
+        s2 = i16x8.add(s2, i16x8.extadd_pairwise_i8x16_u(v128.load(a2 + o)));
+        s3 = i16x8.add(s3, i16x8.extadd_pairwise_i8x16_u(v128.load(a3 + o)));
+      }
+      t = i32x4.add(t, hsum4(widen(s0), widen(s1), widen(s2), widen(s3)));
     }
-    store<i32>(xs + (<usize>i << 2), i32x4.extract_lane(total, 0) + i32x4.extract_lane(total, 1) + i32x4.extract_lane(total, 2) + i32x4.extract_lane(total, 3));
+    v128.store(xs + (<usize>i << 2), t);
   }
 }
 
