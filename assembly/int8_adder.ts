@@ -281,23 +281,34 @@ function emitC1Raw(lo: v128, hi: v128, dst: usize, K: i32, count: i32, tmp: usiz
   return requantU16x16(lo, hi, rq, k);
 }
 
-/** Positions 0–3 of a 4-channel transpose (4 bytes each) at p, p + K, …: n positions, nk (3 or 4) channels. */
+/** Positions 0–3 of a 4-channel transpose (4 bytes each) at p, p + K, …: n positions, nk (1–4) channels. */
 // @ts-ignore: decorator
 @inline function put4x4(u: v128, p: usize, K: usize, n: i32, nk: i32): void {
+  // lane indices must be constants: one unrolled block per channel count
   if (nk == 4) {
     v128.store32_lane(p, u, 0);
     if (n > 1) v128.store32_lane(p + K, u, 1);
     if (n > 2) v128.store32_lane(p + 2 * K, u, 2);
     if (n > 3) v128.store32_lane(p + 3 * K, u, 3);
-    return;
+  } else if (nk == 3) {
+    v128.store16_lane(p, u, 0); v128.store8_lane(p + 2, u, 2);
+    if (n > 1) { v128.store16_lane(p + K, u, 2); v128.store8_lane(p + K + 2, u, 6); }
+    if (n > 2) { v128.store16_lane(p + 2 * K, u, 4); v128.store8_lane(p + 2 * K + 2, u, 10); }
+    if (n > 3) { v128.store16_lane(p + 3 * K, u, 6); v128.store8_lane(p + 3 * K + 2, u, 14); }
+  } else if (nk == 2) {
+    v128.store16_lane(p, u, 0);
+    if (n > 1) v128.store16_lane(p + K, u, 2);
+    if (n > 2) v128.store16_lane(p + 2 * K, u, 4);
+    if (n > 3) v128.store16_lane(p + 3 * K, u, 6);
+  } else {
+    v128.store8_lane(p, u, 0);
+    if (n > 1) v128.store8_lane(p + K, u, 4);
+    if (n > 2) v128.store8_lane(p + 2 * K, u, 8);
+    if (n > 3) v128.store8_lane(p + 3 * K, u, 12);
   }
-  v128.store16_lane(p, u, 0); v128.store8_lane(p + 2, u, 2);
-  if (n > 1) { v128.store16_lane(p + K, u, 2); v128.store8_lane(p + K + 2, u, 6); }
-  if (n > 2) { v128.store16_lane(p + 2 * K, u, 4); v128.store8_lane(p + 2 * K + 2, u, 10); }
-  if (n > 3) { v128.store16_lane(p + 3 * K, u, 6); v128.store8_lane(p + 3 * K + 2, u, 14); }
 }
 
-/** Channels k..k+nk−1 (nk = 3 or 4; v0..v3 hold 16 positions each) of n positions, NHWC u8 at dst. */
+/** Channels k..k+nk−1 (nk = 1–4; v0..v3 hold 16 positions each) of n positions, NHWC u8 at dst. */
 function storeC1x4(v0: v128, v1: v128, v2: v128, v3: v128, dst: usize, K: i32, n: i32, nk: i32): void {
   const a = pairLo(v0, v1), b = pairLo(v2, v3), c = pairHi(v0, v1), d = pairHi(v2, v3);
   const k = <usize>K;
@@ -305,30 +316,6 @@ function storeC1x4(v0: v128, v1: v128, v2: v128, v3: v128, dst: usize, K: i32, n
   if (n > 4) put4x4(i16x8.shuffle(a, b, 4, 12, 5, 13, 6, 14, 7, 15), dst + 4 * k, k, n - 4, nk);
   if (n > 8) put4x4(i16x8.shuffle(c, d, 0, 8, 1, 9, 2, 10, 3, 11), dst + 8 * k, k, n - 8, nk);
   if (n > 12) put4x4(i16x8.shuffle(c, d, 4, 12, 5, 13, 6, 14, 7, 15), dst + 12 * k, k, n - 12, nk);
-}
-
-/** Positions 0–7 of a 2-channel interleave (2 bytes each) at p, p + K, …: n positions, nk (1 or 2) channels. */
-// @ts-ignore: decorator
-@inline function put8x2(u: v128, p: usize, K: usize, n: i32, nk: i32): void {
-  if (nk == 2) {
-    v128.store16_lane(p, u, 0);
-    if (n > 1) v128.store16_lane(p + K, u, 1);
-    if (n > 2) v128.store16_lane(p + 2 * K, u, 2);
-    if (n > 3) v128.store16_lane(p + 3 * K, u, 3);
-    if (n > 4) v128.store16_lane(p + 4 * K, u, 4);
-    if (n > 5) v128.store16_lane(p + 5 * K, u, 5);
-    if (n > 6) v128.store16_lane(p + 6 * K, u, 6);
-    if (n > 7) v128.store16_lane(p + 7 * K, u, 7);
-    return;
-  }
-  v128.store8_lane(p, u, 0);
-  if (n > 1) v128.store8_lane(p + K, u, 2);
-  if (n > 2) v128.store8_lane(p + 2 * K, u, 4);
-  if (n > 3) v128.store8_lane(p + 3 * K, u, 6);
-  if (n > 4) v128.store8_lane(p + 4 * K, u, 8);
-  if (n > 5) v128.store8_lane(p + 5 * K, u, 10);
-  if (n > 6) v128.store8_lane(p + 6 * K, u, 12);
-  if (n > 7) v128.store8_lane(p + 7 * K, u, 14);
 }
 
 /** Interleave the bytes of a and b: positions 0–7 of two taps. */
@@ -429,10 +416,7 @@ function adderConvDirectC1(s: Int8Conv, slot: usize, start: i32, end: i32): void
       const ws = wsums + (<usize>kq << 2);
       const v0 = finishC1(l0, h0, xl, xh, ws, d0, K, count, rq, kq, tmp);
       const v1 = finishC1(l1, h1, xl, xh, ws + 4, d0 + esz, K, nk > 1 ? count : 0, rq, kq + 1, tmp);
-      if (rq != 0) {
-        put8x2(pairLo(v0, v1), d0, <usize>K, stored, nk);
-        if (stored > 8) put8x2(pairHi(v0, v1), d0 + 8 * <usize>K, <usize>K, stored - 8, nk);
-      }
+      if (rq != 0) storeC1x4(v0, v1, v0, v1, d0, K, stored, nk);
     }
     p += count;
   }
