@@ -239,8 +239,8 @@ export function adderConvInSlot(shape: usize, slot: usize, start: i32, end: i32)
 // [x_p0,t  x_p0,t+1  x_p1,t  x_p1,t+1 …] (positions 0–7, and 8–15 in a second vector), the pair's
 // two weights are one u16 splat, and min + pairwise widening + add leave Σ of the pair in each
 // position's u16 lane: 3 instructions per 16 pairs, where |x − w| widened by halves took 7. An odd
-// last tap is paired with the zero past R in the weight row (min(x, 0) = 0). Σx is one pass of
-// plain widening per 16 positions, shared by all channels. Every sum is taken mod 2^16: the
+// last tap is paired with the zero past R in the weight row (min(x, 0) = 0). Σx comes from the
+// output row's column sums (kh rows added once per row), kw shifted reads per 16 positions. Every sum is taken mod 2^16: the
 // result Σ|x − w| ≤ 257·255 < 2^16, so it comes out exact.
 
 /** The direct path applies: one channel, no groups, unit stride and dilation along W, u16-safe sums. */
@@ -329,6 +329,27 @@ function storeC1x4(v0: v128, v1: v128, v2: v128, v3: v128, dst: usize, K: i32, n
   return i8x16.shuffle(a, b, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
 }
 
+/**
+ * Σ over the kh kernel rows (rowStep apart from `top`) of every plane column, as u16 at cols:
+ * pitch + 16 columns, so that output position ow's window sum is Σ_kj cols[ow + kj]. Shared by the
+ * row's groups of 16 positions; columns past the row read the plane's slack (their sums are only
+ * used for positions that are not stored).
+ */
+function columnSums(top: usize, rowStep: usize, kh: i32, pitch: usize, cols: usize): void {
+  for (let c: usize = 0; c < pitch + 16; c += 16) {
+    let lo = i16x8.splat(0), hi = i16x8.splat(0);
+    let r = top + c;
+    for (let ki = 0; ki < kh; ki++) {
+      const a = v128.load(r);
+      lo = i16x8.add(lo, i16x8.extend_low_i8x16_u(a));
+      hi = i16x8.add(hi, i16x8.extend_high_i8x16_u(a));
+      r += rowStep;
+    }
+    v128.store(cols + (c << 1), lo);
+    v128.store(cols + (c << 1), hi, 16);
+  }
+}
+
 /** Positions [start, end) of a C = 1 conv through the padded plane, 16 positions of a row at a time. */
 function adderConvDirectC1(s: Int8Conv, slot: usize, start: i32, end: i32): void {
   const x = <usize>s.x, w = <usize>s.w, out = <usize>s.out, rq = <usize>s.rq;
@@ -348,6 +369,9 @@ function adderConvDirectC1(s: Int8Conv, slot: usize, start: i32, end: i32): void
   for (let ki = 0, t = 0; ki < kh; ki++) for (let kj = 0; kj < kw; kj++, t++) store<i32>(taps + (<usize>t << 2), ki * <i32>rowStep + kj);
   store<i32>(taps + (<usize>R << 2), load<i32>(taps + (<usize>(R - 1) << 2)));
   const wsums = w + <usize>KgP * rp;
+  // column sums of the current output row: u16 [pitch + 32] after the tap offsets
+  const cols = taps + ((<usize>(R + 1) << 2) + 15 & ~15);
+  let sumsRow = -1;
   let held = -1;
   let p = start;
   while (p < end) {
@@ -357,18 +381,23 @@ function adderConvDirectC1(s: Int8Conv, slot: usize, start: i32, end: i32): void
     if (held != n) {
       buildPlane(x, s, n, plane, pitch, memEnd);
       held = n;
+      sumsRow = -1;
     }
     const src = plane + <usize>(oh * s.sh) * pitch + <usize>ow;
     const dst = out + <usize>p * K * esz;
     // u8 stores write all 16 positions while the 16 stay in [start, end): past a row's end they
     // are the next positions of this range, overwritten when those are computed
     const stored = p + 16 <= end ? 16 : count;
-    // Σx of the 16 positions over the R real taps
+    // Σx of the 16 positions: kw shifted reads of the output row's column sums
+    if (held != n || sumsRow != oh) {
+      columnSums(plane + <usize>(oh * s.sh) * pitch, rowStep, kh, pitch, cols);
+      sumsRow = oh;
+    }
     let xl = i16x8.splat(0), xh = i16x8.splat(0);
-    for (let t = 0; t < R; t++) {
-      const a = v128.load(src + <usize>load<i32>(taps + (<usize>t << 2)));
-      xl = i16x8.add(xl, i16x8.extend_low_i8x16_u(a));
-      xh = i16x8.add(xh, i16x8.extend_high_i8x16_u(a));
+    for (let kj = 0; kj < kw; kj++) {
+      const c = cols + (<usize>(ow + kj) << 1);
+      xl = i16x8.add(xl, v128.load(c));
+      xh = i16x8.add(xh, v128.load(c, 16));
     }
     let kq = 0;
     for (; kq + 4 <= KgP; kq += 4) {

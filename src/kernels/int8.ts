@@ -366,7 +366,10 @@ function convCall(
   const planeBytes = ((s.groups === 1 && s.dilationW === 1) || isDepthwise(kind, s)) && planeData <= MAX_PLANE_BYTES ? alignUp(planeData + 16, 64) : 0;
   // [image tag 64][plane][block rows][64 bytes of overrun slack][adder: Σ of each row, i32, 4 spare]
   const rowSums = kind === "adder" ? (block + 4) * 4 : 0;
-  const slotBytes = alignUp(64 + planeBytes + block * rowBytes + 64 + rowSums, 64);
+  // the one-channel adder path uses the block area for [64 bytes][tap offsets][column sums] instead
+  const pitch = s.W + 2 * s.padW;
+  const oneChannel = kind === "adder" && s.C === 1 ? 64 + alignUp(4 * (w.R + 1), 16) + 2 * (pitch + 32) : 0;
+  const slotBytes = alignUp(64 + planeBytes + Math.max(block * rowBytes + 64 + rowSums, oneChannel), 64);
   const p = new Int32Array(PARAM_FIELDS);
   p[0] = s.N; p[1] = s.C; p[2] = s.H; p[3] = s.W; p[4] = s.K; p[5] = s.kh; p[6] = s.kw;
   p[7] = s.strideH; p[8] = s.strideW; p[9] = s.padH; p[10] = s.padW; p[11] = s.dilationH; p[12] = s.dilationW;
