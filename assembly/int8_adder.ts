@@ -23,7 +23,7 @@
 // depend on the thread count.
 import { threadSlot } from "./gemm";
 import { adderDepthwiseU8, isDepthwise } from "./int8_depthwise";
-import { buildPlane, emit2x2, emit4, hsum4, im2colRows, Int8Conv, memoryEnd, PLANE_OFFSET, requantU16x16 } from "./int8_common";
+import { buildPlane, emit2x2, emit4, hsum4, im2colRows, Int8Conv, memoryEnd, PLANE_OFFSET, requantU16x16, rqU16 } from "./int8_common";
 
 /** Chunks of 16 bytes per u16 accumulation run. */
 const RUN: i32 = 64;
@@ -183,7 +183,8 @@ export function adderConvInSlot(shape: usize, slot: usize, start: i32, end: i32)
   const x = <usize>s.x, w = <usize>s.w, out = <usize>s.out, rq = <usize>s.rq;
   store<i32>(slot, -1); // no image in the plane yet
   if (directC1(s)) {
-    adderConvDirectC1(s, slot, start, end);
+    if (s.pool != 0) adderConvDirectC1Pool(s, slot, start, end);
+    else adderConvDirectC1(s, slot, start, end);
     return;
   }
   if (isDepthwise(s)) {
@@ -261,24 +262,73 @@ export function adderConvInSlot(shape: usize, slot: usize, start: i32, end: i32)
   return i16x8.sub(i16x8.add(sumX, sumW), i16x8.shl(sumMin, 1));
 }
 
-/** Channel k's raw sums for `count` (1–16) positions (u16 lanes lo: 0–7, hi: 8–15) as i32 at dst, dst + 4K, …. */
-function emitC1Raw(lo: v128, hi: v128, dst: usize, K: i32, count: i32, tmp: usize): void {
+/** Interleave the bytes of a and b: positions 0–7 of two taps. */
+// @ts-ignore: decorator
+@inline function pairLo(a: v128, b: v128): v128 {
+  return i8x16.shuffle(a, b, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+}
+/** As pairLo for positions 8–15. */
+// @ts-ignore: decorator
+@inline function pairHi(a: v128, b: v128): v128 {
+  return i8x16.shuffle(a, b, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+}
+
+/** One channel's Σ|x − w| from its Σmin accumulators (positions 0–7, 8–15) and Σw at ws, to r: 32 bytes. */
+// @ts-ignore: decorator
+@inline function sumsOut(r: usize, l: v128, h: v128, xl: v128, xh: v128, ws: usize): void {
+  const sw = i16x8.splat(<i16>load<i32>(ws));
+  v128.store(r, fromMin16(l, xl, sw));
+  v128.store(r, fromMin16(h, xh, sw), 16);
+}
+
+/**
+ * Σ|x − w| (exact, u16) of the 16 positions at src in the plane for `rows` (4 or 2) channels,
+ * weight rows w, w + Rp, … (Σw of each at ws, Σx of the positions in xl, xh): per channel 32 bytes
+ * at r, lanes of positions 0–7 then 8–15.
+ */
+// @ts-ignore: decorator
+@inline function c1Sums(src: usize, taps: usize, pairs: i32, w: usize, rp: usize, rows: i32, xl: v128, xh: v128, ws: usize, r: usize): void {
+  if (rows == 4) {
+    const w1 = w + rp, w2 = w1 + rp, w3 = w2 + rp;
+    let l0 = i16x8.splat(0), h0 = i16x8.splat(0), l1 = i16x8.splat(0), h1 = i16x8.splat(0);
+    let l2 = i16x8.splat(0), h2 = i16x8.splat(0), l3 = i16x8.splat(0), h3 = i16x8.splat(0);
+    for (let j = 0; j < pairs; j++) {
+      const o = taps + (<usize>j << 3), t = <usize>j << 1;
+      const a = v128.load(src + <usize>load<i32>(o)), b = v128.load(src + <usize>load<i32>(o, 4));
+      const lo = pairLo(a, b), hi = pairHi(a, b);
+      let v = v128.load16_splat(w + t);
+      l0 = pairMin(l0, lo, v); h0 = pairMin(h0, hi, v);
+      v = v128.load16_splat(w1 + t);
+      l1 = pairMin(l1, lo, v); h1 = pairMin(h1, hi, v);
+      v = v128.load16_splat(w2 + t);
+      l2 = pairMin(l2, lo, v); h2 = pairMin(h2, hi, v);
+      v = v128.load16_splat(w3 + t);
+      l3 = pairMin(l3, lo, v); h3 = pairMin(h3, hi, v);
+    }
+    sumsOut(r, l0, h0, xl, xh, ws); sumsOut(r + 32, l1, h1, xl, xh, ws + 4);
+    sumsOut(r + 64, l2, h2, xl, xh, ws + 8); sumsOut(r + 96, l3, h3, xl, xh, ws + 12);
+    return;
+  }
+  let l0 = i16x8.splat(0), h0 = i16x8.splat(0), l1 = i16x8.splat(0), h1 = i16x8.splat(0);
+  for (let j = 0; j < pairs; j++) {
+    const o = taps + (<usize>j << 3), t = <usize>j << 1;
+    const a = v128.load(src + <usize>load<i32>(o)), b = v128.load(src + <usize>load<i32>(o, 4));
+    const lo = pairLo(a, b), hi = pairHi(a, b);
+    let v = v128.load16_splat(w + t);
+    l0 = pairMin(l0, lo, v); h0 = pairMin(h0, hi, v);
+    v = v128.load16_splat(w + rp + t);
+    l1 = pairMin(l1, lo, v); h1 = pairMin(h1, hi, v);
+  }
+  sumsOut(r, l0, h0, xl, xh, ws); sumsOut(r + 32, l1, h1, xl, xh, ws + 4);
+}
+
+/** Channel k's raw sums (32 bytes at r) for `count` positions as i32 at dst, dst + 4K, …. */
+function emitC1Raw(r: usize, dst: usize, K: i32, count: i32, tmp: usize): void {
+  const lo = v128.load(r), hi = v128.load(r, 16);
   v128.store(tmp, i32x4.extend_low_i16x8_u(lo)); v128.store(tmp, i32x4.extend_high_i16x8_u(lo), 16);
   v128.store(tmp, i32x4.extend_low_i16x8_u(hi), 32); v128.store(tmp, i32x4.extend_high_i16x8_u(hi), 48);
   const step = <usize>K << 2;
   for (let i = 0; i < count; i++) store<i32>(dst + <usize>i * step, load<i32>(tmp + (<usize>i << 2)));
-}
-
-/** Channel k of 16 positions: raw i32 (rq == 0) or, returned, requantized u8. */
-// @ts-ignore: decorator
-@inline function finishC1(l: v128, h: v128, xl: v128, xh: v128, ws: usize, dst: usize, K: i32, count: i32, rq: usize, k: i32, tmp: usize): v128 {
-  const sw = i16x8.splat(<i16>load<i32>(ws));
-  const lo = fromMin16(l, xl, sw), hi = fromMin16(h, xh, sw);
-  if (rq == 0) {
-    emitC1Raw(lo, hi, dst, K, count, tmp);
-    return lo;
-  }
-  return requantU16x16(lo, hi, rq, k);
 }
 
 /** Positions 0–3 of a 4-channel transpose (4 bytes each) at p, p + K, …: n positions, nk (1–4) channels. */
@@ -318,17 +368,6 @@ function storeC1x4(v0: v128, v1: v128, v2: v128, v3: v128, dst: usize, K: i32, n
   if (n > 12) put4x4(i16x8.shuffle(c, d, 4, 12, 5, 13, 6, 14, 7, 15), dst + 12 * k, k, n - 12, nk);
 }
 
-/** Interleave the bytes of a and b: positions 0–7 of two taps. */
-// @ts-ignore: decorator
-@inline function pairLo(a: v128, b: v128): v128 {
-  return i8x16.shuffle(a, b, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-}
-/** As pairLo for positions 8–15. */
-// @ts-ignore: decorator
-@inline function pairHi(a: v128, b: v128): v128 {
-  return i8x16.shuffle(a, b, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
-}
-
 /**
  * Σ over the kh kernel rows (rowStep apart from `top`) of every plane column, as u16 at cols:
  * pitch + 16 columns, so that output position ow's window sum is Σ_kj cols[ow + kj]. Shared by the
@@ -350,27 +389,48 @@ function columnSums(top: usize, rowStep: usize, kh: i32, pitch: usize, cols: usi
   }
 }
 
+/** Σ_kj of kw shifted u16 column-sum vectors from c: 8 positions' window sums. */
+// @ts-ignore: decorator
+@inline function windowSum(c: usize, kw: i32): v128 {
+  let v = i16x8.splat(0);
+  for (let kj = 0; kj < kw; kj++) v = i16x8.add(v, v128.load(c + (<usize>kj << 1)));
+  return v;
+}
+
+/**
+ * The one-channel kernel's scratch after the plane in the thread slot (src/kernels/int8.ts sizes
+ * it): [64 bytes for partial stores][tap offsets, i32 × (R + 1)][column sums of two output rows,
+ * u16 × (pitch + 32) each][Σ|x − w| of a channel group for two rows, 128 bytes each]; tap t = (ki, kj)
+ * sits at ki·rowStep + kj, and tap R (odd R) reads tap R − 1 against a zero weight.
+ */
+function c1Scratch(s: Int8Conv, slot: usize, rowStep: usize): usize {
+  const taps = slot + PLANE_OFFSET + <usize>s.planeBytes + 64;
+  const R = s.R;
+  for (let ki = 0, t = 0; ki < s.kh; ki++) for (let kj = 0; kj < s.kw; kj++, t++) store<i32>(taps + (<usize>t << 2), ki * <i32>rowStep + kj);
+  store<i32>(taps + (<usize>R << 2), load<i32>(taps + (<usize>(R - 1) << 2)));
+  return taps;
+}
+
+// @ts-ignore: decorator
+@inline function c1Cols(taps: usize, R: i32): usize {
+  return taps + (((<usize>(R + 1) << 2) + 15) & ~15);
+}
+
 /** Positions [start, end) of a C = 1 conv through the padded plane, 16 positions of a row at a time. */
 function adderConvDirectC1(s: Int8Conv, slot: usize, start: i32, end: i32): void {
   const x = <usize>s.x, w = <usize>s.w, out = <usize>s.out, rq = <usize>s.rq;
   const memEnd = memoryEnd();
   const plane = slot + PLANE_OFFSET;
-  // the unused im2col block: 64 bytes for partial stores, then the taps' offsets in the plane
-  const tmp = plane + <usize>s.planeBytes;
-  const taps = tmp + 64;
   const pitch = <usize>(s.W + 2 * s.pw);
   const rowStep = <usize>s.dh * pitch;
-  const K = s.K, KgP = s.KgP, kh = s.kh, kw = s.kw, OW = s.OW, R = s.R;
+  const K = s.K, KgP = s.KgP, kw = s.kw, OW = s.OW, R = s.R;
   const rp = <usize>s.Rp;
   const esz: usize = rq == 0 ? 4 : 1;
   const pixelsPerImage = s.OH * OW;
   const pairs = (R + 1) >> 1;
-  // tap t = (ki, kj) at ki·rowStep + kj; tap R (odd R) reads tap R − 1 against a zero weight
-  for (let ki = 0, t = 0; ki < kh; ki++) for (let kj = 0; kj < kw; kj++, t++) store<i32>(taps + (<usize>t << 2), ki * <i32>rowStep + kj);
-  store<i32>(taps + (<usize>R << 2), load<i32>(taps + (<usize>(R - 1) << 2)));
+  const taps = c1Scratch(s, slot, rowStep), tmp = taps - 64;
+  const cols = c1Cols(taps, R), sums = cols + ((pitch + 32) << 2);
   const wsums = w + <usize>KgP * rp;
-  // column sums of the current output row: u16 [pitch + 32] after the tap offsets
-  const cols = taps + ((<usize>(R + 1) << 2) + 15 & ~15);
   let sumsRow = -1;
   let held = -1;
   let p = start;
@@ -383,69 +443,124 @@ function adderConvDirectC1(s: Int8Conv, slot: usize, start: i32, end: i32): void
       held = n;
       sumsRow = -1;
     }
-    const src = plane + <usize>(oh * s.sh) * pitch + <usize>ow;
+    const top = plane + <usize>(oh * s.sh) * pitch;
+    if (sumsRow != oh) {
+      columnSums(top, rowStep, s.kh, pitch, cols);
+      sumsRow = oh;
+    }
+    const c = cols + (<usize>ow << 1);
+    const xl = windowSum(c, kw), xh = windowSum(c + 16, kw);
     const dst = out + <usize>p * K * esz;
     // u8 stores write all 16 positions while the 16 stay in [start, end): past a row's end they
     // are the next positions of this range, overwritten when those are computed
     const stored = p + 16 <= end ? 16 : count;
-    // Σx of the 16 positions: kw shifted reads of the output row's column sums
-    if (held != n || sumsRow != oh) {
-      columnSums(plane + <usize>(oh * s.sh) * pitch, rowStep, kh, pitch, cols);
-      sumsRow = oh;
-    }
-    let xl = i16x8.splat(0), xh = i16x8.splat(0);
-    for (let kj = 0; kj < kw; kj++) {
-      const c = cols + (<usize>(ow + kj) << 1);
-      xl = i16x8.add(xl, v128.load(c));
-      xh = i16x8.add(xh, v128.load(c, 16));
-    }
-    let kq = 0;
-    for (; kq + 4 <= KgP; kq += 4) {
-      const w0 = w + <usize>kq * rp, w1 = w0 + rp, w2 = w1 + rp, w3 = w2 + rp;
-      let l0 = i16x8.splat(0), h0 = i16x8.splat(0), l1 = i16x8.splat(0), h1 = i16x8.splat(0);
-      let l2 = i16x8.splat(0), h2 = i16x8.splat(0), l3 = i16x8.splat(0), h3 = i16x8.splat(0);
-      for (let j = 0; j < pairs; j++) {
-        const o = taps + (<usize>j << 3), t = <usize>j << 1;
-        const a = v128.load(src + <usize>load<i32>(o)), b = v128.load(src + <usize>load<i32>(o, 4));
-        const lo = pairLo(a, b), hi = pairHi(a, b);
-        let v = v128.load16_splat(w0 + t);
-        l0 = pairMin(l0, lo, v); h0 = pairMin(h0, hi, v);
-        v = v128.load16_splat(w1 + t);
-        l1 = pairMin(l1, lo, v); h1 = pairMin(h1, hi, v);
-        v = v128.load16_splat(w2 + t);
-        l2 = pairMin(l2, lo, v); h2 = pairMin(h2, hi, v);
-        v = v128.load16_splat(w3 + t);
-        l3 = pairMin(l3, lo, v); h3 = pairMin(h3, hi, v);
-      }
-      const nk = min(4, K - kq);
+    for (let kq = 0; kq < KgP; ) {
+      const rows = KgP - kq >= 4 ? 4 : 2; // KgP is even; rows past K are zeros, never stored
+      const nk = min(rows, K - kq);
+      c1Sums(top + <usize>ow, taps, pairs, w + <usize>kq * rp, rp, rows, xl, xh, wsums + (<usize>kq << 2), sums);
       const d0 = dst + <usize>kq * esz;
-      const ws = wsums + (<usize>kq << 2);
-      const v0 = finishC1(l0, h0, xl, xh, ws, d0, K, count, rq, kq, tmp);
-      const v1 = finishC1(l1, h1, xl, xh, ws + 4, d0 + esz, K, count, rq, kq + 1, tmp);
-      const v2 = finishC1(l2, h2, xl, xh, ws + 8, d0 + 2 * esz, K, count, rq, kq + 2, tmp);
-      // a 4th row past K (nk = 3) is zeros: computed, never stored
-      const v3 = finishC1(l3, h3, xl, xh, ws + 12, d0 + 3 * esz, K, nk > 3 ? count : 0, rq, kq + 3, tmp);
-      if (rq != 0) storeC1x4(v0, v1, v2, v3, d0, K, stored, nk);
-    }
-    if (kq < KgP) {
-      // the last two rows (KgP is even; a row past K is zeros and is not stored)
-      const w0 = w + <usize>kq * rp, w1 = w0 + rp;
-      let l0 = i16x8.splat(0), h0 = i16x8.splat(0), l1 = i16x8.splat(0), h1 = i16x8.splat(0);
-      for (let j = 0; j < pairs; j++) {
-        const o = taps + (<usize>j << 3), t = <usize>j << 1;
-        const a = v128.load(src + <usize>load<i32>(o)), b = v128.load(src + <usize>load<i32>(o, 4));
-        const lo = pairLo(a, b), hi = pairHi(a, b);
-        let v = v128.load16_splat(w0 + t);
-        l0 = pairMin(l0, lo, v); h0 = pairMin(h0, hi, v);
-        v = v128.load16_splat(w1 + t);
-        l1 = pairMin(l1, lo, v); h1 = pairMin(h1, hi, v);
+      if (rq == 0) {
+        for (let j = 0; j < nk; j++) emitC1Raw(sums + (<usize>j << 5), d0 + <usize>j * esz, K, count, tmp);
+      } else {
+        const v0 = requantU16x16(v128.load(sums), v128.load(sums, 16), rq, kq);
+        const v1 = requantU16x16(v128.load(sums, 32), v128.load(sums, 48), rq, kq + 1);
+        const v2 = rows == 4 ? requantU16x16(v128.load(sums, 64), v128.load(sums, 80), rq, kq + 2) : v0;
+        const v3 = rows == 4 ? requantU16x16(v128.load(sums, 96), v128.load(sums, 112), rq, kq + 3) : v1;
+        storeC1x4(v0, v1, v2, v3, d0, K, stored, nk);
       }
-      const nk = K - kq;
-      const d0 = dst + <usize>kq * esz;
-      const ws = wsums + (<usize>kq << 2);
-      const v0 = finishC1(l0, h0, xl, xh, ws, d0, K, count, rq, kq, tmp);
-      const v1 = finishC1(l1, h1, xl, xh, ws + 4, d0 + esz, K, nk > 1 ? count : 0, rq, kq + 1, tmp);
-      if (rq != 0) storeC1x4(v0, v1, v0, v1, d0, K, stored, nk);
+      kq += rows;
+    }
+    p += count;
+  }
+}
+
+// ---- one input channel and a 2×2 max pool after it, fused ----
+//
+// The requantization is monotone in the accumulator: non-decreasing where mult ≥ 0, non-increasing
+// where mult < 0, and so is its clamp. So the max of four requantized values is the
+// requantization of the max (mult ≥ 0) or of the min (mult < 0) of their accumulators, exactly:
+// the pool runs on the exact u16 sums of two output rows, and only one value in four is
+// requantized and stored.
+
+/** Pooled u16 values of 8 windows from two rows' sums of one channel (a, b: 32 bytes each). */
+// @ts-ignore: decorator
+@inline function poolPairs(a: usize, b: usize, rising: bool): v128 {
+  let lo: v128, hi: v128;
+  if (rising) {
+    lo = i16x8.max_u(v128.load(a), v128.load(b));
+    hi = i16x8.max_u(v128.load(a, 16), v128.load(b, 16));
+    lo = i16x8.max_u(lo, i16x8.shuffle(lo, lo, 1, 0, 3, 2, 5, 4, 7, 6));
+    hi = i16x8.max_u(hi, i16x8.shuffle(hi, hi, 1, 0, 3, 2, 5, 4, 7, 6));
+  } else {
+    lo = i16x8.min_u(v128.load(a), v128.load(b));
+    hi = i16x8.min_u(v128.load(a, 16), v128.load(b, 16));
+    lo = i16x8.min_u(lo, i16x8.shuffle(lo, lo, 1, 0, 3, 2, 5, 4, 7, 6));
+    hi = i16x8.min_u(hi, i16x8.shuffle(hi, hi, 1, 0, 3, 2, 5, 4, 7, 6));
+  }
+  return i16x8.shuffle(lo, hi, 0, 2, 4, 6, 8, 10, 12, 14);
+}
+
+/** Channel k pooled and requantized: 8 u8 windows in the low lanes. */
+// @ts-ignore: decorator
+@inline function poolChannel(a: usize, b: usize, rq: usize, k: i32): v128 {
+  const v = poolPairs(a, b, load<i32>(rqU16(rq) + 16 + (<usize>k << 5), 28) != 0);
+  return requantU16x16(v, v, rq, k);
+}
+
+/**
+ * Pooled positions [start, end) (of [N][OH/2][OW/2]) of a C = 1 conv with requantization and a 2×2
+ * stride-2 max pool: 8 windows (16 positions of two output rows) at a time.
+ */
+function adderConvDirectC1Pool(s: Int8Conv, slot: usize, start: i32, end: i32): void {
+  const x = <usize>s.x, w = <usize>s.w, out = <usize>s.out, rq = <usize>s.rq;
+  const memEnd = memoryEnd();
+  const plane = slot + PLANE_OFFSET;
+  const pitch = <usize>(s.W + 2 * s.pw);
+  const rowStep = <usize>s.dh * pitch;
+  const K = s.K, KgP = s.KgP, kw = s.kw, R = s.R;
+  const POW = s.OW >> 1, perImage = (s.OH >> 1) * POW;
+  const rp = <usize>s.Rp;
+  const pairs = (R + 1) >> 1;
+  const taps = c1Scratch(s, slot, rowStep);
+  const colsA = c1Cols(taps, R), colsB = colsA + ((pitch + 32) << 1);
+  const sumsA = colsB + ((pitch + 32) << 1), sumsB = sumsA + 128;
+  const wsums = w + <usize>KgP * rp;
+  let rowA = -1, rowB = -1;
+  let held = -1;
+  let p = start;
+  while (p < end) {
+    const n = p / perImage, rest = p - n * perImage;
+    const ph = rest / POW, pw = rest - ph * POW;
+    const count = min(8, min(POW - pw, end - p));
+    if (held != n) {
+      buildPlane(x, s, n, plane, pitch, memEnd);
+      held = n;
+      rowA = rowB = -1;
+    }
+    const oa = 2 * ph, ow = 2 * pw;
+    const topA = plane + <usize>(oa * s.sh) * pitch, topB = topA + <usize>s.sh * pitch;
+    if (rowA != oa) {
+      columnSums(topA, rowStep, s.kh, pitch, colsA);
+      columnSums(topB, rowStep, s.kh, pitch, colsB);
+      rowA = oa;
+    }
+    const ca = colsA + (<usize>ow << 1), cb = colsB + (<usize>ow << 1);
+    const xla = windowSum(ca, kw), xha = windowSum(ca + 16, kw), xlb = windowSum(cb, kw), xhb = windowSum(cb + 16, kw);
+    const dst = out + <usize>p * K;
+    // as adderConvDirectC1: whole groups of 8 windows while they stay in [start, end)
+    const stored = p + 8 <= end ? 8 : count;
+    for (let kq = 0; kq < KgP; ) {
+      const rows = KgP - kq >= 4 ? 4 : 2;
+      const nk = min(rows, K - kq);
+      const wq = w + <usize>kq * rp, ws = wsums + (<usize>kq << 2);
+      c1Sums(topA + <usize>ow, taps, pairs, wq, rp, rows, xla, xha, ws, sumsA);
+      c1Sums(topB + <usize>ow, taps, pairs, wq, rp, rows, xlb, xhb, ws, sumsB);
+      const v0 = poolChannel(sumsA, sumsB, rq, kq);
+      const v1 = poolChannel(sumsA + 32, sumsB + 32, rq, kq + 1);
+      const v2 = rows == 4 ? poolChannel(sumsA + 64, sumsB + 64, rq, kq + 2) : v0;
+      const v3 = rows == 4 ? poolChannel(sumsA + 96, sumsB + 96, rq, kq + 3) : v1;
+      storeC1x4(v0, v1, v2, v3, dst + <usize>kq, K, stored, nk);
+      kq += rows;
     }
     p += count;
   }

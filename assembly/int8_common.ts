@@ -4,7 +4,7 @@
 //
 // Not re-exported from index.ts: these take and return v128, which cannot cross the JS boundary.
 
-/** Convolution geometry and buffers, written as 31 i32 by src/kernels/int8.ts in this order. */
+/** Convolution geometry and buffers, written as 32 i32 by src/kernels/int8.ts in this order. */
 // @ts-ignore: decorator
 @unmanaged export class Int8Conv {
   N: i32; C: i32; H: i32; W: i32; K: i32;
@@ -31,6 +31,8 @@
   /** the requantization block, or 0 for raw i32 accumulators */
   rq: i32;
   scratch: i32; slotBytes: i32;
+  /** 1: a 2×2 stride-2 max pool follows, fused (one-channel adder path only; out is pooled) */
+  pool: i32;
 }
 
 /** Thread slot layout: [64 bytes: the image held in the plane][plane: planeBytes][im2col block]. */
@@ -323,10 +325,11 @@ export const RQ_BIAS: usize = 32;
 
 /**
  * The u16-lane integer form of the block (src/kernels/requant_u16.ts, after the f64 multipliers):
- * i32 [lo, hi, 0, 0], then per channel i32 [mode, rA, rB, m, b, k, q, 0].
+ * i32 [lo, hi, 0, 0], then per channel i32 [mode, rA, rB, m, b, k, q, rising] (rising: mult ≥ 0, the
+ * output does not fall as the accumulator grows).
  */
 // @ts-ignore: decorator
-@inline function rqU16(rq: usize): usize {
+@inline export function rqU16(rq: usize): usize {
   return rq + RQ_BIAS + <usize>load<i32>(rq, RQ_KPAD) * 12;
 }
 

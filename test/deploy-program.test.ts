@@ -53,6 +53,41 @@ test("the program gives the layer-by-layer list's and the reference's exact logi
   assert.ok(fallbacks >= 8, `graphs with shift layers or windowed pooling fall back (${fallbacks})`);
 });
 
+test("a 2×2 max pool after a one-channel adder conv runs fused into it: the same logits as the reference, layer by layer and as a program, 1 and 2 threads", () => {
+  const r = rng(31);
+  let fused = 0;
+  try {
+    for (const threads of [1, 2]) {
+      const rt = initRuntime({ threads });
+      for (let trial = 0; trial < 16; trial++) {
+        const mix = trial % 4 === 3 ? "mixed" : "adder";
+        const side = 4 + (trial % 9);
+        const b = randomBundle(r, mix, { shape: [1, side, side + (trial % 3)], convPool: true });
+        const bundle = readBundle(b.bytes, `convPool ${mix}#${trial}`);
+        const engine = new WasmEngine(bundle, rt);
+        const reference = new ReferenceEngine(bundle);
+        const first = bundle.graph.nodes[1]!, second = bundle.graph.nodes[2]!;
+        const fusable = first.op === "layer" && first.kind === "adder" && second.op === "maxpool";
+        for (const n of [1, 5, 19]) {
+          const pixels = Uint8Array.from(randomPixels(r, n, b.shape), (p) => Math.round(p * 255));
+          const want = runEngine(reference, pixels, n);
+          wasmEngineTuning.program = "never";
+          assert.deepEqual(runEngine(engine, pixels, n), want, `bundle #${trial}, n = ${n}, ${threads} threads: layer by layer = reference`);
+          wasmEngineTuning.program = "always";
+          assert.deepEqual(runEngine(engine, pixels, n), want, `bundle #${trial}, n = ${n}, ${threads} threads: program = reference`);
+          const calls = bundle.graph.nodes.filter((node) => node.op !== "input" && node.op !== "flatten").length;
+          if (fusable && engine.kernelCalls(n) === calls - 1) fused++;
+        }
+        engine.dispose();
+      }
+    }
+  } finally {
+    wasmEngineTuning.program = "auto";
+    initRuntime({ threads: 1 });
+  }
+  assert.ok(fused >= 30, `most adder graphs fuse their first pool (${fused} of ${2 * 12 * 3} runs)`);
+});
+
 test("the program is chosen when every thread gets several images, the layer list otherwise", () => {
   const r = rng(29);
   try {

@@ -42,9 +42,13 @@ export interface RandomBundle {
  * default 8) makes it a B-bit bundle as `export --bits B` writes them: activations after the input
  * take codes 0 .. 2^B − 1, multiply weights ±(2^(B−1) − 1) and adder weights on a B-bit input grid
  * are packed B to the bit; the input stays 8-bit. Layers draw biasBits (fraction bits of the
- * bias) too, as many as int32 allows.
+ * bias) too, as many as int32 allows. `convPool` opens the graph as LeNet does: a stride-1 conv of
+ * the (one-channel, for "adder" the fusable) input, then a 2×2 stride-2 max pool.
  */
-export function randomBundle(r: () => number, mix: Mix, opts: { maxSide?: number; shape?: [number, number, number]; classes?: number; bits?: number } = {}): RandomBundle {
+export function randomBundle(
+  r: () => number, mix: Mix,
+  opts: { maxSide?: number; shape?: [number, number, number]; classes?: number; bits?: number; convPool?: boolean } = {},
+): RandomBundle {
   const bits = opts.bits ?? 8;
   const levels = 2 ** bits - 1;
   /** Scales 8-bit bounds of the draws below to this bundle's codes (identity at 8 bits). */
@@ -138,6 +142,16 @@ export function randomBundle(r: () => number, mix: Mix, opts: { maxSide?: number
     [C, H, W] = [K, OH, OW];
   };
 
+  if (opts.convPool && H >= 2 && W >= 2) {
+    const kh = int(r, 1, Math.min(5, H)), kw = int(r, 1, Math.min(5, W)), pad = int(r, 0, 2), dilH = pick(r, [1, 1, 2]);
+    const OH = Math.floor((H + 2 * pad - dilH * (kh - 1) - 1) / 1) + 1, OW = W + 2 * pad - kw + 1;
+    if (OH >= 2 && OW >= 2) {
+      const K = int(r, 1, 9);
+      addLayer("conv_in", [C, H, W, K, kh, kw, 1, 1, pad, pad, dilH, 1, 1], false);
+      pushPool({ op: "maxpool", kh: 2, kw: 2, stride: 2 });
+      [C, H, W] = [K, OH >> 1, OW >> 1];
+    }
+  }
   const convs = int(r, 1, 3);
   for (let i = 0; i < convs; i++) {
     const kh = int(r, 1, Math.min(3, H)), kw = int(r, 1, Math.min(3, W));

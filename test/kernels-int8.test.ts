@@ -361,6 +361,66 @@ test("int8 adder, one input channel: the largest windows (R = 256, 257) and sums
   }
 });
 
+test("int8 adder, one input channel with a fused 2×2 max pool: 150 random shapes equal pool(requantize(conv)) of the reference, 1 and 2 threads alike", () => {
+  const run = (rt: Runtime) => {
+    const buf = new WasmBuffers(rt);
+    const rand = rng(515);
+    const outs: Uint8Array[] = [];
+    try {
+      for (let i = 0; i < 150; i++) {
+        let s: Conv2dShape;
+        do s = randomC1Shape(rand);
+        while (s.OH < 2 || s.OW < 2);
+        assert.ok(fast.canFuseMaxPool2("adder", s));
+        const R = s.kh * s.kw, ny = s.N * s.OH * s.OW * s.K;
+        const POH = s.OH >> 1, POW = s.OW >> 1, np = s.N * POH * POW * s.K;
+        const x = buf.u8(s.N * s.H * s.W);
+        fill(x, rand, 0, 255);
+        const wv = new Uint8Array(s.K * R);
+        fill(wv, rand, 0, 255);
+        const padValue = int(rand, 0, 255);
+        const rq = randomRequant(rand, s.K, 255 * R);
+        const acc = new Int32Array(ny), q = new Uint8Array(ny), want = new Uint8Array(np);
+        ref.adderConvU8(x, wv, padValue, acc, s);
+        ref.requantizeU8(acc, ny / s.K, s.K, rq.bias, rq.mult, rq.shift, rq.outZp, rq.lo, rq.hi, q, rq.biasBits);
+        ref.maxPool2dU8(q, s.N, s.OH, s.OW, s.K, 2, 2, 2, want);
+        const GUARD = 64;
+        const outAll = buf.u8(np + GUARD).fill(0xa5), out = outAll.subarray(0, np);
+        const w = fast.prepareAdderWeights(wv, s);
+        const prq = fast.prepareRequant(rq, s.K);
+        fast.adderConvRequantMaxPool2U8(x, w, padValue, prq, out, s);
+        w.dispose();
+        prq.dispose();
+        const what = `#${i} ${JSON.stringify(s)} (${rt.threads} thread(s))`;
+        assert.deepEqual(out, want, what);
+        assert.ok(outAll.subarray(np).every((v) => v === 0xa5), `${what}: wrote past the output`);
+        outs.push(out.slice());
+      }
+    } finally {
+      buf.freeAll();
+    }
+    return outs;
+  };
+  const one = run(initRuntime({ threads: 1 }));
+  const two = withTwoThreads(run);
+  for (let i = 0; i < one.length; i++) assert.deepEqual(two[i], one[i], `shape #${i}: 2 threads differ from 1`);
+});
+
+test("int8 adder: a fused max pool is refused where the kernel cannot fuse it", () => {
+  const rt = initRuntime({ threads: 1 });
+  const buf = new WasmBuffers(rt);
+  try {
+    const s = conv2dShape([1, 2, 8, 8], [4, 2, 3, 3]);
+    const w = fast.prepareAdderWeights(new Uint8Array(4 * 2 * 9), s);
+    const rq = randomRequant(rng(1), 4);
+    assert.equal(fast.canFuseMaxPool2("adder", s), false);
+    assert.throws(() => fast.adderConvRequantMaxPool2U8(buf.u8(128), w, 0, rq, buf.u8(4 * 9), s), /adderConvRequantMaxPool2U8: a fused 2×2 max pool needs an adder conv with one input channel/);
+    w.dispose();
+  } finally {
+    buf.freeAll();
+  }
+});
+
 test("int8 mul: extreme products (255 · −128) over long rows", () => {
   const rt = initRuntime({ threads: 1 });
   const buf = new WasmBuffers(rt);

@@ -33,7 +33,7 @@ export const int8Tuning = {
 const ADDER_VECTOR = 16; // u8 per vector
 const MUL_VECTOR = 8; // i16 per vector
 /** Fields of the Int8Conv block in assembly/int8_common.ts. */
-const PARAM_FIELDS = 31;
+const PARAM_FIELDS = 32;
 /** Largest padded image copy (per thread) for the contiguous im2col; bigger images take the general path. */
 const MAX_PLANE_BYTES = 1 << 22;
 /** Runtime.scratch slot of addRequantU8's parameter block. */
@@ -336,9 +336,10 @@ const F_W = 26, F_RQ = 28, F_SCRATCH = 29, F_SLOT_BYTES = 30;
 
 function convCall(
   op: string, kind: "adder" | "mul", x: Uint8Array, w: Int8Weights, padValue: number,
-  out: Int32Array | Uint8Array, rq: RequantParams | PreparedRequant | null, s: Conv2dShape,
+  out: Int32Array | Uint8Array, rq: RequantParams | PreparedRequant | null, s: Conv2dShape, pool = false,
 ): ConvCall {
   checkShape(s);
+  if (pool && (!rq || !canFuseMaxPool2(kind, s))) throw new Error(`${op}: a fused 2×2 max pool needs an adder conv with one input channel, one group, unit stride and dilation along W, ≤ 257 taps, a 2×2 output at least, and a requantization`);
   if (!(w instanceof Int8Weights) || w.kind !== kind) throw new Error(`${op}: weights must come from ${kind === "adder" ? "prepareAdderWeights" : "prepareMulWeights"}`);
   if (w.disposed) throw new Error(`${op}: the prepared weights were disposed`);
   const g = w.geometry;
@@ -348,9 +349,9 @@ function convCall(
     }
   }
   if ((padValue & 255) !== padValue) throw new Error(`${op}: padValue must be an integer in [0, 255], got ${padValue}`);
-  const positions = s.N * s.OH * s.OW;
+  const positions = pool ? s.N * (s.OH >> 1) * (s.OW >> 1) : s.N * s.OH * s.OW;
   checkArray(op, "x", x, Uint8Array, s.N * s.H * s.W * s.C, "N·H·W·C");
-  checkArray(op, "out", out, rq ? Uint8Array : Int32Array, positions * s.K, "N·OH·OW·K");
+  checkArray(op, "out", out, rq ? Uint8Array : Int32Array, positions * s.K, pool ? "N·⌊OH/2⌋·⌊OW/2⌋·K" : "N·OH·OW·K");
   const rt = runtime();
   inMemory1(rt, op, "x", x);
   inMemory1(rt, op, "out", out);
@@ -366,9 +367,10 @@ function convCall(
   const planeBytes = ((s.groups === 1 && s.dilationW === 1) || isDepthwise(kind, s)) && planeData <= MAX_PLANE_BYTES ? alignUp(planeData + 16, 64) : 0;
   // [image tag 64][plane][block rows][64 bytes of overrun slack][adder: Σ of each row, i32, 4 spare]
   const rowSums = kind === "adder" ? (block + 4) * 4 : 0;
-  // the one-channel adder path uses the block area for [64 bytes][tap offsets][column sums] instead
+  // the one-channel adder path uses the block area for its own scratch instead (c1Scratch in
+  // assembly/int8_adder.ts): 64 bytes, tap offsets, column sums of two rows, two 128-byte groups
   const pitch = s.W + 2 * s.padW;
-  const oneChannel = kind === "adder" && s.C === 1 ? 64 + alignUp(4 * (w.R + 1), 16) + 2 * (pitch + 32) : 0;
+  const oneChannel = kind === "adder" && s.C === 1 ? 64 + alignUp(4 * (w.R + 1), 16) + 4 * (pitch + 32) + 256 : 0;
   const slotBytes = alignUp(64 + planeBytes + Math.max(block * rowBytes + 64 + rowSums, oneChannel), 64);
   const p = new Int32Array(PARAM_FIELDS);
   p[0] = s.N; p[1] = s.C; p[2] = s.H; p[3] = s.W; p[4] = s.K; p[5] = s.kh; p[6] = s.kw;
@@ -376,6 +378,7 @@ function convCall(
   p[13] = s.groups; p[14] = s.OH; p[15] = s.OW; p[16] = s.C / s.groups; p[17] = s.K / s.groups;
   p[18] = w.KgP; p[19] = w.R; p[20] = w.Rp; p[21] = padValue; p[22] = block; p[23] = kind === "mul" ? 1 : 0;
   p[24] = planeBytes; p[25] = x.byteOffset; p[F_W] = w.address; p[27] = out.byteOffset; p[F_SLOT_BYTES] = slotBytes;
+  p[31] = pool ? 1 : 0;
   const kernel = kind === "adder" ? "adderConvU8" : "mulConvU8I8";
   return { kernel, block: p, positions, grain: grainFor(s.groups * w.KgP * w.Rp), slotBytes, prepared, plain };
 }
@@ -387,9 +390,9 @@ function convCall(
  */
 function bindConv(
   op: string, kind: "adder" | "mul", x: Uint8Array, w: Int8Weights, padValue: number,
-  out: Int32Array | Uint8Array, rq: RequantParams | PreparedRequant | null, s: Conv2dShape,
+  out: Int32Array | Uint8Array, rq: RequantParams | PreparedRequant | null, s: Conv2dShape, pool = false,
 ): () => void {
-  const c = convCall(op, kind, x, w, padValue, out, rq, s);
+  const c = convCall(op, kind, x, w, padValue, out, rq, s, pool);
   const rt = runtime();
   const st = state(rt);
   const p = c.block, args = [st.paramsPtr];
@@ -408,12 +411,15 @@ function bindConv(
  * A conv as one op of an Int8Program (./int8_program.ts): the same validation as bindConv, with
  * the requantization prepared (its address goes into the op's own block).
  */
-export function convProgramOp(kind: "adder" | "mul", x: Uint8Array, w: Int8Weights, padValue: number, out: Int32Array | Uint8Array, rq: PreparedRequant | null, s: Conv2dShape): ProgramOp {
-  const c = convCall(kind === "adder" ? "adderConvU8" : "mulConvU8I8", kind, x, w, padValue, out, rq, s);
+export function convProgramOp(
+  kind: "adder" | "mul", x: Uint8Array, w: Int8Weights, padValue: number, out: Int32Array | Uint8Array, rq: PreparedRequant | null, s: Conv2dShape, pool = false,
+): ProgramOp {
+  const c = convCall(kind === "adder" ? "adderConvU8" : "mulConvU8I8", kind, x, w, padValue, out, rq, s, pool);
   c.block[F_RQ] = rq ? rq.address : 0;
   // the program hands each thread's slot to the kernel itself (adderConvInSlot): no scratch field
   c.block[F_SCRATCH] = 0;
-  return { code: c.kernel === "adderConvU8" ? "OP_ADDER_CONV" : "OP_MUL_CONV", unitsPerImage: s.OH * s.OW, args: [PROGRAM_BLOCK], block: c.block, slotBytes: c.slotBytes };
+  const unitsPerImage = pool ? (s.OH >> 1) * (s.OW >> 1) : s.OH * s.OW;
+  return { code: c.kernel === "adderConvU8" ? "OP_ADDER_CONV" : "OP_MUL_CONV", unitsPerImage, args: [PROGRAM_BLOCK], block: c.block, slotBytes: c.slotBytes };
 }
 
 /** adderConvU8 bound to fixed arrays and shape: validated once, then each call only dispatches. */
@@ -424,6 +430,28 @@ export function bindAdderConvU8(x: Uint8Array, w: Int8Weights, padValue: number,
 /** adderConvRequantU8, bound (see bindAdderConvU8). */
 export function bindAdderConvRequantU8(x: Uint8Array, w: Int8Weights, padValue: number, rq: RequantParams | PreparedRequant, out: Uint8Array, s: Conv2dShape): () => void {
   return bindConv("adderConvRequantU8", "adder", x, w, padValue, out, rq, s);
+}
+
+/**
+ * maxPool2dU8(adderConvRequantU8(x), 2×2, stride 2) in one pass: out [N][⌊OH/2⌋][⌊OW/2⌋][K] u8 is
+ * overwritten. Only where canFuseMaxPool2 holds (the one-channel adder kernel).
+ */
+export function adderConvRequantMaxPool2U8(x: Uint8Array, w: Int8Weights, padValue: number, rq: RequantParams | PreparedRequant, out: Uint8Array, s: Conv2dShape): void {
+  bindAdderConvRequantMaxPool2U8(x, w, padValue, rq, out, s)();
+}
+
+/** adderConvRequantMaxPool2U8, bound (see bindAdderConvU8). */
+export function bindAdderConvRequantMaxPool2U8(x: Uint8Array, w: Int8Weights, padValue: number, rq: RequantParams | PreparedRequant, out: Uint8Array, s: Conv2dShape): () => void {
+  return bindConv("adderConvRequantMaxPool2U8", "adder", x, w, padValue, out, rq, s, true);
+}
+
+/**
+ * Whether a 2×2 stride-2 max pool after this conv can run fused into it: the one-channel adder
+ * kernel (directC1 in assembly/int8_adder.ts) with an output of at least 2×2.
+ */
+export function canFuseMaxPool2(kind: "adder" | "mul", s: Conv2dShape): boolean {
+  return kind === "adder" && s.C === 1 && s.groups === 1 && s.strideW === 1 && s.dilationW === 1 && s.kh * s.kw <= 257 &&
+    s.OH >= 2 && s.OW >= 2 && (s.H + 2 * s.padH) * (s.W + 2 * s.padW) <= MAX_PLANE_BYTES;
 }
 
 /** mulConvU8I8, bound (see bindAdderConvU8). */
@@ -507,7 +535,7 @@ function requantBytes(K: number): number {
 
 /** The u16-lane integer form (requant_u16.ts) after the f64 multipliers: i32 [lo, hi, 0, 0], then per channel. */
 const U16_HEAD = 16;
-/** i32 [mode, rA, rB, m, b, k, q, 0] per channel. */
+/** i32 [mode, rA, rB, m, b, k, q, rising] per channel. */
 const U16_CHANNEL = 32;
 
 /**
@@ -535,7 +563,7 @@ function writeRequant(rt: Runtime, ptr: number, K: number, p: RequantParams): vo
   u16[1] = p.hi;
   for (let k = 0; k < K; k++) {
     const c = u16Requant(p.bias[k]!, p.mult[k]!, p.shift[k]!, p.biasBits ?? 0, p.outZp, p.lo, p.hi);
-    u16.set([c.mode, c.rA, c.rB, c.m | 0, c.b | 0, c.k, c.q], (U16_HEAD + k * U16_CHANNEL) / 4);
+    u16.set([c.mode, c.rA, c.rB, c.m | 0, c.b | 0, c.k, c.q, p.mult[k]! >= 0 ? 1 : 0], (U16_HEAD + k * U16_CHANNEL) / 4);
   }
 }
 

@@ -5,7 +5,9 @@
 // nodes whose outputs are never alive together (./buffer_plan.ts), allocated once for the largest
 // batch seen and reused. For each batch size the graph is compiled once into a flat list of kernel
 // calls (closures over fixed views and shapes), so predict() is "quantize, run the list, read the
-// accumulators": no graph walk, no allocation, no validation per call.
+// accumulators": no graph walk, no allocation, no validation per call. A 2×2 max pool right after
+// a one-channel adder conv (LeNet's conv1) runs inside the conv's kernel, which pools the exact
+// accumulators and requantizes one value in four (src/kernels/int8.ts, canFuseMaxPool2).
 //
 // When every node has a program op (adder and multiply layers, max and global average pooling,
 // residual adds: everything but shift layers), the list is also compiled into one int8 program
@@ -13,6 +15,7 @@
 // It gives the same bytes; it is used when each thread gets several images, where it saves the
 // per-layer barriers and keeps activations in cache. Small batches on several threads split
 // each layer's positions instead.
+import type { Conv2dShape } from "../../kernels/conv2d.js";
 import type { Runtime } from "../../kernels/runtime.js";
 import { planBuffers, type BufferPlan } from "./buffer_plan.js";
 import { addParams, type Bundle } from "./bundle.js";
@@ -117,6 +120,11 @@ export class WasmEngine implements Engine {
     return mode === "always" || threads === 1 || n >= wasmEngineTuning.imagesPerThread * threads;
   }
 
+  /** Kernel calls of run(n) layer by layer: one per node but the input and flattens, less fused pools. */
+  kernelCalls(n: number): number {
+    return this.plan(n).steps.length;
+  }
+
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
@@ -174,6 +182,21 @@ export class WasmEngine implements Engine {
     this.lastN = 0;
   }
 
+  /**
+   * Layer i's conv with the 2×2 stride-2 max pool after it in one kernel, when: the pool is the next
+   * node and the only reader of the conv's output, the kernel can fuse it, and the pool's output
+   * does not share a buffer with the conv's input (the fused kernel reads one while writing the other).
+   */
+  private fusedMaxPool(i: number, layer: PreparedLayer, s: Conv2dShape): ReturnType<PreparedLayer["maxPool2"]> {
+    const { nodes } = this.bundle.graph;
+    const next = nodes[i + 1];
+    if (!next || next.op !== "maxpool" || next.kh !== 2 || next.kw !== 2 || next.stride !== 2) return null;
+    const shapes = this.bundle.shapes;
+    if (shapes[i + 1]!.inputs[0] !== i || shapes.some((sh, j) => j !== i + 1 && sh.inputs.includes(i))) return null;
+    if (this.buffers.slotOf[i + 1] === this.buffers.slotOf[shapes[i]!.inputs[0]!]) return null;
+    return layer.maxPool2(s);
+  }
+
   /** The flat list of kernel calls for a batch of n, and the same as one program when it can be. */
   private compile(n: number): Plan {
     const { rt, bundle } = this;
@@ -190,6 +213,14 @@ export class WasmEngine implements Engine {
       if (node.op === "layer") {
         const layer = this.prepared.get(i)!;
         const s = { ...layer.shape, N: n };
+        const pool = this.fusedMaxPool(i, layer, s);
+        if (pool) {
+          // the pool node's output, written by the conv itself; the conv's own output is never made
+          steps.push(pool.call(u8(from), u8(i + 1)));
+          ops.push(pool.programOp(u8(from), u8(i + 1)));
+          i++;
+          continue;
+        }
         if (i === nodes.length - 1) {
           acc = rt.i32(at(i), this.nodeBytes[i]! * n / 4);
           steps.push(layer.accumulate(u8(from), acc, s));

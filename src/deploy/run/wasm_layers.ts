@@ -6,8 +6,9 @@
 import type { Conv2dShape } from "../../kernels/conv2d.js";
 import { avgPool2dU8, type AddRequant } from "../../kernels/reference/int8.js";
 import {
-  addRequantProgramOp, avgPoolGlobalProgramOp, avgPoolGlobalU8, bindAddRequantU8, bindAdderConvRequantU8, bindAdderConvU8, bindMaxPool2dU8,
-  bindMulConvRequantU8I8, bindMulConvU8I8, convProgramOp, maxPoolProgramOp, prepareAdderWeights, prepareMulWeights, prepareRequant,
+  addRequantProgramOp, avgPoolGlobalProgramOp, avgPoolGlobalU8, bindAddRequantU8, bindAdderConvRequantMaxPool2U8, bindAdderConvRequantU8,
+  bindAdderConvU8, bindMaxPool2dU8, bindMulConvRequantU8I8, bindMulConvU8I8, canFuseMaxPool2, convProgramOp, maxPoolProgramOp,
+  prepareAdderWeights, prepareMulWeights, prepareRequant,
   type Int8Weights, type PreparedRequant,
 } from "../../kernels/int8.js";
 import type { ProgramOp } from "../../kernels/int8_program.js";
@@ -27,6 +28,11 @@ export interface PreparedLayer {
   accumulate(x: Uint8Array, out: Int32Array, s: Conv2dShape): () => void;
   /** The same call (requantized when out is u8) as one op of an int8 program; null for kinds programs do not run (shift). */
   programOp(x: Uint8Array, out: Uint8Array | Int32Array, s: Conv2dShape): ProgramOp | null;
+  /**
+   * A 2×2 stride-2 max pool fused after the requantized conv, as a call and as a program op, where
+   * the kernel can fuse it (canFuseMaxPool2: the one-channel adder kernel); null elsewhere.
+   */
+  maxPool2(s: Conv2dShape): { call(x: Uint8Array, out: Uint8Array): () => void; programOp(x: Uint8Array, out: Uint8Array): ProgramOp } | null;
   free(): void;
 }
 
@@ -35,6 +41,11 @@ interface KindKernels {
   requantized(x: Uint8Array, rq: PreparedRequant, out: Uint8Array, s: Conv2dShape): () => void;
   accumulate(x: Uint8Array, out: Int32Array, s: Conv2dShape): () => void;
   programOp(x: Uint8Array, rq: PreparedRequant | null, out: Uint8Array | Int32Array, s: Conv2dShape): ProgramOp | null;
+  /** requantized + a fused 2×2 max pool, and its program op (adder only). */
+  maxPool2?: {
+    call(x: Uint8Array, rq: PreparedRequant, out: Uint8Array, s: Conv2dShape): () => void;
+    programOp(x: Uint8Array, rq: PreparedRequant, out: Uint8Array, s: Conv2dShape): ProgramOp;
+  };
   dispose(): void;
 }
 
@@ -45,6 +56,10 @@ function kindKernels(layer: BundleLayer, pad: number): KindKernels {
     return {
       requantized: (x, rq, out, s) => bindAdderConvRequantU8(x, pw, pad, rq, out, s), accumulate: (x, out, s) => bindAdderConvU8(x, pw, pad, out, s),
       programOp: (x, rq, out, s) => convProgramOp("adder", x, pw, pad, out, rq, s), dispose: () => pw.dispose(),
+      maxPool2: {
+        call: (x, rq, out, s) => bindAdderConvRequantMaxPool2U8(x, pw, pad, rq, out, s),
+        programOp: (x, rq, out, s) => convProgramOp("adder", x, pw, pad, out, rq, s, true),
+      },
     };
   }
   if (w.kind === "mul") {
@@ -84,6 +99,11 @@ export function prepareLayer(layer: BundleLayer): PreparedLayer {
     programOp: (x, out, s) => {
       if (out instanceof Uint8Array && !rq) throw new Error(`layer ${layer.node.name} has no requantization (it is the logits layer)`);
       return kernels.programOp(x, out instanceof Uint8Array ? rq : null, out, s);
+    },
+    maxPool2: (s) => {
+      const fused = kernels.maxPool2;
+      if (!fused || !rq || !canFuseMaxPool2(layer.weights.kind === "adder" ? "adder" : "mul", s)) return null;
+      return { call: (x, out) => fused.call(x, rq, out, s), programOp: (x, out) => fused.programOp(x, rq, out, s) };
     },
     free: () => {
       kernels.dispose();
