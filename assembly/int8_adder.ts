@@ -23,7 +23,7 @@
 // depend on the thread count.
 import { threadSlot } from "./gemm";
 import { adderDepthwiseU8, isDepthwise } from "./int8_depthwise";
-import { buildPlane, emit2x2, emit4, hsum4, im2colRows, Int8Conv, memoryEnd, PLANE_OFFSET, requantU16x16, rqU16 } from "./int8_common";
+import { buildPlane, emit2x2, emit4, hsum4, im2colRows, Int8Conv, memoryEnd, PLANE_OFFSET, requantU16x16, rqRising, rqU16 } from "./int8_common";
 
 /** Chunks of 16 bytes per u16 accumulation run. */
 const RUN: i32 = 64;
@@ -180,7 +180,6 @@ export function adderConvU8(shape: usize, start: i32, end: i32): void {
 /** adderConvU8 in a scratch slot the caller owns (an int8 program's thread slot). */
 export function adderConvInSlot(shape: usize, slot: usize, start: i32, end: i32): void {
   const s = changetype<Int8Conv>(shape);
-  const x = <usize>s.x, w = <usize>s.w, out = <usize>s.out, rq = <usize>s.rq;
   store<i32>(slot, -1); // no image in the plane yet
   if (directC1(s)) {
     if (s.pool != 0) adderConvDirectC1Pool(s, slot, start, end);
@@ -191,40 +190,105 @@ export function adderConvInSlot(shape: usize, slot: usize, start: i32, end: i32)
     adderDepthwiseU8(s, slot, start, end);
     return;
   }
+  if (s.pool != 0) {
+    adderConvPool(s, slot, start, end);
+    return;
+  }
+  const x = <usize>s.x, out = <usize>s.out, rq = <usize>s.rq;
   const col = slot + PLANE_OFFSET + <usize>s.planeBytes;
   const memEnd = memoryEnd();
   const rp = <usize>s.Rp;
-  const chunks = s.Rp >> 4;
-  const K = s.K, Kg = s.Kg, KgP = s.KgP;
-  // Σx of the block's rows after the block and its 64 bytes of slack; Σw after the weight rows
+  // Σx of the block's rows after the block and its 64 bytes of slack
   const xs = col + <usize>s.block * rp + 64;
-  const wsums = w + <usize>(s.G * KgP) * rp;
   const esz: usize = rq == 0 ? 4 : 1;
-  const ldo = <usize>K * esz;
   for (let p0 = start; p0 < end; p0 += s.block) {
     const count = min(s.block, end - p0);
     for (let g = 0; g < s.G; g++) {
       im2colRows(x, s, g, p0, count, slot, col, memEnd);
-      rowSumsU8(col, rp, chunks, count, xs);
-      const wg = w + <usize>(g * KgP) * rp;
-      const wsg = wsums + (<usize>(g * KgP) << 2);
-      if (count == 1) {
-        for (let kq = 0; kq < KgP; kq += 4) {
-          const k = g * Kg + kq;
-          tile1x4(col, wg + <usize>kq * rp, rp, chunks, out + (<usize>p0 * K + k) * esz, min(4, KgP - kq), min(4, Kg - kq), rq, k, xs, wsg + (<usize>kq << 2));
-        }
-        continue;
-      }
-      let kq = 0;
-      for (; kq + 4 <= KgP; kq += 4) {
-        const k = g * Kg + kq, nk = min(4, Kg - kq);
-        tile2x4(col, wg + <usize>kq * rp, rp, chunks, out + (<usize>p0 * K + k) * esz, ldo, count, nk, rq, k, xs, wsg + (<usize>kq << 2));
-      }
-      if (kq < KgP) {
-        const k = g * Kg + kq, nk = min(2, Kg - kq);
-        tile4x2(col, wg + <usize>kq * rp, rp, chunks, out + (<usize>p0 * K + k) * esz, ldo, count, nk, rq, k, xs, wsg + (<usize>kq << 2));
+      rowSumsU8(col, rp, s.Rp >> 4, count, xs);
+      tileRows(s, g, col, xs, count, out + <usize>p0 * <usize>s.K * esz, <usize>s.K * esz, rq);
+    }
+  }
+}
+
+/**
+ * Group g's channels for `count` im2col rows at col (Σ of each at xs) by the micro-tiles: output
+ * row i at dst + i·ldo (i32 when rq == 0, else requantized u8), channel g·Kg + c at element c.
+ */
+function tileRows(s: Int8Conv, g: i32, col: usize, xs: usize, count: i32, dst: usize, ldo: usize, rq: usize): void {
+  const rp = <usize>s.Rp, chunks = s.Rp >> 4;
+  const Kg = s.Kg, KgP = s.KgP;
+  const esz: usize = rq == 0 ? 4 : 1;
+  const wg = <usize>s.w + <usize>(g * KgP) * rp;
+  // Σw after all the weight rows
+  const wsg = <usize>s.w + <usize>(s.G * KgP) * rp + (<usize>(g * KgP) << 2);
+  const d = dst + <usize>(g * Kg) * esz;
+  if (count == 1) {
+    for (let kq = 0; kq < KgP; kq += 4) {
+      tile1x4(col, wg + <usize>kq * rp, rp, chunks, d + <usize>kq * esz, min(4, KgP - kq), min(4, Kg - kq), rq, g * Kg + kq, xs, wsg + (<usize>kq << 2));
+    }
+    return;
+  }
+  let kq = 0;
+  for (; kq + 4 <= KgP; kq += 4) {
+    tile2x4(col, wg + <usize>kq * rp, rp, chunks, d + <usize>kq * esz, ldo, count, min(4, Kg - kq), rq, g * Kg + kq, xs, wsg + (<usize>kq << 2));
+  }
+  if (kq < KgP) {
+    tile4x2(col, wg + <usize>kq * rp, rp, chunks, d + <usize>kq * esz, ldo, count, min(2, Kg - kq), rq, g * Kg + kq, xs, wsg + (<usize>kq << 2));
+  }
+}
+
+// ---- any other adder conv and a 2×2 max pool after it, fused ----
+//
+// As for the one-channel kernel below: the requantization is monotone in the accumulator, so the
+// pool takes the max (mult ≥ 0) or the min (mult < 0) of each window's four raw accumulators and
+// requantizes one value in four. A step takes `cnt` windows of a pooled row: the im2col rows of
+// their 2·cnt positions in each of the two output rows, tiled into raw i32 in the thread slot.
+
+/** Per lane, max (mask lane all ones) or min of four i32x4. */
+// @ts-ignore: decorator
+@inline function pool4(a: v128, b: v128, c: v128, d: v128, mask: v128): v128 {
+  const hi = i32x4.max_s(i32x4.max_s(a, b), i32x4.max_s(c, d));
+  const lo = i32x4.min_s(i32x4.min_s(a, b), i32x4.min_s(c, d));
+  return v128.bitselect(hi, lo, mask);
+}
+
+/** Pooled positions [start, end) (of [N][OH/2][OW/2]) of an adder conv with a fused 2×2 stride-2 max pool. */
+function adderConvPool(s: Int8Conv, slot: usize, start: i32, end: i32): void {
+  const x = <usize>s.x, out = <usize>s.out, rq = <usize>s.rq;
+  const col = slot + PLANE_OFFSET + <usize>s.planeBytes;
+  const memEnd = memoryEnd();
+  const rp = <usize>s.Rp, K = s.K, OW = s.OW;
+  const xs = col + <usize>s.block * rp + 64;
+  // raw accumulators of a step, i32 [4·cnt][K], after the row sums (src/kernels/int8.ts sizes it)
+  const acc = (xs + (<usize>(s.block + 4) << 2) + 15) & ~15;
+  const rowBytes = <usize>K << 2;
+  const masks = rqRising(rq);
+  const POW = OW >> 1, perImage = (s.OH >> 1) * POW;
+  const most = s.block >> 2;
+  let p = start;
+  while (p < end) {
+    const n = p / perImage, rest = p - n * perImage;
+    const ph = rest / POW, pw = rest - ph * POW;
+    const cnt = min(most, min(POW - pw, end - p));
+    const posA = (n * s.OH + 2 * ph) * OW + 2 * pw, posB = posA + OW;
+    const half = <usize>(2 * cnt);
+    for (let g = 0; g < s.G; g++) {
+      im2colRows(x, s, g, posA, 2 * cnt, slot, col, memEnd);
+      im2colRows(x, s, g, posB, 2 * cnt, slot, col + half * rp, memEnd);
+      rowSumsU8(col, rp, s.Rp >> 4, 4 * cnt, xs);
+      tileRows(s, g, col, xs, 4 * cnt, acc, rowBytes, 0);
+    }
+    for (let j = 0; j < cnt; j++) {
+      const a = acc + (<usize>(2 * j)) * rowBytes, b = a + half * rowBytes;
+      const dst = out + <usize>(p + j) * <usize>K;
+      for (let k = 0; k < K; k += 4) {
+        const o = <usize>k << 2;
+        const v = pool4(v128.load(a + o), v128.load(a + rowBytes + o), v128.load(b + o), v128.load(b + rowBytes + o), v128.load(masks + o));
+        emit4(v, dst + <usize>k, min(4, K - k), rq, k);
       }
     }
+    p += cnt;
   }
 }
 

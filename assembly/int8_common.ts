@@ -333,6 +333,12 @@ export const RQ_BIAS: usize = 32;
   return rq + RQ_BIAS + <usize>load<i32>(rq, RQ_KPAD) * 12;
 }
 
+/** i32 [Kpad] after the u16-lane form: all ones where channel k's mult ≥ 0 (its output rises with the accumulator), else 0. */
+// @ts-ignore: decorator
+@inline export function rqRising(rq: usize): usize {
+  return rqU16(rq) + 16 + (<usize>load<i32>(rq, RQ_KPAD) << 5);
+}
+
 /** u32 → i32 of four lanes of d: q + (b + d·m) >> k (no lane exceeds u32 or i32: requant_u16.ts). */
 // @ts-ignore: decorator
 @inline function stepU32(d: v128, m: v128, b: v128, k: i32, q: v128): v128 {

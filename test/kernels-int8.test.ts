@@ -361,20 +361,20 @@ test("int8 adder, one input channel: the largest windows (R = 256, 257) and sums
   }
 });
 
-test("int8 adder, one input channel with a fused 2×2 max pool: 150 random shapes equal pool(requantize(conv)) of the reference, 1 and 2 threads alike", () => {
+test("int8 adder with a fused 2×2 max pool: 200 random shapes (half of them one-channel) equal pool(requantize(conv)) of the reference, 1 and 2 threads alike", () => {
   const run = (rt: Runtime) => {
     const buf = new WasmBuffers(rt);
     const rand = rng(515);
     const outs: Uint8Array[] = [];
     try {
-      for (let i = 0; i < 150; i++) {
+      for (let i = 0; i < 200; i++) {
         let s: Conv2dShape;
-        do s = randomC1Shape(rand);
-        while (s.OH < 2 || s.OW < 2);
-        assert.ok(fast.canFuseMaxPool2("adder", s));
-        const R = s.kh * s.kw, ny = s.N * s.OH * s.OW * s.K;
+        do s = i % 2 ? randomC1Shape(rand) : randomShape(rand);
+        while (s.OH < 2 || s.OW < 2 || (s.groups > 1 && s.groups === s.C && s.groups === s.K) || (i % 2 === 0 && s.C === 1));
+        assert.ok(fast.canFuseMaxPool2("adder", s), JSON.stringify(s));
+        const R = s.kh * s.kw * (s.C / s.groups), ny = s.N * s.OH * s.OW * s.K;
         const POH = s.OH >> 1, POW = s.OW >> 1, np = s.N * POH * POW * s.K;
-        const x = buf.u8(s.N * s.H * s.W);
+        const x = buf.u8(s.N * s.H * s.W * s.C);
         fill(x, rand, 0, 255);
         const wv = new Uint8Array(s.K * R);
         fill(wv, rand, 0, 255);
@@ -410,11 +410,15 @@ test("int8 adder: a fused max pool is refused where the kernel cannot fuse it", 
   const rt = initRuntime({ threads: 1 });
   const buf = new WasmBuffers(rt);
   try {
-    const s = conv2dShape([1, 2, 8, 8], [4, 2, 3, 3]);
-    const w = fast.prepareAdderWeights(new Uint8Array(4 * 2 * 9), s);
+    // depthwise (its own kernel), and one channel with stride 2 along W (not the direct kernel)
+    const dw = conv2dShape([1, 4, 8, 8], [4, 1, 3, 3], { groups: 4 });
+    const strided = conv2dShape([1, 1, 8, 8], [4, 1, 3, 3], { stride: [1, 2] });
+    assert.equal(fast.canFuseMaxPool2("adder", dw), false);
+    assert.equal(fast.canFuseMaxPool2("adder", strided), false);
+    assert.equal(fast.canFuseMaxPool2("mul", conv2dShape([1, 2, 8, 8], [4, 2, 3, 3])), false);
+    const w = fast.prepareAdderWeights(new Uint8Array(4 * 9), dw);
     const rq = randomRequant(rng(1), 4);
-    assert.equal(fast.canFuseMaxPool2("adder", s), false);
-    assert.throws(() => fast.adderConvRequantMaxPool2U8(buf.u8(128), w, 0, rq, buf.u8(4 * 9), s), /adderConvRequantMaxPool2U8: a fused 2×2 max pool needs an adder conv with one input channel/);
+    assert.throws(() => fast.adderConvRequantMaxPool2U8(buf.u8(256), w, 0, rq, buf.u8(4 * 9), dw), /adderConvRequantMaxPool2U8: a fused 2×2 max pool needs an adder conv \(not depthwise\)/);
     w.dispose();
   } finally {
     buf.freeAll();

@@ -339,7 +339,7 @@ function convCall(
   out: Int32Array | Uint8Array, rq: RequantParams | PreparedRequant | null, s: Conv2dShape, pool = false,
 ): ConvCall {
   checkShape(s);
-  if (pool && (!rq || !canFuseMaxPool2(kind, s))) throw new Error(`${op}: a fused 2×2 max pool needs an adder conv with one input channel, one group, unit stride and dilation along W, ≤ 257 taps, a 2×2 output at least, and a requantization`);
+  if (pool && (!rq || !canFuseMaxPool2(kind, s))) throw new Error(`${op}: a fused 2×2 max pool needs an adder conv (not depthwise) with an output of at least 2×2 and a requantization; with one input channel, also one group, unit stride and dilation along W and ≤ 257 taps`);
   if (!(w instanceof Int8Weights) || w.kind !== kind) throw new Error(`${op}: weights must come from ${kind === "adder" ? "prepareAdderWeights" : "prepareMulWeights"}`);
   if (w.disposed) throw new Error(`${op}: the prepared weights were disposed`);
   const g = w.geometry;
@@ -371,7 +371,9 @@ function convCall(
   // assembly/int8_adder.ts): 64 bytes, tap offsets, column sums of two rows, two 128-byte groups
   const pitch = s.W + 2 * s.padW;
   const oneChannel = kind === "adder" && s.C === 1 ? 64 + alignUp(4 * (w.R + 1), 16) + 4 * (pitch + 32) + 256 : 0;
-  const slotBytes = alignUp(64 + planeBytes + Math.max(block * rowBytes + 64 + rowSums, oneChannel), 64);
+  // a fused pool (adderConvPool): the raw i32 accumulators of a block after the row sums
+  const pooled = pool && s.C !== 1 ? 32 + block * s.K * 4 : 0;
+  const slotBytes = alignUp(64 + planeBytes + Math.max(block * rowBytes + 64 + rowSums + pooled, oneChannel), 64);
   const p = new Int32Array(PARAM_FIELDS);
   p[0] = s.N; p[1] = s.C; p[2] = s.H; p[3] = s.W; p[4] = s.K; p[5] = s.kh; p[6] = s.kw;
   p[7] = s.strideH; p[8] = s.strideW; p[9] = s.padH; p[10] = s.padW; p[11] = s.dilationH; p[12] = s.dilationW;
@@ -446,12 +448,14 @@ export function bindAdderConvRequantMaxPool2U8(x: Uint8Array, w: Int8Weights, pa
 }
 
 /**
- * Whether a 2×2 stride-2 max pool after this conv can run fused into it: the one-channel adder
- * kernel (directC1 in assembly/int8_adder.ts) with an output of at least 2×2.
+ * Whether a 2×2 stride-2 max pool after this conv can run fused into it: an adder conv with an
+ * output of at least 2×2, other than the depthwise kernel's layers; a one-channel input takes the
+ * direct kernel (directC1 in assembly/int8_adder.ts), which needs unit stride and dilation along W.
  */
 export function canFuseMaxPool2(kind: "adder" | "mul", s: Conv2dShape): boolean {
-  return kind === "adder" && s.C === 1 && s.groups === 1 && s.strideW === 1 && s.dilationW === 1 && s.kh * s.kw <= 257 &&
-    s.OH >= 2 && s.OW >= 2 && (s.H + 2 * s.padH) * (s.W + 2 * s.padW) <= MAX_PLANE_BYTES;
+  if (kind !== "adder" || s.OH < 2 || s.OW < 2 || isDepthwise(kind, s)) return false;
+  const direct = s.C === 1 && s.groups === 1 && s.strideW === 1 && s.dilationW === 1 && s.kh * s.kw <= 257 && (s.H + 2 * s.padH) * (s.W + 2 * s.padW) <= MAX_PLANE_BYTES;
+  return direct || s.C !== 1;
 }
 
 /** mulConvU8I8, bound (see bindAdderConvU8). */
@@ -530,7 +534,7 @@ function requantChannels(K: number): number {
 }
 
 function requantBytes(K: number): number {
-  return 32 + requantChannels(K) * 12 + U16_HEAD + requantChannels(K) * U16_CHANNEL;
+  return 32 + requantChannels(K) * 12 + U16_HEAD + requantChannels(K) * (U16_CHANNEL + 4);
 }
 
 /** The u16-lane integer form (requant_u16.ts) after the f64 multipliers: i32 [lo, hi, 0, 0], then per channel. */
@@ -540,7 +544,8 @@ const U16_CHANNEL = 32;
 
 /**
  * Header f64 [lo − zp, hi − zp, zp + 2^52], i32 Kpad at 24, i32 biasBits at 28; bias i32 [Kpad];
- * mult·2^−shift f64 [Kpad]; then the u16-lane form (U16_HEAD, U16_CHANNEL; rqU16 in int8_common.ts).
+ * mult·2^−shift f64 [Kpad]; then the u16-lane form (U16_HEAD, U16_CHANNEL; rqU16 in int8_common.ts);
+ * then i32 [Kpad] masks, all ones where mult ≥ 0 (rqRising: the pooled kernels' max or min).
  */
 function writeRequant(rt: Runtime, ptr: number, K: number, p: RequantParams): void {
   const Kpad = requantChannels(K);
@@ -565,6 +570,8 @@ function writeRequant(rt: Runtime, ptr: number, K: number, p: RequantParams): vo
     const c = u16Requant(p.bias[k]!, p.mult[k]!, p.shift[k]!, p.biasBits ?? 0, p.outZp, p.lo, p.hi);
     u16.set([c.mode, c.rA, c.rB, c.m | 0, c.b | 0, c.k, c.q, p.mult[k]! >= 0 ? 1 : 0], (U16_HEAD + k * U16_CHANNEL) / 4);
   }
+  const rising = rt.i32(ptr + 32 + Kpad * 12 + U16_HEAD + Kpad * U16_CHANNEL, Kpad);
+  for (let k = 0; k < Kpad; k++) rising[k] = k < K && p.mult[k]! >= 0 ? -1 : 0;
 }
 
 function positive(op: string, sizes: Record<string, number>): void {
