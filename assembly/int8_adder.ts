@@ -23,7 +23,7 @@
 // depend on the thread count.
 import { threadSlot } from "./gemm";
 import { adderDepthwiseU8, isDepthwise } from "./int8_depthwise";
-import { buildPlane, emit2x2, emit4, hsum4, im2colRows, Int8Conv, memoryEnd, PLANE_OFFSET, requantU16x16, rqRising, rqU16 } from "./int8_common";
+import { buildPlane, emit2x2, emit4, hsum4, im2colRows, Int8Conv, memoryEnd, PLANE_OFFSET, requantU16x16, rqRising } from "./int8_common";
 
 /** Chunks of 16 bytes per u16 accumulation run. */
 const RUN: i32 = 64;
@@ -567,7 +567,7 @@ function adderConvDirectC1(s: Int8Conv, slot: usize, start: i32, end: i32): void
 /** Channel k pooled and requantized: 8 u8 windows in the low lanes. */
 // @ts-ignore: decorator
 @inline function poolChannel(a: usize, b: usize, rq: usize, k: i32): v128 {
-  const v = poolPairs(a, b, load<i32>(rqU16(rq) + 16 + (<usize>k << 5), 28) != 0);
+  const v = poolPairs(a, b, load<i32>(rqRising(rq) + (<usize>k << 2)) != 0);
   return requantU16x16(v, v, rq, k);
 }
 

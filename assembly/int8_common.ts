@@ -31,7 +31,7 @@
   /** the requantization block, or 0 for raw i32 accumulators */
   rq: i32;
   scratch: i32; slotBytes: i32;
-  /** 1: a 2×2 stride-2 max pool follows, fused (one-channel adder path only; out is pooled) */
+  /** 1: a 2×2 stride-2 max pool follows, fused (adder kernels but depthwise; out is pooled) */
   pool: i32;
 }
 
@@ -325,11 +325,10 @@ export const RQ_BIAS: usize = 32;
 
 /**
  * The u16-lane integer form of the block (src/kernels/requant_u16.ts, after the f64 multipliers):
- * i32 [lo, hi, 0, 0], then per channel i32 [mode, rA, rB, m, b, k, q, rising] (rising: mult ≥ 0, the
- * output does not fall as the accumulator grows).
+ * i32 [lo, hi, 0, 0], then per channel i32 [mode, rA, rB, m, b, k, q, 0].
  */
 // @ts-ignore: decorator
-@inline export function rqU16(rq: usize): usize {
+@inline function rqU16(rq: usize): usize {
   return rq + RQ_BIAS + <usize>load<i32>(rq, RQ_KPAD) * 12;
 }
 

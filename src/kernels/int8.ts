@@ -436,7 +436,7 @@ export function bindAdderConvRequantU8(x: Uint8Array, w: Int8Weights, padValue: 
 
 /**
  * maxPool2dU8(adderConvRequantU8(x), 2×2, stride 2) in one pass: out [N][⌊OH/2⌋][⌊OW/2⌋][K] u8 is
- * overwritten. Only where canFuseMaxPool2 holds (the one-channel adder kernel).
+ * overwritten. Only where canFuseMaxPool2 holds.
  */
 export function adderConvRequantMaxPool2U8(x: Uint8Array, w: Int8Weights, padValue: number, rq: RequantParams | PreparedRequant, out: Uint8Array, s: Conv2dShape): void {
   bindAdderConvRequantMaxPool2U8(x, w, padValue, rq, out, s)();
@@ -539,7 +539,7 @@ function requantBytes(K: number): number {
 
 /** The u16-lane integer form (requant_u16.ts) after the f64 multipliers: i32 [lo, hi, 0, 0], then per channel. */
 const U16_HEAD = 16;
-/** i32 [mode, rA, rB, m, b, k, q, rising] per channel. */
+/** i32 [mode, rA, rB, m, b, k, q, 0] per channel. */
 const U16_CHANNEL = 32;
 
 /**
@@ -568,7 +568,7 @@ function writeRequant(rt: Runtime, ptr: number, K: number, p: RequantParams): vo
   u16[1] = p.hi;
   for (let k = 0; k < K; k++) {
     const c = u16Requant(p.bias[k]!, p.mult[k]!, p.shift[k]!, p.biasBits ?? 0, p.outZp, p.lo, p.hi);
-    u16.set([c.mode, c.rA, c.rB, c.m | 0, c.b | 0, c.k, c.q, p.mult[k]! >= 0 ? 1 : 0], (U16_HEAD + k * U16_CHANNEL) / 4);
+    u16.set([c.mode, c.rA, c.rB, c.m | 0, c.b | 0, c.k, c.q], (U16_HEAD + k * U16_CHANNEL) / 4);
   }
   const rising = rt.i32(ptr + 32 + Kpad * 12 + U16_HEAD + Kpad * U16_CHANNEL, Kpad);
   for (let k = 0; k < Kpad; k++) rising[k] = k < K && p.mult[k]! >= 0 ? -1 : 0;
