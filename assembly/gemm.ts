@@ -228,3 +228,29 @@ export function gemmF32(
       c + ((<usize>i0 * <usize>ldc + <usize>j0) << 2), <usize>ldc << 2, rows, cols, K, acc);
   }
 }
+
+/**
+ * The per-core f32 ceiling: Σ a·b over n (a multiple of 32) f32 of two L1-resident arrays, `reps`
+ * times, one f32x4.mul and one f32x4.add per 4 pairs (WebAssembly SIMD has no fused multiply-add)
+ * into 8 independent accumulators, so neither the adds' latency nor the loop bounds it. The total
+ * goes to out (f32) so nothing is optimised away.
+ */
+export function dotStreamF32(a: usize, b: usize, n: i32, reps: i32, out: usize): void {
+  let total = f32x4.splat(0);
+  for (let r = 0; r < reps; r++) {
+    let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
+    let s4 = f32x4.splat(0), s5 = f32x4.splat(0), s6 = f32x4.splat(0), s7 = f32x4.splat(0);
+    for (let o: usize = 0; o < (<usize>n << 2); o += 128) {
+      s0 = f32x4.add(s0, f32x4.mul(v128.load(a + o), v128.load(b + o)));
+      s1 = f32x4.add(s1, f32x4.mul(v128.load(a + o, 16), v128.load(b + o, 16)));
+      s2 = f32x4.add(s2, f32x4.mul(v128.load(a + o, 32), v128.load(b + o, 32)));
+      s3 = f32x4.add(s3, f32x4.mul(v128.load(a + o, 48), v128.load(b + o, 48)));
+      s4 = f32x4.add(s4, f32x4.mul(v128.load(a + o, 64), v128.load(b + o, 64)));
+      s5 = f32x4.add(s5, f32x4.mul(v128.load(a + o, 80), v128.load(b + o, 80)));
+      s6 = f32x4.add(s6, f32x4.mul(v128.load(a + o, 96), v128.load(b + o, 96)));
+      s7 = f32x4.add(s7, f32x4.mul(v128.load(a + o, 112), v128.load(b + o, 112)));
+    }
+    total = f32x4.add(total, f32x4.add(f32x4.add(f32x4.add(s0, s1), f32x4.add(s2, s3)), f32x4.add(f32x4.add(s4, s5), f32x4.add(s6, s7))));
+  }
+  v128.store(out, total);
+}

@@ -153,3 +153,24 @@ test("gemm gives the same bytes with one and two threads", () => {
 });
 
 test.after(() => initRuntime().close());
+
+test("dotStreamF32 (the f32 ceiling benchmark's kernel) returns reps × Σ a·b", () => {
+  const rt = initRuntime({ threads: 1 });
+  const n = 96, reps = 3;
+  const a = rt.heap.alloc(n * 4), b = rt.heap.alloc(n * 4), out = rt.heap.alloc(16);
+  try {
+    // small integers: every partial sum is exact in f32
+    const fa = new Float32Array(rt.memory.buffer, a, n), fb = new Float32Array(rt.memory.buffer, b, n);
+    let want = 0;
+    for (let i = 0; i < n; i++) {
+      fa[i] = (i % 7) - 3;
+      fb[i] = (i % 5) + 1;
+      want += fa[i]! * fb[i]!;
+    }
+    rt.kernels.dotStreamF32(a, b, n, reps, out);
+    const lanes = new Float32Array(rt.memory.buffer, out, 4);
+    assert.equal(lanes[0]! + lanes[1]! + lanes[2]! + lanes[3]!, reps * want);
+  } finally {
+    for (const p of [a, b, out]) rt.heap.free(p);
+  }
+});
