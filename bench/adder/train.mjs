@@ -16,12 +16,12 @@ const threads = Number(process.argv[6] ?? 2);
 const load = (p) => import(pathToFileURL(path.join(dist, p)).href);
 const { initRuntime } = await load("src/kernels/runtime.js");
 const { resolveSpec } = await load("src/models/zoo.js");
-const { loadDatasets } = await load("src/train/datasets.js");
+const { loadMnist } = await load("src/data/mnist.js");
 const { Trainer } = await load("src/train/trainer.js");
 const { allocF32, allocI32 } = await load("src/tensor/storage.js");
 
 initRuntime({ threads });
-const { train } = loadDatasets("mnist", { testLimit: 1 });
+const train = loadMnist("train");
 const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
 
 for (const batch of batches) {

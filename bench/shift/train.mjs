@@ -45,12 +45,12 @@ const quietWait = Number(o['quiet-wait'] ?? 120) * 1000, maxLoad = Number(o['max
 const load = (p) => import(pathToFileURL(path.join(dist, p)).href);
 const { initRuntime } = await load('src/kernels/runtime.js');
 const { resolveSpec } = await load('src/models/zoo.js');
-const { loadDatasets } = await load('src/train/datasets.js');
+const { loadMnist } = await load('src/data/mnist.js');
 const { Trainer } = await load('src/train/trainer.js');
 const { allocF32, allocI32 } = await load('src/tensor/storage.js');
 
 initRuntime({ threads });
-const { train } = loadDatasets('mnist', { testLimit: 1 });
+const train = loadMnist('train');
 const m = machineInfo();
 console.error(`shift vs conv training, ${threads} thread(s), ${m.cpu}, ${m.cores} cores, Node ${m.node}, dist ${dist}`);
 
