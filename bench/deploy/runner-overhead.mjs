@@ -11,6 +11,10 @@ const flag = (name, dflt) => {
   return i >= 0 ? args[i + 1] : dflt;
 };
 const file = args[0];
+if (!file || file.startsWith("--")) {
+  console.error("usage: node bench/deploy/runner-overhead.mjs MODEL.mulfree.safetensors [--dist dist] [--threads 1] [--batches 1,256] [--stat median|min]");
+  process.exit(2);
+}
 const dist = resolve(flag("dist", "dist"));
 const threads = Number(flag("threads", "1"));
 const batches = flag("batches", "1,256").split(",").map(Number);
