@@ -201,12 +201,17 @@ export function adderConvInSlot(shape: usize, slot: usize, start: i32, end: i32)
   // Σx of the block's rows after the block and its 64 bytes of slack
   const xs = col + <usize>s.block * rp + 64;
   const esz: usize = rq == 0 ? 4 : 1;
+  // a 1×1 conv whose C fills whole vectors reads its rows straight from x (NHWC: a position's C
+  // bytes are its im2col row), while the tiles' reads of up to 3 rows past the last stay in memory
+  const rowsInX = s.kh == 1 && s.kw == 1 && s.sh == 1 && s.sw == 1 && s.ph == 0 && s.pw == 0 && s.G == 1 && s.C == s.Rp &&
+    x + (<usize>(end + 3)) * rp <= memEnd;
   for (let p0 = start; p0 < end; p0 += s.block) {
     const count = min(s.block, end - p0);
     for (let g = 0; g < s.G; g++) {
-      im2colRows(x, s, g, p0, count, slot, col, memEnd);
-      rowSumsU8(col, rp, s.Rp >> 4, count, xs);
-      tileRows(s, g, col, xs, count, out + <usize>p0 * <usize>s.K * esz, <usize>s.K * esz, rq);
+      const rows = rowsInX ? x + <usize>p0 * rp : col;
+      if (!rowsInX) im2colRows(x, s, g, p0, count, slot, col, memEnd);
+      rowSumsU8(rows, rp, s.Rp >> 4, count, xs);
+      tileRows(s, g, rows, xs, count, out + <usize>p0 * <usize>s.K * esz, <usize>s.K * esz, rq);
     }
   }
 }

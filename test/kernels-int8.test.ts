@@ -228,6 +228,13 @@ test(`int8 adder, one input channel (direct path): ${SHAPES} random shapes equal
   checkOnOneAndTwoThreads("adder", "C1", 909, SHAPES, randomC1Shape);
 });
 
+test("int8 adder, 1×1 convs whose C fills whole vectors (rows read straight from x): 60 random shapes equal the reference, 1 and 2 threads alike", () => {
+  checkOnOneAndTwoThreads("adder", "pointwise", 4040, 60, (rand) => {
+    const C = 16 * int(rand, 1, 6), K = int(rand, 1, 40), side = int(rand, 1, 9);
+    return conv2dShape([int(rand, 1, 4), C, side, int(rand, 1, 9)], [K, C, 1, 1]);
+  });
+});
+
 /** A depthwise geometry (groups = C = K) with up to 70 channels: whole and partial 16-lane channel groups. */
 function randomDepthwiseShape(rand: () => number): Conv2dShape {
   const C = int(rand, 2, 70), k = int(rand, 1, 5), stride = int(rand, 1, 2), dilation = int(rand, 1, 2), padding = int(rand, 0, 2);
