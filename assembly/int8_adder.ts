@@ -22,6 +22,7 @@
 // Threads split output positions; every output is one chain in a fixed order, so results do not
 // depend on the thread count.
 import { threadSlot } from "./gemm";
+import { adderLanesBlock, usesLanes } from "./int8_adder_lanes";
 import { adderDepthwiseU8, isDepthwise } from "./int8_depthwise";
 import { buildPlane, emit2x2, emit4, hsum4, im2colRows, Int8Conv, memoryEnd, PLANE_OFFSET, requantU16x16, rqRising } from "./int8_common";
 
@@ -205,13 +206,17 @@ export function adderConvInSlot(shape: usize, slot: usize, start: i32, end: i32)
   // bytes are its im2col row), while the tiles' reads of up to 3 rows past the last stay in memory
   const rowsInX = s.kh == 1 && s.kw == 1 && s.sh == 1 && s.sw == 1 && s.ph == 0 && s.pw == 0 && s.G == 1 && s.C == s.Rp &&
     x + (<usize>(end + 3)) * rp <= memEnd;
+  const lanes = usesLanes(s);
   for (let p0 = start; p0 < end; p0 += s.block) {
     const count = min(s.block, end - p0);
     for (let g = 0; g < s.G; g++) {
       const rows = rowsInX ? x + <usize>p0 * rp : col;
       if (!rowsInX) im2colRows(x, s, g, p0, count, slot, col, memEnd);
       rowSumsU8(rows, rp, s.Rp >> 4, count, xs);
-      tileRows(s, g, rows, xs, count, out + <usize>p0 * <usize>s.K * esz, <usize>s.K * esz, rq);
+      const dst = out + <usize>p0 * <usize>s.K * esz, ldo = <usize>s.K * esz;
+      // a block of 1–3 rows (a linear layer at small batch) keeps the tiles: the lanes tiles take 4
+      if (lanes && count >= 4) adderLanesBlock(s, g, count, rows, xs, dst, ldo, rq);
+      else tileRows(s, g, rows, xs, count, dst, ldo, rq);
     }
   }
 }
@@ -271,6 +276,7 @@ function adderConvPool(s: Int8Conv, slot: usize, start: i32, end: i32): void {
   const masks = rqRising(rq);
   const POW = OW >> 1, perImage = (s.OH >> 1) * POW;
   const most = s.block >> 2;
+  const lanes = usesLanes(s);
   let p = start;
   while (p < end) {
     const n = p / perImage, rest = p - n * perImage;
@@ -282,7 +288,8 @@ function adderConvPool(s: Int8Conv, slot: usize, start: i32, end: i32): void {
       im2colRows(x, s, g, posA, 2 * cnt, slot, col, memEnd);
       im2colRows(x, s, g, posB, 2 * cnt, slot, col + half * rp, memEnd);
       rowSumsU8(col, rp, s.Rp >> 4, 4 * cnt, xs);
-      tileRows(s, g, col, xs, 4 * cnt, acc, rowBytes, 0);
+      if (lanes) adderLanesBlock(s, g, 4 * cnt, col, xs, acc, rowBytes, 0);
+      else tileRows(s, g, col, xs, 4 * cnt, acc, rowBytes, 0);
     }
     for (let j = 0; j < cnt; j++) {
       const a = acc + (<usize>(2 * j)) * rowBytes, b = a + half * rowBytes;

@@ -41,6 +41,33 @@ const ADD_PARAMS_SLOT = 29;
 /** maxPool2dU8 packs kh, kw and stride into 10 bits each. */
 const MAX_WINDOW = 1023;
 
+/** Most taps per output for the lanes tiles (LANES_MAX_R in assembly/int8_adder_lanes.ts). */
+const LANES_MAX_R = 256;
+
+/**
+ * The lanes layout of int8_adder_lanes.ts for u8 adder weights [K][R] in `groups` groups of Kg:
+ * per group, per tap pair j, per 8 channels c..c+7 one 16-byte vector [w_c,2j w_c,2j+1 w_c+1,2j …]
+ * (zeros past R and past Kg); then Σw of each channel, i32 [groups][⌈Kg/8⌉·8].
+ */
+function lanesLayout(w: Uint8Array, groups: number, Kg: number, R: number): Uint8Array {
+  const pairs = (R + 1) >> 1, KV = Math.ceil(Kg / 8);
+  const weightBytes = groups * pairs * KV * 16;
+  const bytes = new Uint8Array(weightBytes + groups * KV * 32);
+  const sums = new Int32Array(bytes.buffer, weightBytes, groups * KV * 8);
+  for (let g = 0; g < groups; g++) {
+    for (let c = 0; c < Kg; c++) {
+      const row = w.subarray((g * Kg + c) * R, (g * Kg + c + 1) * R);
+      let sum = 0;
+      for (let t = 0; t < R; t++) {
+        bytes[((g * pairs + (t >> 1)) * KV + (c >> 3)) * 16 + 2 * (c & 7) + (t & 1)] = row[t]!;
+        sum += row[t]!;
+      }
+      sums[g * KV * 8 + c] = sum;
+    }
+  }
+  return bytes;
+}
+
 /** Weights of one adder or multiply layer in the kernels' layout, in wasm memory until dispose(). */
 export class Int8Weights {
   private ptr: number;
@@ -65,8 +92,11 @@ export class Int8Weights {
     if (kind === "adder") {
       // the rows, then Σw of each row as i32 (the tiles' a + b − 2·min(a, b); 4 more for vector
       // reads), then for a depthwise layer the taps again, tap-major [kh·kw][Cp] (int8_depthwise.ts)
+      // or, for few taps and ≥ 8 channels per group, the lanes layout and its Σw (int8_adder_lanes.ts)
       const depthwiseBytes = isDepthwise("adder", geometry) ? this.R * alignUp(C, ADDER_VECTOR) : 0;
-      this.ptr = rt.heap.alloc(rows * this.Rp + (rows + 4) * 4 + depthwiseBytes);
+      const lanes = Kg >= 8 && this.R <= LANES_MAX_R ? lanesLayout(w as Uint8Array, groups, Kg, this.R) : null;
+      this.ptr = rt.heap.alloc(rows * this.Rp + (rows + 4) * 4 + depthwiseBytes + (lanes?.length ?? 0));
+      if (lanes) rt.u8(this.ptr + rows * this.Rp + (rows + 4) * 4, lanes.length).set(lanes);
       if (depthwiseBytes) {
         const cp = alignUp(C, ADDER_VECTOR);
         const t = rt.u8(this.ptr + rows * this.Rp + (rows + 4) * 4, depthwiseBytes);
