@@ -601,7 +601,7 @@ function adderConvDirectC1Pool(s: Int8Conv, slot: usize, start: i32, end: i32): 
   const colsA = c1Cols(taps, R), colsB = colsA + ((pitch + 32) << 1);
   const sumsA = colsB + ((pitch + 32) << 1), sumsB = sumsA + 128;
   const wsums = w + <usize>KgP * rp;
-  let rowA = -1, rowB = -1;
+  let rowA = -1; // the output row pair whose column sums are held
   let held = -1;
   let p = start;
   while (p < end) {
@@ -611,7 +611,7 @@ function adderConvDirectC1Pool(s: Int8Conv, slot: usize, start: i32, end: i32): 
     if (held != n) {
       buildPlane(x, s, n, plane, pitch, memEnd);
       held = n;
-      rowA = rowB = -1;
+      rowA = -1;
     }
     const oa = 2 * ph, ow = 2 * pw;
     const topA = plane + <usize>(oa * s.sh) * pitch, topB = topA + <usize>s.sh * pitch;

@@ -12,7 +12,7 @@
 // accumulators); R ≤ 256 keeps every u16 sum below 2^16 (128 pairs · 510).
 //
 // Threads split output positions; each output is one chain in a fixed order, whatever the split.
-import { emit4, Int8Conv } from "./int8_common";
+import { emit4, extraWeights, Int8Conv } from "./int8_common";
 
 /** Most taps per output the lanes tiles take: every u16 sum stays below 2^16 in one run. */
 export const LANES_MAX_R: i32 = 256;
@@ -21,13 +21,6 @@ export const LANES_MAX_R: i32 = 256;
 // @ts-ignore: decorator
 @inline export function usesLanes(s: Int8Conv): bool {
   return s.Kg >= 8 && s.R <= LANES_MAX_R;
-}
-
-/** Byte address of the lane weights: after G·KgP rows of Rp bytes and G·KgP + 4 i32 sums. */
-// @ts-ignore: decorator
-@inline function lanesWeights(s: Int8Conv): usize {
-  const rows = <usize>(s.G * s.KgP);
-  return <usize>s.w + rows * <usize>s.Rp + ((rows + 4) << 2);
 }
 
 // @ts-ignore: decorator
@@ -53,9 +46,9 @@ export function adderLanesBlock(s: Int8Conv, g: i32, count: i32, col: usize, xs:
   const pairs = (s.R + 1) >> 1;
   const KV = (Kg + 7) >> 3;
   const jStep = <usize>KV << 4;
-  const wg = lanesWeights(s) + <usize>g * <usize>pairs * jStep;
+  const wg = extraWeights(s) + <usize>g * <usize>pairs * jStep;
   // Σw per channel, i32 [G][KV·8], after all groups' lane weights
-  const swg = lanesWeights(s) + <usize>s.G * <usize>pairs * jStep + (<usize>(g * KV) << 5);
+  const swg = extraWeights(s) + <usize>s.G * <usize>pairs * jStep + (<usize>(g * KV) << 5);
   const esz: usize = rq == 0 ? 4 : 1;
   const out = dst + <usize>(g * Kg) * esz;
   for (let i = 0; i < count; i += 4) {

@@ -35,6 +35,17 @@
   pool: i32;
 }
 
+/**
+ * Byte address of a layer's second weight layout, prepared by src/kernels/int8.ts after the G·KgP
+ * rows of Rp bytes and their G·KgP + 4 i32 sums: the depthwise kernel's tap-major copy or the lanes
+ * tiles' interleaved pairs (never both: a depthwise layer has one channel per group).
+ */
+// @ts-ignore: decorator
+@inline export function extraWeights(s: Int8Conv): usize {
+  const rows = <usize>(s.G * s.KgP);
+  return <usize>s.w + rows * <usize>s.Rp + ((rows + 4) << 2);
+}
+
 /** Thread slot layout: [64 bytes: the image held in the plane][plane: planeBytes][im2col block]. */
 export const PLANE_OFFSET: usize = 64;
 

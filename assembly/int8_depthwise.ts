@@ -10,19 +10,12 @@
 // prepares after the rows and their sums (Cp = C rounded up to 16, zeros past C).
 //
 // Threads split output positions; each output is one chain in tap order, whatever the split.
-import { buildPlane, Int8Conv, memoryEnd, PLANE_OFFSET, requant4, rqMult, RQ_BIAS, storeBytes } from "./int8_common";
+import { buildPlane, extraWeights, Int8Conv, memoryEnd, PLANE_OFFSET, requant4, rqMult, RQ_BIAS, storeBytes } from "./int8_common";
 
 /** The depthwise path applies: one channel per group in and out, u16-safe sums, a padded plane. */
 // @ts-ignore: decorator
 @inline export function isDepthwise(s: Int8Conv): bool {
   return s.G > 1 && s.Cg == 1 && s.Kg == 1 && s.planeBytes != 0 && s.kh * s.kw <= 257;
-}
-
-/** Byte address of the tap-major weights: after G·KgP rows of Rp bytes and G·KgP + 4 i32 sums. */
-// @ts-ignore: decorator
-@inline export function depthwiseWeights(s: Int8Conv): usize {
-  const rows = <usize>(s.G * s.KgP);
-  return <usize>s.w + rows * <usize>s.Rp + ((rows + 4) << 2);
 }
 
 // @ts-ignore: decorator
@@ -33,7 +26,7 @@ import { buildPlane, Int8Conv, memoryEnd, PLANE_OFFSET, requant4, rqMult, RQ_BIA
 /** Output positions [start, end) of a depthwise adder conv (s: Int8Conv), in the thread's slot. */
 export function adderDepthwiseU8(s: Int8Conv, slot: usize, start: i32, end: i32): void {
   const x = <usize>s.x, out = <usize>s.out, rq = <usize>s.rq;
-  const wt = depthwiseWeights(s);
+  const wt = extraWeights(s); // the tap-major copy
   const memEnd = memoryEnd();
   const plane = slot + PLANE_OFFSET;
   const C = s.C, kh = s.kh, kw = s.kw, OW = s.OW;

@@ -149,8 +149,9 @@ export class Int8Weights {
 export class PreparedRequant {
   private ptr: number;
   constructor(private readonly rt: Runtime, readonly K: number, p: RequantParams) {
-    this.ptr = rt.heap.alloc(requantBytes(K));
-    writeRequant(rt, this.ptr, K, p);
+    const block = requantBlock(K, p, true);
+    this.ptr = rt.heap.alloc(block.length);
+    rt.u8(this.ptr, block.length).set(block);
   }
   get address(): number {
     if (this.ptr < 0) throw new Error("the prepared requantization was disposed");
@@ -214,7 +215,7 @@ export function requantizeU8(
   checkArray(op, "out", out, Uint8Array, M * Nc, "M·Nc");
   const rt = runtime();
   inMemory(rt, op, { acc, out });
-  const rq = scratchRequant(rt, Nc, { bias, mult, shift, outZp, lo, hi, biasBits });
+  const rq = scratchRequant(rt, requantBlock(Nc, { bias, mult, shift, outZp, lo, hi, biasBits }, false));
   rt.parallel("requantizeU8", [acc.byteOffset, out.byteOffset, Nc, rq], M, grainFor(Nc * 16));
 }
 
@@ -417,8 +418,8 @@ function convCall(
 
 /**
  * Validate a conv call and build its geometry block once; the returned closure only copies the
- * block into place, claims the thread slots and dispatches. A plain RequantParams is still
- * written into scratch on every call (another call may have reused it).
+ * block into place, claims the thread slots and dispatches. A plain RequantParams is built into a
+ * block once here and copied into scratch on every call (another call may have reused it).
  */
 function bindConv(
   op: string, kind: "adder" | "mul", x: Uint8Array, w: Int8Weights, padValue: number,
@@ -429,10 +430,12 @@ function bindConv(
   const st = state(rt);
   const p = c.block, args = [st.paramsPtr];
   const { prepared, plain, slotBytes, kernel, positions, grain } = c;
+  // the u16-lane form only for the one-channel adder kernel, which reads it
+  const plainBlock = plain ? requantBlock(s.K, plain, kind === "adder" && s.C === 1) : null;
   return () => {
     // the only state that can change after binding: disposal, and the scratch blocks
     p[F_W] = w.address;
-    p[F_RQ] = prepared ? prepared.address : plain ? scratchRequant(rt, s.K, plain) : 0;
+    p[F_RQ] = prepared ? prepared.address : plainBlock ? scratchRequant(rt, plainBlock) : 0;
     p[F_SCRATCH] = threadSlots(rt, st, slotBytes);
     st.params.set(p);
     rt.parallel(kernel, args, positions, grain, 4);
@@ -546,15 +549,15 @@ function threadSlots(rt: Runtime, st: State, slotBytes: number): number {
   return base;
 }
 
-function scratchRequant(rt: Runtime, K: number, p: RequantParams): number {
+/** A requantization block (requantBlock) copied into the runtime's grow-only scratch block. */
+function scratchRequant(rt: Runtime, block: Uint8Array): number {
   const st = state(rt);
-  const bytes = requantBytes(K);
-  if (st.rqBytes < bytes) {
+  if (st.rqBytes < block.length) {
     if (st.rqPtr) rt.heap.free(st.rqPtr);
-    st.rqBytes = Math.max(bytes, 2 * st.rqBytes);
+    st.rqBytes = Math.max(block.length, 2 * st.rqBytes);
     st.rqPtr = rt.heap.alloc(st.rqBytes);
   }
-  writeRequant(rt, st.rqPtr, K, p);
+  rt.u8(st.rqPtr, block.length).set(block);
   return st.rqPtr;
 }
 
@@ -576,32 +579,35 @@ const U16_CHANNEL = 32;
  * Header f64 [lo − zp, hi − zp, zp + 2^52], i32 Kpad at 24, i32 biasBits at 28; bias i32 [Kpad];
  * mult·2^−shift f64 [Kpad]; then the u16-lane form (U16_HEAD, U16_CHANNEL; rqU16 in int8_common.ts);
  * then i32 [Kpad] masks, all ones where mult ≥ 0 (rqRising: the pooled kernels' max or min).
+ * Built in JS once and copied into wasm memory. withU16: compute the u16-lane form (only the
+ * one-channel adder kernel reads it); without it every channel takes the f64 path.
  */
-function writeRequant(rt: Runtime, ptr: number, K: number, p: RequantParams): void {
+function requantBlock(K: number, p: RequantParams, withU16: boolean): Uint8Array {
   const Kpad = requantChannels(K);
-  const head = new Float64Array(rt.memory.buffer, ptr, 3);
+  const block = new ArrayBuffer(requantBytes(K));
+  const head = new Float64Array(block, 0, 3);
   head[0] = p.lo - p.outZp;
   head[1] = p.hi - p.outZp;
   head[2] = p.outZp + 2 ** 52;
-  rt.i32(ptr + 24, 2).set([Kpad, p.biasBits ?? 0]);
-  const bias = rt.i32(ptr + 32, Kpad);
-  const m = new Float64Array(rt.memory.buffer, ptr + 32 + Kpad * 4, Kpad);
-  bias.fill(0);
-  m.fill(0);
+  new Int32Array(block, 24, 2).set([Kpad, p.biasBits ?? 0]);
+  const bias = new Int32Array(block, 32, Kpad);
+  const m = new Float64Array(block, 32 + Kpad * 4, Kpad);
   for (let k = 0; k < K; k++) {
-    bias[k] = p.bias[k];
-    m[k] = p.mult[k] * 2 ** -p.shift[k];
+    bias[k] = p.bias[k]!;
+    m[k] = p.mult[k]! * 2 ** -p.shift[k]!;
   }
-  const u16 = rt.i32(ptr + 32 + Kpad * 12, (U16_HEAD + Kpad * U16_CHANNEL) / 4);
-  u16.fill(0);
+  // the u16-lane form: mode 0 (the f64 path, always correct) unless computed
+  const u16 = new Int32Array(block, 32 + Kpad * 12, (U16_HEAD + Kpad * U16_CHANNEL) / 4);
   u16[0] = p.lo;
   u16[1] = p.hi;
-  for (let k = 0; k < K; k++) {
+  // it costs tens of µs per channel (BigInt searches): only where a kernel reads it
+  for (let k = 0; withU16 && k < K; k++) {
     const c = u16Requant(p.bias[k]!, p.mult[k]!, p.shift[k]!, p.biasBits ?? 0, p.outZp, p.lo, p.hi);
     u16.set([c.mode, c.rA, c.rB, c.m | 0, c.b | 0, c.k, c.q], (U16_HEAD + k * U16_CHANNEL) / 4);
   }
-  const rising = rt.i32(ptr + 32 + Kpad * 12 + U16_HEAD + Kpad * U16_CHANNEL, Kpad);
-  for (let k = 0; k < Kpad; k++) rising[k] = k < K && p.mult[k]! >= 0 ? -1 : 0;
+  const rising = new Int32Array(block, 32 + Kpad * 12 + U16_HEAD + Kpad * U16_CHANNEL, Kpad);
+  for (let k = 0; k < K; k++) rising[k] = p.mult[k]! >= 0 ? -1 : 0;
+  return new Uint8Array(block);
 }
 
 function positive(op: string, sizes: Record<string, number>): void {

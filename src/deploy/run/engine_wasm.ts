@@ -6,7 +6,7 @@
 // batch seen and reused. For each batch size the graph is compiled once into a flat list of kernel
 // calls (closures over fixed views and shapes), so predict() is "quantize, run the list, read the
 // accumulators": no graph walk, no allocation, no validation per call. A 2×2 max pool right after
-// a one-channel adder conv (LeNet's conv1) runs inside the conv's kernel, which pools the exact
+// an adder conv (LeNet's conv1 and conv2) runs inside the conv's kernel, which pools the exact
 // accumulators and requantizes one value in four (src/kernels/int8.ts, canFuseMaxPool2).
 //
 // When every node has a program op (adder and multiply layers, max and global average pooling,

@@ -30,7 +30,7 @@ export interface PreparedLayer {
   programOp(x: Uint8Array, out: Uint8Array | Int32Array, s: Conv2dShape): ProgramOp | null;
   /**
    * A 2×2 stride-2 max pool fused after the requantized conv, as a call and as a program op, where
-   * the kernel can fuse it (canFuseMaxPool2: the one-channel adder kernel); null elsewhere.
+   * the kernel can fuse it (canFuseMaxPool2: adder convs but depthwise); null elsewhere.
    */
   maxPool2(s: Conv2dShape): { call(x: Uint8Array, out: Uint8Array): () => void; programOp(x: Uint8Array, out: Uint8Array): ProgramOp } | null;
   free(): void;
@@ -102,7 +102,8 @@ export function prepareLayer(layer: BundleLayer): PreparedLayer {
     },
     maxPool2: (s) => {
       const fused = kernels.maxPool2;
-      if (!fused || !rq || !canFuseMaxPool2(layer.weights.kind === "adder" ? "adder" : "mul", s)) return null;
+      // only adder kernels have a fused form
+      if (!fused || !rq || !canFuseMaxPool2("adder", s)) return null;
       return { call: (x, out) => fused.call(x, rq, out, s), programOp: (x, out) => fused.programOp(x, rq, out, s) };
     },
     free: () => {
