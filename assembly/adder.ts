@@ -83,99 +83,158 @@ function copyRow(dst: usize, src: usize, n: i32): void {
 }
 
 // ---- forward: the L1-GEMM, C[M×N] = −Σ_k |A[i][k] − B[k][j]| ----
+//
+// Two forms of the same sum (spec.opOptions.form, docs/addernet.md "Two forms of the sum"):
+//   direct  acc − |a − b| per term: two subtractions per term, both on the FP adders.
+//   min     |a − b| = a + b − 2·min(a, b), so −Σ|a − b| = 2·Σ min(a, b) − Σa − Σb: one min and one
+//           add per term, like a multiply-add, and the sums Σa (rows of A) and Σb (columns of B)
+//           are taken once per block (minEpilogue). pmin is one instruction; inputs are never NaN.
 
-/** acc − |a − b|: accumulating the negative distance directly saves a negation per output. */
+/** acc − |a − b| (direct) or acc + min(a, b) (min form); `minForm` is a constant at every call. */
 // @ts-ignore: decorator
-@inline function l1(acc: v128, a: v128, b: v128): v128 {
+@inline function l1(acc: v128, a: v128, b: v128, minForm: bool): v128 {
+  if (minForm) return f32x4.add(acc, f32x4.pmin(a, b));
   return f32x4.sub(acc, f32x4.abs(f32x4.sub(a, b)));
 }
 
-function l1Tile2x16(a: usize, ars: usize, aks: usize, b: usize, bks: usize, K: i32, c: usize, ldc: usize, cols: i32): void {
+// @ts-ignore: decorator
+@inline function l1Tile2x16(a: usize, ars: usize, aks: usize, b: usize, bks: usize, K: i32, c: usize, ldc: usize, cols: i32, minForm: bool): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c02 = f32x4.splat(0), c03 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0), c12 = f32x4.splat(0), c13 = f32x4.splat(0);
   let a1 = a + ars;
   for (let k = 0; k < K; k++) {
     const b0 = v128.load(b), b1 = v128.load(b, 16), b2 = v128.load(b, 32), b3 = v128.load(b, 48);
     const s0 = v128.load32_splat(a);
-    c00 = l1(c00, s0, b0); c01 = l1(c01, s0, b1); c02 = l1(c02, s0, b2); c03 = l1(c03, s0, b3);
+    c00 = l1(c00, s0, b0, minForm); c01 = l1(c01, s0, b1, minForm); c02 = l1(c02, s0, b2, minForm); c03 = l1(c03, s0, b3, minForm);
     const s1 = v128.load32_splat(a1);
-    c10 = l1(c10, s1, b0); c11 = l1(c11, s1, b1); c12 = l1(c12, s1, b2); c13 = l1(c13, s1, b3);
+    c10 = l1(c10, s1, b0, minForm); c11 = l1(c11, s1, b1, minForm); c12 = l1(c12, s1, b2, minForm); c13 = l1(c13, s1, b3, minForm);
     a += aks; a1 += aks; b += bks;
   }
   storeRow16(c, c00, c01, c02, c03, cols);
   storeRow16(c + ldc, c10, c11, c12, c13, cols);
 }
 
-function l1Tile1x16(a: usize, aks: usize, b: usize, bks: usize, K: i32, c: usize, cols: i32): void {
+// @ts-ignore: decorator
+@inline function l1Tile1x16(a: usize, aks: usize, b: usize, bks: usize, K: i32, c: usize, cols: i32, minForm: bool): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c02 = f32x4.splat(0), c03 = f32x4.splat(0);
   for (let k = 0; k < K; k++) {
     const s0 = v128.load32_splat(a);
-    c00 = l1(c00, s0, v128.load(b));
-    c01 = l1(c01, s0, v128.load(b, 16));
-    c02 = l1(c02, s0, v128.load(b, 32));
-    c03 = l1(c03, s0, v128.load(b, 48));
+    c00 = l1(c00, s0, v128.load(b), minForm);
+    c01 = l1(c01, s0, v128.load(b, 16), minForm);
+    c02 = l1(c02, s0, v128.load(b, 32), minForm);
+    c03 = l1(c03, s0, v128.load(b, 48), minForm);
     a += aks; b += bks;
   }
   storeRow16(c, c00, c01, c02, c03, cols);
 }
 
-function l1Tile2x8(a: usize, ars: usize, aks: usize, b: usize, bks: usize, K: i32, c: usize, ldc: usize, cols: i32): void {
+// @ts-ignore: decorator
+@inline function l1Tile2x8(a: usize, ars: usize, aks: usize, b: usize, bks: usize, K: i32, c: usize, ldc: usize, cols: i32, minForm: bool): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let a1 = a + ars;
   for (let k = 0; k < K; k++) {
     const b0 = v128.load(b), b1 = v128.load(b, 16);
     const s0 = v128.load32_splat(a);
-    c00 = l1(c00, s0, b0); c01 = l1(c01, s0, b1);
+    c00 = l1(c00, s0, b0, minForm); c01 = l1(c01, s0, b1, minForm);
     const s1 = v128.load32_splat(a1);
-    c10 = l1(c10, s1, b0); c11 = l1(c11, s1, b1);
+    c10 = l1(c10, s1, b0, minForm); c11 = l1(c11, s1, b1, minForm);
     a += aks; a1 += aks; b += bks;
   }
   storeRow8(c, c00, c01, cols);
   storeRow8(c + ldc, c10, c11, cols);
 }
 
-function l1Tile1x8(a: usize, aks: usize, b: usize, bks: usize, K: i32, c: usize, cols: i32): void {
+// @ts-ignore: decorator
+@inline function l1Tile1x8(a: usize, aks: usize, b: usize, bks: usize, K: i32, c: usize, cols: i32, minForm: bool): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
   for (let k = 0; k < K; k++) {
     const s0 = v128.load32_splat(a);
-    c00 = l1(c00, s0, v128.load(b));
-    c01 = l1(c01, s0, v128.load(b, 16));
+    c00 = l1(c00, s0, v128.load(b), minForm);
+    c01 = l1(c01, s0, v128.load(b, 16), minForm);
     a += aks; b += bks;
   }
   storeRow8(c, c00, c01, cols);
 }
 
 /**
- * C[M×N] = −Σ_k |A[i][k] − B[k][j]|, the layout contract of gemmBlockF32: A[i][k] at
- * `a + i·ars + k·aks`, B[k][j] at `b + k·bks + 4j` with roundUp(N, 8) readable floats per row.
+ * C[M×N] = −Σ_k |A[i][k] − B[k][j]| (direct) or Σ_k min(A[i][k], B[k][j]) (min form, before its
+ * epilogue), the layout contract of gemmBlockF32: A[i][k] at `a + i·ars + k·aks`, B[k][j] at
+ * `b + k·bks + 4j` with roundUp(N, 8) readable floats per row.
  */
-function l1GemmBlockF32(a: usize, ars: usize, aks: usize, b: usize, bks: usize, c: usize, ldc: usize, M: i32, N: i32, K: i32): void {
+// @ts-ignore: decorator
+@inline function l1GemmBlock(a: usize, ars: usize, aks: usize, b: usize, bks: usize, c: usize, ldc: usize, M: i32, N: i32, K: i32, minForm: bool): void {
   for (let j = 0; j < N; j += PANEL) {
-    const cols = min(PANEL, N - j);
+    const cols = min<i32>(PANEL, N - j);
     const bj = b + (<usize>j << 2), cj = c + (<usize>j << 2);
     let i = 0;
     if (cols > 8) {
-      for (; i + 2 <= M; i += 2) l1Tile2x16(a + <usize>i * ars, ars, aks, bj, bks, K, cj + <usize>i * ldc, ldc, cols);
-      if (i < M) l1Tile1x16(a + <usize>i * ars, aks, bj, bks, K, cj + <usize>i * ldc, cols);
+      for (; i + 2 <= M; i += 2) l1Tile2x16(a + <usize>i * ars, ars, aks, bj, bks, K, cj + <usize>i * ldc, ldc, cols, minForm);
+      if (i < M) l1Tile1x16(a + <usize>i * ars, aks, bj, bks, K, cj + <usize>i * ldc, cols, minForm);
     } else {
-      for (; i + 2 <= M; i += 2) l1Tile2x8(a + <usize>i * ars, ars, aks, bj, bks, K, cj + <usize>i * ldc, ldc, cols);
-      if (i < M) l1Tile1x8(a + <usize>i * ars, aks, bj, bks, K, cj + <usize>i * ldc, cols);
+      for (; i + 2 <= M; i += 2) l1Tile2x8(a + <usize>i * ars, ars, aks, bj, bks, K, cj + <usize>i * ldc, ldc, cols, minForm);
+      if (i < M) l1Tile1x8(a + <usize>i * ars, aks, bj, bks, K, cj + <usize>i * ldc, cols, minForm);
+    }
+  }
+}
+
+function l1GemmDirect(a: usize, ars: usize, aks: usize, b: usize, bks: usize, c: usize, ldc: usize, M: i32, N: i32, K: i32): void {
+  l1GemmBlock(a, ars, aks, b, bks, c, ldc, M, N, K, false);
+}
+
+function l1GemmMin(a: usize, ars: usize, aks: usize, b: usize, bks: usize, c: usize, ldc: usize, M: i32, N: i32, K: i32): void {
+  l1GemmBlock(a, ars, aks, b, bks, c, ldc, M, N, K, true);
+}
+
+/** out[i] = Σ_k A[i][k] for M contiguous rows of K floats, row stride ars bytes (4 lane sums, then hsum). */
+function rowSums(a: usize, ars: usize, K: i32, M: i32, out: usize): void {
+  for (let i = 0; i < M; i++, a += ars) {
+    let acc = f32x4.splat(0), t: f32 = 0;
+    let k = 0;
+    for (; k + 4 <= K; k += 4) acc = f32x4.add(acc, v128.load(a + (<usize>k << 2)));
+    for (; k < K; k++) t += load<f32>(a + (<usize>k << 2));
+    store<f32>(out + (<usize>i << 2), hsum(acc) + t);
+  }
+}
+
+/** out[j] = Σ_r B[r][j] for R rows of ld floats (ld a multiple of 4), rows in order. */
+function columnSums(b: usize, ld: i32, R: i32, out: usize): void {
+  const ldb = <usize>ld << 2;
+  for (let j = 0; j < ld; j += 4) {
+    let acc = f32x4.splat(0), p = b + (<usize>j << 2);
+    for (let r = 0; r < R; r++, p += ldb) acc = f32x4.add(acc, v128.load(p));
+    v128.store(out + (<usize>j << 2), acc);
+  }
+}
+
+/** The min form's last step: C[i][j] ← (2·C[i][j] − rowSum[i]) − colSum[j] for M rows of N. */
+function minEpilogue(c: usize, ldc: usize, M: i32, N: i32, rowSum: usize, colSum: usize): void {
+  for (let i = 0; i < M; i++, c += ldc) {
+    const rs = load<f32>(rowSum + (<usize>i << 2)), rv = f32x4.splat(rs);
+    let j = 0;
+    for (; j + 4 <= N; j += 4) {
+      const o = <usize>j << 2;
+      v128.store(c + o, f32x4.sub(f32x4.sub(f32x4.add(v128.load(c + o), v128.load(c + o)), rv), v128.load(colSum + o)));
+    }
+    for (; j < N; j++) {
+      const o = <usize>j << 2, v = load<f32>(c + o);
+      store<f32>(c + o, (v + v - rs) - load<f32>(colSum + o));
     }
   }
 }
 
 /**
  * y = −Σ|x − w| (+ bias) for a conv over items (n, g, block) in [start, end); `bias` is 0 for none.
- * Scratch slot as conv2dForwardF32: padded planes (padFloats), then R × blockP floats of col.
+ * Scratch slot: padded planes (padFloats), R × blockP floats of col, then for the min form blockP
+ * column sums and Kg row sums of w (taken once per group a thread meets).
  */
-export function adder2dForwardF32(x: usize, w: usize, bias: usize, y: usize, shape: usize, scratch: usize, slotBytes: i32, start: i32, end: i32): void {
+export function adder2dForwardF32(x: usize, w: usize, bias: usize, y: usize, shape: usize, minForm: bool, scratch: usize, slotBytes: i32, start: i32, end: i32): void {
   const s = changetype<ConvShape>(shape);
   const xp = threadSlot(scratch, slotBytes);
-  const col = xp + (<usize>s.padFloats << 2);
   const Cg = s.C / s.G, Kg = s.K / s.G;
   const R = Cg * s.kh * s.kw, P = s.OH * s.OW, HW = s.H * s.W;
+  const col = xp + (<usize>s.padFloats << 2), colSum = col + (<usize>(R * s.blockP) << 2), wSum = colSum + (<usize>s.blockP << 2);
   const blocks = (P + s.blockP - 1) / s.blockP;
-  let padded = -1; // the (n, g) whose planes xp holds: consecutive blocks reuse them
+  let padded = -1, summed = -1; // the (n, g) whose planes xp holds, the g whose sums wSum holds
   for (let item = start; item < end; item++) {
     const b = item % blocks, ng = item / blocks, g = ng % s.G, n = ng / s.G;
     if (ng != padded) {
@@ -184,8 +243,18 @@ export function adder2dForwardF32(x: usize, w: usize, bias: usize, y: usize, sha
     }
     const p0 = b * s.blockP, np = min(s.blockP, P - p0), ldcol = (np + 7) & ~7;
     im2colBlock(xp, s, 0, R, p0, np, col, ldcol);
-    const yb = y + (<usize>((n * s.K + g * Kg) * P + p0) << 2);
-    l1GemmBlockF32(w + (<usize>(g * Kg * R) << 2), <usize>R << 2, 4, col, <usize>ldcol << 2, yb, <usize>P << 2, Kg, np, R);
+    const yb = y + (<usize>((n * s.K + g * Kg) * P + p0) << 2), wg = w + (<usize>(g * Kg * R) << 2);
+    if (minForm) {
+      if (g != summed) {
+        rowSums(wg, <usize>R << 2, R, Kg, wSum);
+        summed = g;
+      }
+      columnSums(col, ldcol, R, colSum);
+      l1GemmMin(wg, <usize>R << 2, 4, col, <usize>ldcol << 2, yb, <usize>P << 2, Kg, np, R);
+      minEpilogue(yb, <usize>P << 2, Kg, np, wSum, colSum);
+    } else {
+      l1GemmDirect(wg, <usize>R << 2, 4, col, <usize>ldcol << 2, yb, <usize>P << 2, Kg, np, R);
+    }
     if (bias != 0) addBias(yb, P, bias + (<usize>(g * Kg) << 2), Kg, np);
   }
 }
@@ -193,10 +262,12 @@ export function adder2dForwardF32(x: usize, w: usize, bias: usize, y: usize, sha
 /**
  * y[M×N] = −Σ_k |x[m][k] − w[n][k]| for a fully connected layer (x [M×K], w [N×K], y [M×N]).
  * Items (column panel of 16 output features, block of rowsPerItem rows), panel-major; a thread
- * packs each panel of wᵀ it meets once into its slot (K·64 bytes).
+ * packs each panel of wᵀ it meets once into its slot (K·64 bytes), then for the min form the
+ * panel's 16 column sums (Σ of each packed weight row) and rowsPerItem row sums of x.
  */
-export function adderLinearForwardF32(M: i32, N: i32, K: i32, x: usize, w: usize, y: usize, rowsPerItem: i32, scratch: usize, slotBytes: i32, start: i32, end: i32): void {
+export function adderLinearForwardF32(M: i32, N: i32, K: i32, x: usize, w: usize, y: usize, minForm: bool, rowsPerItem: i32, scratch: usize, slotBytes: i32, start: i32, end: i32): void {
   const panel = threadSlot(scratch, slotBytes);
+  const wSum = panel + (<usize>K << 6), xSum = wSum + (PANEL << 2);
   const rowBlocks = (M + rowsPerItem - 1) / rowsPerItem;
   let packed = -1;
   for (let item = start; item < end; item++) {
@@ -204,9 +275,17 @@ export function adderLinearForwardF32(M: i32, N: i32, K: i32, x: usize, w: usize
     const cols = min(PANEL, N - j0), rows = min(rowsPerItem, M - i0);
     if (j0 != packed) {
       packPanel(w, K, true, K, j0, cols, panel);
+      if (minForm) columnSums(panel, PANEL, K, wSum);
       packed = j0;
     }
-    l1GemmBlockF32(x + (<usize>(i0 * K) << 2), <usize>K << 2, 4, panel, PANEL << 2, y + (<usize>(i0 * N + j0) << 2), <usize>N << 2, rows, cols, K);
+    const xi = x + (<usize>(i0 * K) << 2), yi = y + (<usize>(i0 * N + j0) << 2);
+    if (minForm) {
+      rowSums(xi, <usize>K << 2, K, rows, xSum);
+      l1GemmMin(xi, <usize>K << 2, 4, panel, PANEL << 2, yi, <usize>N << 2, rows, cols, K);
+      minEpilogue(yi, <usize>N << 2, rows, cols, xSum, wSum);
+    } else {
+      l1GemmDirect(xi, <usize>K << 2, 4, panel, PANEL << 2, yi, <usize>N << 2, rows, cols, K);
+    }
   }
 }
 

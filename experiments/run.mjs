@@ -69,18 +69,22 @@ function mulfree(args, log) {
 
 const dataFlags = (cell, dataDirs) => (cell.dataset === 'mnist' ? [] : ['--dataset', cell.dataset, '--data', dataDirs[cell.dataset]]);
 
-/** Trains the float model (or finishes a killed run); returns its per-epoch log. */
-function train(cell, dir, dataDirs, from = []) {
+/**
+ * Trains the float model (or finishes a killed run); returns its per-epoch log. `adderForm` pins
+ * the adder forward form of a new run (a recorded cell's, to regenerate it); null: the default.
+ */
+function train(cell, dir, dataDirs, from = [], adderForm = null) {
   const resume = existsSync(join(dir, 'checkpoint.safetensors'));
   const args = resume
     ? ['train', '--resume', '--out', dir, '--quiet']
-    : ['train', ...(from.length ? from : ['--model', cell.model, '--op', cell.op]), ...dataFlags(cell, dataDirs),
+    : ['train', ...(from.length ? from : ['--model', cell.model, '--op', cell.op]), ...(adderForm ? ['--adder-form', adderForm] : []), ...dataFlags(cell, dataDirs),
       '--epochs', String(cell.epochs), ...(cell.trainLimit ? ['--train-limit', String(cell.trainLimit)] : []),
       ...(cell.testLimit ? ['--test-limit', String(cell.testLimit)] : []), '--out', dir, '--quiet'];
   const { command, json } = mulfree(args, join(dir, 'train.log'));
   const { history, options } = json;
   const last = history[history.length - 1];
-  return { command, epochs: last.epoch, testAccuracy: last.testAccuracy, bestEpoch: json.bestEpoch, options, history };
+  const form = json.spec?.opOptions?.form;
+  return { command, epochs: last.epoch, testAccuracy: last.testAccuracy, bestEpoch: json.bestEpoch, options, ...(form ? { adderForm: form } : {}), history };
 }
 
 /** Exports a B-bit bundle of CHECKPOINT (ranges clipped at `percentile`, if given) and measures its accuracy with `mulfree run`. */
@@ -164,7 +168,9 @@ function runCell(cell, r, rel, dataDirs, step) {
  *  check (and its date) is kept in the results. */
 function regenerate(cell, r, rel, dataDirs) {
   console.log(`${cell.id}: retraining (${rel} is missing) to regenerate the recorded model`);
-  requireSameCurve(r.train, train(cell, rel, dataDirs), cell.id);
+  // adder cells recorded before the min form existed were trained with the direct form
+  const adderForm = cell.op === 'adder' ? (r.train.adderForm ?? 'direct') : null;
+  requireSameCurve(r.train, train(cell, rel, dataDirs, [], adderForm), cell.id);
   r.train.reproduced = [...(r.train.reproduced ?? []), new Date().toISOString().slice(0, 10)];
 }
 

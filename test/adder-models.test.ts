@@ -5,7 +5,8 @@ import assert from "node:assert/strict";
 import { initRuntime } from "../src/kernels/runtime.js";
 import { adderOpOptions } from "../src/models/adder_op.js";
 import { opKinds } from "../src/models/layer_factory.js";
-import { createModel, resolveSpec } from "../src/models/zoo.js";
+import { createModel, parseSpec, resolveSpec } from "../src/models/zoo.js";
+import type { ModelSpec } from "../src/models/spec.js";
 import { Adder2d, AdderLayer, AdderLinear } from "../src/nn/adder.js";
 import { Conv2d } from "../src/nn/conv.js";
 import { Linear } from "../src/nn/linear.js";
@@ -53,11 +54,25 @@ test("adder layers: optional bias from U(0, 1), grad option and op options are v
   assert.throws(() => new Adder2d(4, 8, 3, { grad: "ste" as never }), /Adder2d: grad must be 'paper' or 'sign', got "ste"/);
   assert.throws(() => new AdderLinear(0, 2), /AdderLinear: inFeatures must be a positive integer, got 0/);
   assert.throws(() => new Adder2d(4, 6, 3, { groups: 4 }), /not divisible by groups 4/);
-  assert.deepEqual(adderOpOptions({}), { eta: 0.2, grad: "paper" });
+  assert.deepEqual(adderOpOptions({}), { eta: 0.2, grad: "paper", form: "direct" }); // no form: a spec from before it
+  assert.equal(a.form, "min");
+  assert.throws(() => new AdderLinear(3, 2, { form: "fast" as never }), /AdderLinear: form must be 'min' or 'direct', got "fast"/);
+  assert.throws(() => resolveSpec({ model: "lenet5", op: "adder", opOptions: { form: "l1" } }), /option form of op adder must be 'min' or 'direct', got "l1"/);
   assert.throws(() => resolveSpec({ model: "lenet5", op: "adder", opOptions: { eta: -1 } }), /option eta of op adder must be a number > 0, got -1/);
-  assert.throws(() => resolveSpec({ model: "lenet5", op: "adder", opOptions: { weightBits: 5 } }), /unknown option 'weightBits' for op adder \(valid: eta, grad\)/);
+  assert.throws(() => resolveSpec({ model: "lenet5", op: "adder", opOptions: { weightBits: 5 } }), /unknown option 'weightBits' for op adder \(valid: eta, grad, form\)/);
   const sign = createModel(resolveSpec({ model: "lenet5", op: "adder", opOptions: { grad: "sign" } }));
   assert.ok(weightLayers(sign).every(([, l]) => (l as AdderLayer).grad === "sign"));
+});
+
+test("new adder specs record the min form; a spec without a form (an older checkpoint) builds direct-form layers", () => {
+  const form = (spec: ModelSpec) => weightLayers(createModel(spec)).map(([, l]) => (l as AdderLayer).form);
+  const fresh = resolveSpec({ model: "lenet5", op: "adder" });
+  assert.deepEqual(fresh.opOptions, { form: "min" });
+  assert.ok(form(fresh).every((f) => f === "min"));
+  assert.ok(form(resolveSpec({ model: "lenet5", op: "adder", opOptions: { form: "direct" } })).every((f) => f === "direct"));
+  const older = parseSpec({ model: "lenet5", op: "adder", inChannels: 1, inputSize: 28, numClasses: 10, opOptions: { eta: 0.2 } });
+  assert.ok(form(older).every((f) => f === "direct"));
+  assert.equal(resolveSpec({ model: "lenet5", op: "conv" }).opOptions, undefined, "conv specs gain no options");
 });
 
 test("resnet20, resnet32 and vgg-small keep the first conv and the classifier multiplicative; allLayers makes them adders", () => {
@@ -95,7 +110,7 @@ test("an adder model round-trips through a checkpoint: the rebuilt model gives t
   const spec = resolveSpec({ model: "lenet5", op: "adder", opOptions: { eta: 0.1, grad: "sign" } });
   const m = createModel(spec);
   const ckpt = decodeCheckpoint(encodeCheckpoint(spec, m, null), "memory");
-  assert.deepEqual(ckpt.spec.opOptions, { eta: 0.1, grad: "sign" });
+  assert.deepEqual(ckpt.spec.opOptions, { form: "min", eta: 0.1, grad: "sign" });
   manualSeed(99);
   const rebuilt = createModel(ckpt.spec);
   loadWeights(rebuilt, ckpt, "memory");

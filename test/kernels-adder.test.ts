@@ -5,7 +5,7 @@ import { tuning } from "../src/kernels/gemm.js";
 import { conv2dShape, convTuning, type Conv2dShape } from "../src/kernels/conv2d.js";
 import * as fast from "../src/kernels/adder.js";
 import * as ref from "../src/kernels/reference/adder.js";
-import type { AdderGrad } from "../src/kernels/adder.js";
+import type { AdderForm, AdderGrad } from "../src/kernels/adder.js";
 import { rng } from "./random.js";
 
 /** mulberry32: small seeded generator so a failing shape reproduces. */
@@ -36,6 +36,7 @@ function assertClose(got: Float32Array, want: Float32Array, bound: Float32Array,
   }
 }
 
+const FORMS: AdderForm[] = ["min", "direct"];
 const abs = (a: Float32Array) => a.map(Math.abs);
 const neg = (a: Float32Array) => a.map((v) => -v);
 const filled = (n: number, v: number) => new Float32Array(n).fill(v);
@@ -62,11 +63,14 @@ function convCase(s: Conv2dShape, rand: () => number, label: string): Case {
       const x = buf.make(nx, v), w = buf.make(nw, v), dy = buf.make(ny, v);
       const bias = rand() < 0.3 ? buf.make(s.K, v) : null;
 
-      const y = buf.make(ny, () => NaN), yRef = new Float32Array(ny), yBound = new Float32Array(ny);
-      fast.adder2dForward(x, w, bias, y, s);
+      const yRef = new Float32Array(ny), yBound = new Float32Array(ny);
       ref.adder2dForward(x, w, bias, yRef, s);
       ref.adder2dForward(abs(x), neg(abs(w)), bias && abs(bias), yBound, s); // −Σ(|x| + |w|) − |b|
-      assertClose(y, yRef, yBound, `forward ${what}`);
+      for (const form of FORMS) {
+        const y = buf.make(ny, () => NaN);
+        fast.adder2dForward(x, w, bias, y, s, form);
+        assertClose(y, yRef, yBound, `forward (${form}) ${what}`);
+      }
 
       // Σ|dy| per input element: every clamp/sign term at its largest
       const dxBound = new Float32Array(nx);
@@ -100,11 +104,14 @@ function linearCase(l: LinearShape, rand: () => number, label: string): Case {
       const x = buf.make(N * I, v), w = buf.make(O * I, v), dy = buf.make(N * O, v);
       const bias = rand() < 0.3 ? buf.make(O, v) : null;
 
-      const y = buf.make(N * O, () => NaN), yRef = new Float32Array(N * O), yBound = new Float32Array(N * O);
-      fast.adderLinearForward(x, w, bias, y, N, I, O);
+      const yRef = new Float32Array(N * O), yBound = new Float32Array(N * O);
       ref.adderLinearForward(x, w, bias, yRef, N, I, O);
       ref.adderLinearForward(abs(x), neg(abs(w)), bias && abs(bias), yBound, N, I, O);
-      assertClose(y, yRef, yBound, `linear forward ${what}`);
+      for (const form of FORMS) {
+        const y = buf.make(N * O, () => NaN);
+        fast.adderLinearForward(x, w, bias, y, N, I, O, form);
+        assertClose(y, yRef, yBound, `linear forward (${form}) ${what}`);
+      }
 
       const dxBound = new Float32Array(N * I), dwBound = new Float32Array(O * I);
       ref.adderLinearBackwardInput(filled(N * I, 0), abs(dy), filled(O * I, 2), dxBound, N, I, O);
@@ -227,6 +234,8 @@ test("adder kernels reject bad sizes and grad rules with a message naming them",
   assert.throws(() => fast.adder2dForward(x.subarray(1), w, null, y, s), /x has 49 elements, expected N·C·H·W = 50/);
   assert.throws(() => fast.adder2dForward(new Float32Array(50), w, null, y, s), /x is not in the kernel runtime's memory/);
   assert.throws(() => fast.adder2dBackwardInput(x, y, w, dx, s, "ste" as AdderGrad), /grad must be 'paper' or 'sign', got "ste"/);
+  assert.throws(() => fast.adder2dForward(x, w, null, y, s, "fast" as AdderForm), /adder2dForward: form must be 'min' or 'direct', got "fast"/);
+  assert.throws(() => fast.adderLinearForward(x, w, null, y, 1, 50, 1, "l1" as AdderForm), /adderLinearForward: form must be 'min' or 'direct', got "l1"/);
   assert.throws(() => fast.adderLinearForward(x, w, null, y, 1, 50, 0), /outFeatures must be a positive integer, got 0/);
   assert.throws(() => fast.adderLinearForward(x, w, null, y, 1, 50, 1), /w has 54 elements, expected outFeatures·inFeatures = 50/);
   buf.free();
@@ -252,27 +261,29 @@ test("adder kernels give the same bytes with one and two threads", () => {
       const x = buf.make(s.N * s.C * s.H * s.W, v), w = buf.make(s.K * (s.C / s.groups) * s.kh * s.kw, v), dy = buf.make(s.N * s.K * s.OH * s.OW, v);
       const b = buf.make(s.K, v);
       const y = buf.make(dy.length, () => 0), dx = buf.make(x.length, () => 0), dw = buf.make(w.length, () => 0);
-      const dxs = buf.make(x.length, () => 0), dws = buf.make(w.length, () => 0);
+      const dxs = buf.make(x.length, () => 0), dws = buf.make(w.length, () => 0), yd = buf.make(dy.length, () => 0);
       return () => {
         fast.adder2dForward(x, w, b, y, s);
+        fast.adder2dForward(x, w, b, yd, s, "direct");
         fast.adder2dBackwardInput(x, dy, w, dx, s);
         fast.adder2dBackwardWeight(x, dy, w, dw, s);
         fast.adder2dBackwardInput(x, dy, w, dxs, s, "sign");
         fast.adder2dBackwardWeight(x, dy, w, dws, s, "sign");
-        return [y, dx, dw, dxs, dws].map((a) => new Uint8Array(a.slice().buffer));
+        return [y, dx, dw, dxs, dws, yd].map((a) => new Uint8Array(a.slice().buffer));
       };
     }),
     ...linearShapes.map(({ N, I, O }) => {
       const x = buf.make(N * I, v), w = buf.make(O * I, v), dy = buf.make(N * O, v), b = buf.make(O, v);
       const y = buf.make(N * O, () => 0), dx = buf.make(N * I, () => 0), dw = buf.make(O * I, () => 0);
-      const dxs = buf.make(N * I, () => 0), dws = buf.make(O * I, () => 0);
+      const dxs = buf.make(N * I, () => 0), dws = buf.make(O * I, () => 0), yd = buf.make(N * O, () => 0);
       return () => {
         fast.adderLinearForward(x, w, b, y, N, I, O);
+        fast.adderLinearForward(x, w, b, yd, N, I, O, "direct");
         fast.adderLinearBackwardInput(x, dy, w, dx, N, I, O);
         fast.adderLinearBackwardWeight(x, dy, w, dw, N, I, O);
         fast.adderLinearBackwardInput(x, dy, w, dxs, N, I, O, "sign");
         fast.adderLinearBackwardWeight(x, dy, w, dws, N, I, O, "sign");
-        return [y, dx, dw, dxs, dws].map((a) => new Uint8Array(a.slice().buffer));
+        return [y, dx, dw, dxs, dws, yd].map((a) => new Uint8Array(a.slice().buffer));
       };
     }),
   ];
@@ -284,7 +295,7 @@ test("adder kernels give the same bytes with one and two threads", () => {
       return [two, runs.map((run) => run())];
     });
     for (let i = 0; i < runs.length; i++) {
-      for (let j = 0; j < 5; j++) assert.deepEqual(one[i][j], two[i][j], `output ${j} of case ${i}`);
+      for (let j = 0; j < 6; j++) assert.deepEqual(one[i][j], two[i][j], `output ${j} of case ${i}`);
     }
   } finally {
     buf.free();

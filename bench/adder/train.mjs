@@ -1,6 +1,7 @@
-// LeNet-5-BN training throughput on MNIST, adder against conv, in one process.
+// Training throughput, adder against conv, in one process: LeNet-5-BN on MNIST, or ResNet-20 on
+// synthetic CIFAR-shaped data (random images and labels: the speed does not depend on them).
 //
-//   node bench/adder/train.mjs [distDir] [batches=64,256] [repeats=7] [steps=20] [threads=2]
+//   node bench/adder/train.mjs [distDir] [batches=64,256] [repeats=7] [steps=20] [threads=2] [model=lenet5|resnet20]
 //
 // One step = forward, backward and SGD update (momentum 0.9, wd 5e-4; the adder model with its
 // adaptive learning rate). After 5 warm-up steps per model, conv and adder timings alternate
@@ -13,6 +14,7 @@ const batches = (process.argv[3] ?? "64,256").split(",").map(Number);
 const repeats = Number(process.argv[4] ?? 7);
 const steps = Number(process.argv[5] ?? 20);
 const threads = Number(process.argv[6] ?? 2);
+const model = process.argv[7] ?? "lenet5";
 const load = (p) => import(pathToFileURL(path.join(dist, p)).href);
 const { initRuntime } = await load("src/kernels/runtime.js");
 const { resolveSpec } = await load("src/models/zoo.js");
@@ -21,24 +23,34 @@ const { Trainer } = await load("src/train/trainer.js");
 const { allocF32, allocI32 } = await load("src/tensor/storage.js");
 
 initRuntime({ threads });
-const train = loadMnist("train");
+const train = model === "lenet5" ? loadMnist("train") : synthetic(3 * 32 * 32, 2048);
+const sample = train.images.length / train.n, shape = train.shape;
+
+/** n random images of `size` floats in [−1, 1) and random labels in 0–9 (a fixed LCG: same data every run). */
+function synthetic(size, n) {
+  let s = 12345;
+  const next = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  const images = new Float32Array(size * n).map(() => next() * 2 - 1);
+  const labels = new Int32Array(n).map(() => Math.floor(next() * 10));
+  return { images, labels, n, shape: [3, 32, 32] };
+}
 const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
 
 for (const batch of batches) {
   const runs = ["conv", "adder"].map((op) => {
     const config = {
-      spec: resolveSpec({ model: "lenet5", op }), epochs: 1, batchSize: batch, optimizer: "sgd", lr: 0.01, momentum: 0.9,
+      spec: resolveSpec({ model, op }), epochs: 1, batchSize: batch, optimizer: "sgd", lr: 0.01, momentum: 0.9,
       nesterov: false, weightDecay: 5e-4, schedule: "constant", milestones: [], gamma: 0.1, seed: 1, augment: null,
     };
     const trainer = new Trainer(config, train, train);
-    const images = allocF32(batch * 784, true), labels = allocI32(batch, true);
+    const images = allocF32(batch * sample, true), labels = allocI32(batch, true);
     let offset = 0;
     const step = () => {
       if (offset + batch > train.n) offset = 0;
-      images.set(train.images.subarray(offset * 784, (offset + batch) * 784));
+      images.set(train.images.subarray(offset * sample, (offset + batch) * sample));
       labels.set(train.labels.subarray(offset, offset + batch));
       offset += batch;
-      return trainer.trainStep(images, labels, [batch, 1, 28, 28]);
+      return trainer.trainStep(images, labels, [batch, ...shape]);
     };
     for (let i = 0; i < 5; i++) step();
     return { op, step, rates: [] };
@@ -52,5 +64,5 @@ for (const batch of batches) {
   }
   const [c, a] = runs.map((run) => median(run.rates));
   const range = (run) => `${Math.round(Math.min(...run.rates))}–${Math.round(Math.max(...run.rates))}`;
-  console.log(`batch ${batch}: conv ${Math.round(c)} img/s (${range(runs[0])}), adder ${Math.round(a)} img/s (${range(runs[1])}), adder/conv ${(a / c).toFixed(2)}× (medians of ${repeats} × ${steps} steps, ${threads} threads)`);
+  console.log(`${model} batch ${batch}: conv ${Math.round(c)} img/s (${range(runs[0])}), adder ${Math.round(a)} img/s (${range(runs[1])}), adder/conv ${(a / c).toFixed(2)}× (medians of ${repeats} × ${steps} steps, ${threads} threads)`);
 }

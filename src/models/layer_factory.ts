@@ -26,10 +26,21 @@ function convLayers(options: Record<string, unknown>): LayerFactory {
 }
 
 const factories = new Map<string, (options: Record<string, unknown>) => LayerFactory>([["conv", convLayers]]);
+const newSpecDefaults = new Map<string, Record<string, unknown>>();
 
-/** Op kinds add themselves here (adder, shift-q, shift-ps). */
-export function registerOpKind(name: string, make: (options: Record<string, unknown>) => LayerFactory): void {
+/**
+ * Op kinds add themselves here (adder, shift-q, shift-ps). `newSpecOptions` are options every new
+ * spec of the kind records (resolveSpec), where a missing key means something older: a spec read
+ * back from a file keeps the meaning it was made with.
+ */
+export function registerOpKind(name: string, make: (options: Record<string, unknown>) => LayerFactory, newSpecOptions: Record<string, unknown> = {}): void {
   factories.set(name, make);
+  newSpecDefaults.set(name, newSpecOptions);
+}
+
+/** The options a new spec of this op kind records unless given (see registerOpKind). */
+export function newSpecOptions(op: string): Record<string, unknown> {
+  return { ...newSpecDefaults.get(op) };
 }
 
 export function opKinds(): string[] {

@@ -4,7 +4,7 @@ import { preview, quoted } from "../io/json.js";
 import type { Module } from "../nn/module.js";
 import type { ModelSpec } from "./spec.js";
 import { DeepShiftConv, DeepShiftFC } from "./deepshift_mnist.js";
-import { layerFactory, multiplyLayers, type LayerFactory } from "./layer_factory.js";
+import { layerFactory, multiplyLayers, newSpecOptions, type LayerFactory } from "./layer_factory.js";
 import { LeNet5 } from "./lenet5.js";
 import { MobileNet } from "./mobile.js";
 import { CifarResNet } from "./resnet_cifar.js";
@@ -37,6 +37,7 @@ export function resolveSpec(partial: Partial<ModelSpec> & { model: string }): Mo
   if (!entry) throw new Error(`unknown model '${partial.model}'; valid: ${modelNames().join(", ")}`);
   const op = partial.op ?? "conv";
   layerFactory(op, partial.opOptions); // validates the op name
+  const opOptions = { ...newSpecOptions(op), ...partial.opOptions };
   return {
     model: partial.model,
     op,
@@ -44,7 +45,7 @@ export function resolveSpec(partial: Partial<ModelSpec> & { model: string }): Mo
     inputSize: partial.inputSize ?? entry.input[1],
     numClasses: partial.numClasses ?? 10,
     ...(partial.allLayers ? { allLayers: true } : {}),
-    ...(partial.opOptions && Object.keys(partial.opOptions).length ? { opOptions: partial.opOptions } : {}),
+    ...(Object.keys(opOptions).length ? { opOptions } : {}),
   };
 }
 

@@ -2,20 +2,28 @@
 // L1 distance, y = −Σ|x − w|. As the official adder.py: weights N(0, 1), no bias by default, an
 // optional bias drawn from U(0, 1). Follow each one with BatchNorm: the raw outputs are large
 // negative numbers (docs/addernet.md, "Layers").
-import { adder2d, adderLinear, type AdderGrad } from "../tensor/ops/adder.js";
+import { adder2d, adderLinear, type AdderForm, type AdderGrad } from "../tensor/ops/adder.js";
 import type { Conv2dOptions } from "../tensor/ops/conv2d.js";
 import { Parameter, Tensor } from "../tensor/tensor.js";
 import { convGeometry, convOptions, weightShape, type ConvGeometry } from "./conv.js";
 import { normal_, uniform_ } from "./init.js";
 import { Module } from "./module.js";
 
-export type { AdderGrad };
+export type { AdderForm, AdderGrad };
 
 export interface AdderOptions {
   /** Learnable bias, initialised U(0, 1). Default false. */
   bias?: boolean;
   /** Gradient rule: "paper" (x − w and HardTanh, default) or "sign" (true derivative, for ablations). */
   grad?: AdderGrad;
+  /** How the forward sum is computed: "min" (default, fast) or "direct" (docs/addernet.md, "Two forms of the sum"). */
+  form?: AdderForm;
+}
+
+function checkForm(layer: string, form: unknown): AdderForm {
+  if (form === undefined) return "min";
+  if (form !== "min" && form !== "direct") throw new Error(`${layer}: form must be 'min' or 'direct', got ${JSON.stringify(form)}`);
+  return form;
 }
 
 function checkGradRule(layer: string, grad: unknown): AdderGrad {
@@ -29,10 +37,12 @@ export abstract class AdderLayer extends Module {
   weight!: Parameter;
   bias: Parameter | null = null;
   readonly grad: AdderGrad;
+  readonly form: AdderForm;
 
   protected constructor(layer: string, opts: AdderOptions) {
     super();
     this.grad = checkGradRule(layer, opts.grad);
+    this.form = checkForm(layer, opts.form);
   }
 
   protected initParameters(shape: number[], outputs: number, bias: boolean | undefined): void {
@@ -55,7 +65,7 @@ export class Adder2d extends AdderLayer {
   }
 
   forward(x: Tensor): Tensor {
-    return adder2d(x, this.weight, this.bias, { ...convOptions(this.geometry), grad: this.grad });
+    return adder2d(x, this.weight, this.bias, { ...convOptions(this.geometry), grad: this.grad, form: this.form });
   }
 }
 
@@ -69,6 +79,6 @@ export class AdderLinear extends AdderLayer {
   }
 
   forward(x: Tensor): Tensor {
-    return adderLinear(x, this.weight, this.bias, this.grad);
+    return adderLinear(x, this.weight, this.bias, this.grad, this.form);
   }
 }

@@ -5,4 +5,4 @@ export { BatchNorm1d, BatchNorm2d, type BatchNormOptions } from "./batchnorm.js"
 export { ReLU, MaxPool2d, AvgPool2d, GlobalAvgPool2d, Dropout, Flatten } from "./layers.js";
 export { Sequential, Residual } from "./container.js";
 export * as init from "./init.js";
-export { Adder2d, AdderLinear, AdderLayer, type AdderOptions, type AdderGrad } from "./adder.js";
+export { Adder2d, AdderLinear, AdderLayer, type AdderOptions, type AdderForm, type AdderGrad } from "./adder.js";

@@ -43,6 +43,7 @@ export const trainSpec: CommandSpec = {
     qat: { type: "int", help: "quantization-aware training for `export --bits B`: inputs and weights on B-bit grids, straight-through gradients (use with --from and a smaller --lr to fine-tune)", min: 4, max: 8 },
     eta: { type: "number", help: "adder: η of the adaptive learning rate (default 0.2)", above: 0 },
     "adder-grad": { type: "string", help: "adder: gradient rule, paper (x − w, HardTanh) or sign (true derivative)", choices: ["paper", "sign"] },
+    "adder-form": { type: "string", help: "adder: how the forward sum is computed, min (default, fast) or direct (term by term, as models trained before the min form)", choices: ["min", "direct"] },
     ...shiftFlags,
     quiet: { type: "bool", help: "no progress bar" },
   },
@@ -65,6 +66,7 @@ function opOptionsFrom(f: ParsedFlags): Record<string, unknown> | undefined {
   const o: Record<string, unknown> = shiftOptionsFrom(f);
   if (f.eta !== undefined) o.eta = f.eta;
   if (f.adderGrad !== undefined) o.grad = f.adderGrad;
+  if (f.adderForm !== undefined) o.form = f.adderForm;
   return Object.keys(o).length ? o : undefined;
 }
 
@@ -143,6 +145,7 @@ export function runTrain(f: ParsedFlags): void {
       command: "train",
       model: result.spec.model,
       op: result.spec.op,
+      spec: result.spec,
       dataset: result.dataset.name,
       epochs: result.history.length,
       testAccuracy: last?.testAccuracy ?? null,
