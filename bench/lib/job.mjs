@@ -39,7 +39,7 @@ async function main(spec) {
   const { loadLenetWeights } = await import('./lenet.mjs');
   const { waitBudget } = await import('./stats.mjs');
   const budget = waitBudget(spec.waitBudgetMs ?? 60000);
-  const W = loadLenetWeights(spec.weights);
+  const W = spec.weights ? loadLenetWeights(spec.weights) : null; // the LeNet kinds' weights
   return { ...(await runKind(spec, { W, budget, log })), waitedMs: budget.spent };
 }
 
@@ -52,6 +52,10 @@ async function runKind(spec, { W, budget, log }) {
       const results = [];
       for (const batch of spec.batches) results.push({ batch, ...(await tfjsTrainBench({ ...spec, W, data, batch, budget, log })) });
       return { dataSource: data.source, results };
+    }
+    case 'tfjs-train-resnet': {
+      const { tfjsResnetTrainJob } = await import('./tfjs-resnet.mjs');
+      return tfjsResnetTrainJob(spec, { budget, log });
     }
     case 'tfjs-infer': {
       const { tfjsInferBench } = await import('./tfjs-wasm.mjs');

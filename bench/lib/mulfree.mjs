@@ -8,34 +8,53 @@ export const MULFREE_DIST = path.resolve(process.env.MULFREE_DIST ?? fileURLToPa
 const lib = await import(pathToFileURL(path.join(MULFREE_DIST, 'src/index.js')).href);
 const { backward, createModel, initRuntime, manualSeed, noGrad, ops, optim, resolveSpec, runtime, scope, Tensor } = lib;
 
-/** LeNet-5-BN with the given weights ({name: {shape, data}}). */
-export function lenet(W) {
+/** A zoo model with the conv op ('lenet5', 'resnet20', ...), seeded init, then the given weights ({name: {shape, data}}) if any. */
+export function zooModel(name, W) {
   manualSeed(1);
-  const model = createModel(resolveSpec({ model: 'lenet5', op: 'conv' }));
+  const model = createModel(resolveSpec({ model: name, op: 'conv' }));
   if (W) model.loadStateDict(new Map(Object.entries(W)), false);
   return model;
 }
 
-/** Batch buffers in wasm memory, refilled from the dataset cyclically. */
+/** LeNet-5-BN with the given weights. */
+export const lenet = (W) => zooModel('lenet5', W);
+
+/** One image's NCHW shape [C, H, W] for a zoo model. */
+export function inputShape(name) {
+  const s = resolveSpec({ model: name, op: 'conv' });
+  return [s.inChannels, s.inputSize, s.inputSize];
+}
+
+/** A zoo model's initial state dict (seed 1), copied out of wasm memory: {name: {shape, data}}. */
+export function initialState(name) {
+  initRuntime({ threads: 1 });
+  return Object.fromEntries([...zooModel(name).stateDict()].map(([k, t]) => [k, { shape: [...t.shape], data: Float32Array.from(t.data) }]));
+}
+
+/** Batch buffers in wasm memory, refilled from the dataset cyclically. data.shape = one image's [C,H,W] (default MNIST's). */
 function batchFeeder(data, batch) {
   const rt = runtime();
-  const x = Tensor.empty([batch, 1, 28, 28], true);
+  const shape = data.shape ?? [1, 28, 28], size = shape[0] * shape[1] * shape[2];
+  const x = Tensor.empty([batch, ...shape], true);
   const labels = rt.i32(rt.heap.alloc(batch * 4), batch);
   let pos = 0;
   return () => {
     for (let i = 0; i < batch; i++, pos = (pos + 1) % data.n) {
-      x.data.set(data.images.subarray(pos * 784, (pos + 1) * 784), i * 784);
+      x.data.set(data.images.subarray(pos * size, (pos + 1) * size), i * size);
       labels[i] = data.labels[pos];
     }
     return { x, labels };
   };
 }
 
-/** One training-step function (forward, backward, optimizer step); returns the loss. */
-export function trainStepFn({ W, optimizer, lr }, data, batch, threads) {
+/**
+ * One training-step function (forward, backward, optimizer step) for zoo model `model` (default
+ * LeNet-5-BN); returns the loss. 'sgd' has momentum 0.9, as tfjs-wasm's side (tf.train.momentum).
+ */
+export function trainStepFn({ W, optimizer, lr, model: name = 'lenet5' }, data, batch, threads) {
   initRuntime({ threads });
-  const model = lenet(W).train();
-  const opt = optim.makeOptimizer(optimizer, model.parameters(), { lr });
+  const model = zooModel(name, W).train();
+  const opt = optim.makeOptimizer(optimizer, model.parameters(), optimizer === 'sgd' ? { lr, momentum: 0.9 } : { lr });
   const next = batchFeeder(data, batch);
   return () => {
     const { x, labels } = next();
@@ -58,11 +77,15 @@ export function inferFn(W, inputs, batch, threads) {
   return () => noGrad(() => scope(() => model.forward(x).data[0]));
 }
 
-/** Logits of `n` images (NCHW Float32Array) for the accuracy cross-check. */
-export function logits(W, inputs, n) {
+/**
+ * Logits of `n` images (NCHW Float32Array) for the accuracy cross-check: eval mode, or with
+ * `train` the training-mode forward (batch statistics) of a throwaway model.
+ */
+export function logits(W, inputs, n, { model: name = 'lenet5', train = false } = {}) {
   initRuntime({ threads: 1 });
-  const model = lenet(W).eval();
-  const x = Tensor.empty([n, 1, 28, 28], true);
-  x.data.set(inputs.subarray(0, n * 784));
+  const model = zooModel(name, W).train(train);
+  const shape = inputShape(name), size = shape[0] * shape[1] * shape[2];
+  const x = Tensor.empty([n, ...shape], true);
+  x.data.set(inputs.subarray(0, n * size));
   return noGrad(() => scope(() => model.forward(x).toArray()));
 }

@@ -137,6 +137,31 @@ export async function measureThroughput(fn, { itemsPerCall, repeats = 5, minMs =
   };
 }
 
+/**
+ * Training throughput of step() (one call = one training step of `batch` images; returns the loss,
+ * or a promise of it): `warmup` untimed steps, afterWarmup(), then `repeats` timed runs of `steps`
+ * steps. Both sides of the training benchmarks use it, so they are timed the same way. With
+ * `label`, each repeat is logged.
+ */
+export async function timeSteps(step, { batch, warmup, steps, repeats, budget, afterWarmup = () => {}, label, log = () => {} }) {
+  const losses = [];
+  for (let i = 0; i < warmup; i++) losses.push(await step());
+  afterWarmup();
+  let r = 0;
+  const { samples, retries } = await cleanRepeats(async () => {
+    const stop = startClock();
+    for (let i = 0; i < steps; i++) losses.push(await step());
+    const t = stop();
+    if (label) log(`  ${label} b=${batch} repeat ${++r}: ${((steps * batch) / t.wall).toFixed(0)} img/s (other load ${t.otherLoad.toFixed(2)})`);
+    return t;
+  }, { repeats, budget });
+  return {
+    imgPerSec: summarize(samples.map((t) => (steps * batch) / t.wall)), msPerStep: summarize(samples.map((t) => (t.wall / steps) * 1e3)),
+    cpuPerWall: median(samples.map((t) => t.cpuPerWall)), otherLoad: Math.max(...samples.map((t) => t.otherLoad)), retries,
+    lossFirst: losses[0], lossLast: losses.at(-1), totalSteps: losses.length,
+  };
+}
+
 export function machineInfo() {
   const cpus = os.cpus();
   return {

@@ -1,10 +1,11 @@
 // tfjs 4.22 with the wasm backend in Node (single-threaded: its pthread glue needs blob: workers,
-// which Node rejects), plus the composed Conv2DBackpropFilter kernel the wasm backend lacks,
-// LeNet-5-BN in NHWC, a training-throughput loop and an inference-throughput function.
+// which Node rejects), plus the composed Conv2DBackpropFilter kernel the wasm backend lacks, the
+// BatchNorm training shared by the tfjs models (TfjsBnModel), LeNet-5-BN in NHWC, a training-throughput
+// loop (any TfjsBnModel; ResNet-20 is in tfjs-resnet.mjs) and an inference-throughput function.
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { BN_EPS, LENET_MACS, referenceForward, compareLogits, randomInputs } from './lenet.mjs';
-import { measureThroughput, startClock, summarize, median, cleanRepeats } from './stats.mjs';
+import { measureThroughput, timeSteps } from './stats.mjs';
 
 export { tf };
 
@@ -79,6 +80,99 @@ export function conv2dBackpropFilter(xData, xShape, dyData, dyShape, filterShape
   });
 }
 
+/** A PyTorch conv weight {shape OIHW, data} as tfjs's HWIO filter. */
+export function convToHWIO(t) {
+  const [o, i, kh, kw] = t.shape, out = new Float32Array(t.data.length);
+  for (let a = 0; a < o; a++) for (let b = 0; b < i; b++) for (let u = 0; u < kh; u++) for (let v = 0; v < kw; v++)
+    out[((u * kw + v) * i + b) * o + a] = t.data[((a * i + b) * kh + u) * kw + v];
+  return { shape: [kh, kw, i, o], data: out };
+}
+
+// ---------------------------------------------------------------------------------------------
+// BatchNorm for the functional tfjs models (NHWC: statistics over every axis but the last).
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Base of the functional tfjs models. A subclass fills this.p (tf.variables, see addVariables) and
+ * this.trainable, maps a BatchNorm's key to its variables in bnParams(key) → {gamma, beta, mean,
+ * variance}, and calls this.bn(h, key, training) in forward(x, training). In training mode BN uses
+ * batch statistics, and trainStep updates the running statistics as PyTorch does.
+ */
+export class TfjsBnModel {
+  constructor({ momentum = 0.1, bnMode = 'custom' } = {}) {
+    if (!['custom', 'fused', 'ops'].includes(bnMode)) throw new Error(`unknown BatchNorm mode "${bnMode}" (custom, fused or ops)`);
+    this.bnMode = bnMode;
+    this.p = {};
+    this.trainable = [];
+    this.momentum = momentum; // PyTorch convention: new = (1-m)·old + m·batch
+    this._batchStats = null;
+  }
+
+  /** arrays {key: {shape, data}} → this.p[key] = tf.variable named `${prefix}/${key}`. */
+  addVariables(arrays, isTrainable, prefix) {
+    for (const [k, t] of Object.entries(arrays)) {
+      const init = tf.tensor(t.data, t.shape);
+      this.p[k] = tf.variable(init, isTrainable(k), `${prefix}/${k}`);
+      init.dispose(); // the variable holds its own reference
+    }
+  }
+
+  bn(h, key, training) {
+    const { gamma, beta, mean, variance } = this.bnParams(key);
+    if (!training) return tf.batchNorm(h, mean, variance, beta, gamma, BN_EPS);
+    const axes = [...Array(h.rank - 1).keys()];
+    if (this.bnMode === 'custom') return this._bnTrainCustom(h, key, axes);
+    const m = tf.moments(h, axes);
+    if (this._batchStats) this._batchStats.push([key, tf.keep(m.mean), tf.keep(m.variance), h.size / m.mean.size]);
+    if (this.bnMode === 'ops') return tf.add(tf.mul(tf.mul(tf.sub(h, m.mean), tf.rsqrt(tf.add(m.variance, BN_EPS))), gamma), beta);
+    return tf.batchNorm(h, m.mean, m.variance, beta, gamma, BN_EPS);
+  }
+
+  // Training-mode BatchNorm with a closed-form backward (tf.customGrad), as PyTorch/cuDNN do:
+  //   dβ = Σdy, dγ = Σdy·x̂, dx = γ/σ · (dy − dβ/M − x̂·dγ/M).
+  // tfjs's own FusedBatchNorm gradient broadcasts with Tile, which is slow on the wasm backend.
+  _bnTrainCustom(h, key, axes) {
+    const { gamma, beta } = this.bnParams(key), M = h.size / h.shape.at(-1);
+    const f = tf.customGrad((x, g, b, save) => {
+      const { mean, variance } = tf.moments(x, axes);
+      if (this._batchStats) this._batchStats.push([key, tf.keep(mean.clone()), tf.keep(variance.clone()), M]);
+      const inv = tf.rsqrt(tf.add(variance, BN_EPS));
+      const xhat = tf.mul(tf.sub(x, mean), inv);
+      save([xhat, inv, g]);
+      return {
+        value: tf.add(tf.mul(xhat, g), b),
+        gradFunc: (dy, [xh, iv, gg]) => {
+          const dbeta = tf.sum(dy, axes), dgamma = tf.sum(tf.mul(dy, xh), axes);
+          const dx = tf.mul(tf.sub(tf.sub(dy, tf.div(dbeta, M)), tf.mul(xh, tf.div(dgamma, M))), tf.mul(gg, iv));
+          return [dx, dgamma, dbeta];
+        },
+      };
+    });
+    return f(h, gamma, beta);
+  }
+
+  /** One optimizer step on (x NHWC tensor, one-hot labels); returns the loss as a number. */
+  trainStep(optimizer, x, y1h) {
+    this._batchStats = [];
+    const loss = optimizer.minimize(() => tf.losses.softmaxCrossEntropy(y1h, this.forward(x, true)), true, this.trainable);
+    const m = this.momentum;
+    tf.tidy(() => {
+      for (const [key, mean, variance, cnt] of this._batchStats) {
+        const s = this.bnParams(key);
+        s.mean.assign(s.mean.mul(1 - m).add(mean.mul(m)));
+        s.variance.assign(s.variance.mul(1 - m).add(variance.mul((m * cnt) / Math.max(1, cnt - 1)))); // unbiased, as PyTorch
+      }
+    });
+    for (const [, mean, variance] of this._batchStats) { mean.dispose(); variance.dispose(); }
+    this._batchStats = null;
+    const v = loss.dataSync()[0];
+    loss.dispose();
+    return v;
+  }
+
+  dispose() { for (const v of Object.values(this.p)) v.dispose(); }
+}
+
 // ---------------------------------------------------------------------------------------------
 // LeNet-5-BN in tfjs (NHWC).
 // ---------------------------------------------------------------------------------------------
@@ -86,12 +180,6 @@ export function conv2dBackpropFilter(xData, xShape, dyData, dyShape, filterShape
 /** PyTorch state dict → tfjs NHWC arrays: conv OIHW→HWIO, linear [out,in]→[in,out], fc1 rows permuted
  *  so that the NHWC flatten (h·80 + w·16 + c) meets the PyTorch NCHW flatten (c·25 + h·5 + w). */
 export function toNhwcArrays(W) {
-  const convHWIO = (t) => {
-    const [o, i, kh, kw] = t.shape, out = new Float32Array(t.data.length);
-    for (let a = 0; a < o; a++) for (let b = 0; b < i; b++) for (let u = 0; u < kh; u++) for (let v = 0; v < kw; v++)
-      out[((u * kw + v) * i + b) * o + a] = t.data[((a * i + b) * kh + u) * kw + v];
-    return { shape: [kh, kw, i, o], data: out };
-  };
   const linIO = (t, permuteIn) => {
     const [o, i] = t.shape, out = new Float32Array(t.data.length);
     for (let a = 0; a < o; a++) for (let b = 0; b < i; b++) out[permuteIn(b) * o + a] = t.data[a * i + b];
@@ -100,7 +188,7 @@ export function toNhwcArrays(W) {
   const nchwToNhwc = (j) => { const c = Math.floor(j / 25), h = Math.floor((j % 25) / 5), w = j % 5; return h * 80 + w * 16 + c; };
   const vec = (k) => ({ shape: W[k].shape, data: W[k].data });
   const out = {
-    conv1: convHWIO(W['conv1.weight']), conv2: convHWIO(W['conv2.weight']),
+    conv1: convToHWIO(W['conv1.weight']), conv2: convToHWIO(W['conv2.weight']),
     fc1: linIO(W['fc1.weight'], nchwToNhwc), fc2: linIO(W['fc2.weight'], (b) => b), fc3: linIO(W['fc3.weight'], (b) => b),
     fc3b: vec('fc3.bias'),
   };
@@ -120,89 +208,35 @@ export function nchwToNhwcInput(x, n) {
 const TRAINABLE = ['conv1', 'g1', 'b1', 'conv2', 'g2', 'b2', 'fc1', 'g3', 'b3', 'fc2', 'g4', 'b4', 'fc3', 'fc3b'];
 
 /** Functional LeNet with tf.variables. BN in training mode uses batch statistics and updates running stats. */
-export class TfjsLenet {
-  constructor(W, { momentum = 0.1, bnMode = 'custom' } = {}) {
-    if (!['custom', 'fused', 'ops'].includes(bnMode)) throw new Error(`unknown BatchNorm mode "${bnMode}" (custom, fused or ops)`);
-    this.bnMode = bnMode;
-    const a = toNhwcArrays(W);
-    this.p = {};
-    for (const [k, t] of Object.entries(a)) {
-      const init = tf.tensor(t.data, t.shape);
-      this.p[k] = tf.variable(init, TRAINABLE.includes(k), `lenet/${k}`);
-      init.dispose(); // the variable holds its own reference
-    }
+export class TfjsLenet extends TfjsBnModel {
+  constructor(W, opts = {}) {
+    super(opts);
+    this.addVariables(toNhwcArrays(W), (k) => TRAINABLE.includes(k), 'lenet');
     this.trainable = TRAINABLE.map((k) => this.p[k]);
-    this.momentum = momentum; // PyTorch convention: new = (1-m)·old + m·batch
-    this._batchStats = null;
+  }
+
+  bnParams(i) {
+    const p = this.p;
+    return { gamma: p[`g${i}`], beta: p[`b${i}`], mean: p[`m${i}`], variance: p[`v${i}`] };
   }
 
   forward(x, training = false) {
     const p = this.p;
-    const bn = (h, i, axes) => {
-      if (!training) return tf.batchNorm(h, p[`m${i}`], p[`v${i}`], p[`b${i}`], p[`g${i}`], BN_EPS);
-      if (this.bnMode === 'custom') return this._bnTrainCustom(h, i, axes);
-      const { mean, variance } = tf.moments(h, axes);
-      if (this._batchStats) this._batchStats.push([i, tf.keep(mean), tf.keep(variance), h.size / mean.size]);
-      if (this.bnMode === 'ops') return tf.add(tf.mul(tf.mul(tf.sub(h, mean), tf.rsqrt(tf.add(variance, BN_EPS))), p[`g${i}`]), p[`b${i}`]);
-      return tf.batchNorm(h, mean, variance, p[`b${i}`], p[`g${i}`], BN_EPS);
-    };
+    const bn = (h, i) => this.bn(h, i, training);
     let h = tf.conv2d(x, p.conv1, 1, [[0, 0], [2, 2], [2, 2], [0, 0]]);
-    h = tf.maxPool(tf.relu(bn(h, 1, [0, 1, 2])), 2, 2, 'valid');
+    h = tf.maxPool(tf.relu(bn(h, 1)), 2, 2, 'valid');
     h = tf.conv2d(h, p.conv2, 1, 'valid');
-    h = tf.maxPool(tf.relu(bn(h, 2, [0, 1, 2])), 2, 2, 'valid');
+    h = tf.maxPool(tf.relu(bn(h, 2)), 2, 2, 'valid');
     h = tf.reshape(h, [-1, 400]);
-    h = tf.relu(bn(tf.matMul(h, p.fc1), 3, [0]));
-    h = tf.relu(bn(tf.matMul(h, p.fc2), 4, [0]));
+    h = tf.relu(bn(tf.matMul(h, p.fc1), 3));
+    h = tf.relu(bn(tf.matMul(h, p.fc2), 4));
     return tf.add(tf.matMul(h, p.fc3), p.fc3b);
-  }
-
-  // Training-mode BatchNorm with a closed-form backward (tf.customGrad), as PyTorch/cuDNN do:
-  //   dβ = Σdy, dγ = Σdy·x̂, dx = γ/σ · (dy − dβ/M − x̂·dγ/M).
-  // tfjs's own FusedBatchNorm gradient broadcasts with Tile, which is slow on the wasm backend.
-  _bnTrainCustom(h, i, axes) {
-    const p = this.p, M = h.size / h.shape.at(-1);
-    const f = tf.customGrad((x, g, b, save) => {
-      const { mean, variance } = tf.moments(x, axes);
-      if (this._batchStats) this._batchStats.push([i, tf.keep(mean.clone()), tf.keep(variance.clone()), M]);
-      const inv = tf.rsqrt(tf.add(variance, BN_EPS));
-      const xhat = tf.mul(tf.sub(x, mean), inv);
-      save([xhat, inv, g]);
-      return {
-        value: tf.add(tf.mul(xhat, g), b),
-        gradFunc: (dy, [xh, iv, gg]) => {
-          const dbeta = tf.sum(dy, axes), dgamma = tf.sum(tf.mul(dy, xh), axes);
-          const dx = tf.mul(tf.sub(tf.sub(dy, tf.div(dbeta, M)), tf.mul(xh, tf.div(dgamma, M))), tf.mul(gg, iv));
-          return [dx, dgamma, dbeta];
-        },
-      };
-    });
-    return f(h, p[`g${i}`], p[`b${i}`]);
-  }
-
-  /** One optimizer step on (x NHWC tensor, one-hot labels); returns the loss as a number. */
-  trainStep(optimizer, x, y1h) {
-    this._batchStats = [];
-    const loss = optimizer.minimize(() => tf.losses.softmaxCrossEntropy(y1h, this.forward(x, true)), true, this.trainable);
-    const m = this.momentum;
-    tf.tidy(() => {
-      for (const [i, mean, variance, cnt] of this._batchStats) {
-        this.p[`m${i}`].assign(this.p[`m${i}`].mul(1 - m).add(mean.mul(m)));
-        this.p[`v${i}`].assign(this.p[`v${i}`].mul(1 - m).add(variance.mul((m * cnt) / Math.max(1, cnt - 1)))); // unbiased, as PyTorch
-      }
-    });
-    for (const [, mean, variance] of this._batchStats) { mean.dispose(); variance.dispose(); }
-    this._batchStats = null;
-    const v = loss.dataSync()[0];
-    loss.dispose();
-    return v;
   }
 
   /** Eval-mode logits for NCHW Float32Array input of n images. */
   predict(x, n) {
     return tf.tidy(() => this.forward(tf.tensor4d(nchwToNhwcInput(x, n), [n, 28, 28, 1]), false).dataSync());
   }
-
-  dispose() { for (const v of Object.values(this.p)) v.dispose(); }
 }
 
 /** The same network as a tfjs-layers model (for model.trainOnBatch). BN momentum 0.9 = PyTorch 0.1. */
@@ -252,17 +286,20 @@ export function checkTfjsLogits(W, nCheck = 8) {
 }
 
 /**
- * Training throughput. data = {images NCHW Float32Array, labels Int32Array, n}.
- * mode 'custom' = optimizer.minimize loop; 'layers' = model.trainOnBatch.
- * Warm-up steps, then `repeats` × `steps` timed steps (input/one-hot tensor creation included).
+ * Training throughput. data = {images Float32Array in NHWC order, labels Int32Array, n}; imageShape =
+ * one image's [H, W, C] (LeNet's default: with one channel NCHW MNIST is already NHWC).
+ * mode 'custom' = optimizer.minimize loop on makeModel(W, {bnMode}) (a TfjsBnModel; default LeNet);
+ * 'layers' = LeNet's model.trainOnBatch. Warm-up steps, then `repeats` × `steps` timed steps
+ * (input/one-hot tensor creation included).
  */
-export async function tfjsTrainBench({ W, data, batch, mode = 'custom', bnMode = 'custom', optimizer = 'adam', lr = 0.002, warmup = 5, steps = 20, repeats = 5, budget, log = () => {} }) {
+export async function tfjsTrainBench({ W, data, batch, imageShape = [28, 28, 1], makeModel = (w, o) => new TfjsLenet(w, o), mode = 'custom', bnMode = 'custom', optimizer = 'adam', lr = 0.002, warmup = 5, steps = 20, repeats = 5, budget, log = () => {} }) {
   await initTfjsWasm();
   const opt = makeOptimizer(optimizer, lr);
+  const size = imageShape.reduce((a, d) => a * d, 1);
   let cursor = 0;
   const nextBatch = () => {
     if (cursor + batch > data.n) cursor = 0;
-    const xs = tf.tensor4d(data.images.subarray(cursor * 784, (cursor + batch) * 784), [batch, 28, 28, 1]);
+    const xs = tf.tensor4d(data.images.subarray(cursor * size, (cursor + batch) * size), [batch, ...imageShape]);
     const ys = tf.tidy(() => tf.oneHot(tf.tensor1d(data.labels.subarray(cursor, cursor + batch), 'int32'), 10).toFloat());
     cursor += batch;
     return [xs, ys];
@@ -270,7 +307,7 @@ export async function tfjsTrainBench({ W, data, batch, mode = 'custom', bnMode =
   let step;
   let cleanup;
   if (mode === 'custom') {
-    const model = new TfjsLenet(W, { bnMode });
+    const model = makeModel(W, { bnMode });
     step = () => { const [xs, ys] = nextBatch(); const l = model.trainStep(opt, xs, ys); xs.dispose(); ys.dispose(); return l; };
     cleanup = () => model.dispose();
   } else if (mode === 'layers') {
@@ -279,26 +316,14 @@ export async function tfjsTrainBench({ W, data, batch, mode = 'custom', bnMode =
     cleanup = () => model.dispose();
   } else throw new Error(`unknown tfjs training mode "${mode}" (use custom or layers)`);
 
-  const losses = [];
-  for (let i = 0; i < warmup; i++) losses.push(await step());
-  const tensorsAfterWarmup = tf.memory().numTensors;
-  let r = 0;
-  const { samples, retries } = await cleanRepeats(async () => {
-    const stop = startClock();
-    for (let i = 0; i < steps; i++) losses.push(await step());
-    const t = stop();
-    log(`  tfjs-wasm train b=${batch} repeat ${++r}: ${((steps * batch) / t.wall).toFixed(0)} img/s (other load ${t.otherLoad.toFixed(2)})`);
-    return t;
-  }, { repeats, budget });
+  let tensorsAfterWarmup = 0;
+  const r = await timeSteps(step, { batch, warmup, steps, repeats, budget, afterWarmup: () => { tensorsAfterWarmup = tf.memory().numTensors; }, label: 'tfjs-wasm train', log });
   const leaked = tf.memory().numTensors - tensorsAfterWarmup;
   cleanup();
   opt.dispose();
-  if (losses.some((l) => !Number.isFinite(l))) throw new Error('tfjs training produced a non-finite loss');
-  return {
-    imgPerSec: summarize(samples.map((t) => (steps * batch) / t.wall)), msPerStep: summarize(samples.map((t) => (t.wall / steps) * 1e3)),
-    cpuPerWall: median(samples.map((t) => t.cpuPerWall)), otherLoad: Math.max(...samples.map((t) => t.otherLoad)), retries,
-    lossFirst: losses[0], lossLast: losses.at(-1), totalSteps: losses.length, leakedTensors: leaked,
-  };
+  // NaN never recovers in training, so the last loss shows whether any step went non-finite
+  if (!Number.isFinite(r.lossFirst) || !Number.isFinite(r.lossLast)) throw new Error('tfjs training produced a non-finite loss');
+  return { ...r, leakedTensors: leaked };
 }
 
 /** Inference throughput: tensor creation + forward + dataSync per call, eval-mode BN. */

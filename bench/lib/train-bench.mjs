@@ -1,0 +1,152 @@
+// What the training benchmarks (train.mjs: LeNet-5-BN, train-resnet.mjs: ResNet-20) share beyond the
+// model: their common options, measuring every configuration once per round (mulfree in this
+// process, tfjs-wasm in a fresh child per batch size), merging the rounds, same-round ratios, and
+// the report. The timing loop itself is stats.mjs timeSteps, used by both sides.
+import { runJob } from './job.mjs';
+import { measureMulfreeConfigs } from './configs.mjs';
+import { markdownTable, fmtRange, fmtNum, parseArgs, intList, summarize, median, waitBudget, waitForQuiet } from './stats.mjs';
+
+/** --help lines of the common options, by name; `d` holds the script's defaults. */
+export const OPTION_HELP = {
+  batches: (d) => `  --batches LIST      batch sizes (default ${d.batches})`,
+  threads: () => '  --threads LIST      thread counts for mulfree (tfjs-wasm is single-threaded in Node) (default 1,2)',
+  repeats: () => '  --repeats R         timed repeats per measurement; median, min, max reported (default 5)',
+  rounds: () => `  --rounds N          measure every configuration once per round, N rounds (default 1); with N > 1
+                      also prints same-round ratios (2 ÷ 1 threads, mulfree ÷ tfjs), the median
+                      over rounds, which cancel this machine's drift (use --repeats 1)`,
+  warmup: (d) => `  --warmup N          untimed warm-up steps (default ${d.warmup})`,
+  steps: (d) => `  --steps N           timed steps per repeat (default ${d.steps})`,
+  optimizer: () => '  --optimizer NAME    adam or sgd (momentum 0.9) (default adam)',
+  lr: (d) => `  --lr X              learning rate (default ${d.lr})`,
+  'tfjs-bn': () => `  --tfjs-bn M         training BatchNorm in the custom loop: custom (closed-form backward via
+                      tf.customGrad, default), fused (tf.batchNorm + tfjs's own gradient), ops`,
+  runtimes: () => '  --runtimes LIST     any of mulfree,tfjs-wasm (default both)',
+  'quiet-wait': () => `  --quiet-wait S      wait for other processes to go idle before each runtime and retry repeats they disturbed,
+                      spending at most S seconds on it in the whole run (default 120; 0 = don't)`,
+  'no-save': (d) => `  --no-save           do not write results/${d.save}-*.json`,
+};
+
+/** Help text: `lines` are option names (common, from OPTION_HELP) or literal lines. */
+export function trainHelp(usage, lines, defaults) {
+  return [usage, ...lines.map((l) => (OPTION_HELP[l] ? OPTION_HELP[l](defaults) : l))].join('\n');
+}
+
+/**
+ * Parse the common options (defaults: {batches, warmup, steps, lr}). Returns {o (all raw options),
+ * batches, threadsList, cfg: {repeats, warmup, steps, rounds, optimizer, lr, ...extra(o), bnMode},
+ * runtimes, budget, quiet}: `budget` is the run's quiet-wait allowance, quiet() one wait. With --help, only {o}.
+ */
+export function parseTrainOptions(argv, defaults, extra = () => ({})) {
+  const o = parseArgs(argv, { booleans: ['no-save', 'help'] });
+  if (o.help) return { o };
+  const batches = intList(o.batches ?? defaults.batches, 'batches');
+  const threadsList = intList(o.threads ?? '1,2', 'threads');
+  const cfg = {
+    repeats: Number(o.repeats ?? 5), warmup: Number(o.warmup ?? defaults.warmup), steps: Number(o.steps ?? defaults.steps),
+    rounds: Number(o.rounds ?? 1),
+    optimizer: o.optimizer ?? 'adam', lr: Number(o.lr ?? defaults.lr), ...extra(o), bnMode: o['tfjs-bn'] ?? 'custom',
+  };
+  if (!['adam', 'sgd'].includes(cfg.optimizer)) throw new Error(`--optimizer: expected adam or sgd, got "${cfg.optimizer}"`);
+  if (!['custom', 'fused', 'ops'].includes(cfg.bnMode)) throw new Error(`--tfjs-bn: expected custom, fused or ops, got "${cfg.bnMode}"`);
+  const runtimes = (o.runtimes ?? 'mulfree,tfjs-wasm').split(',');
+  if (!Number.isInteger(cfg.rounds) || cfg.rounds < 1) throw new Error(`--rounds: expected a positive integer, got "${o.rounds}"`);
+  for (const r of runtimes) if (!['mulfree', 'tfjs-wasm'].includes(r)) throw new Error(`--runtimes: unknown runtime "${r}"`);
+  const quietWait = Number(o['quiet-wait'] ?? 120) * 1000;
+  const budget = waitBudget(quietWait); // shared by every wait and retry of the run, children included
+  const quiet = () => waitForQuiet({ maxWaitMs: quietWait, budget, log: console.error });
+  return { o, batches, threadsList, cfg, runtimes, budget, quiet };
+}
+
+/**
+ * `rounds` rounds, each measuring every configuration once: mulfree via measureMulfree(batch, threads)
+ * at every threads × batch, then tfjs-wasm in a child per batch size running job(batch) (runJob spec);
+ * onTfjsResult(r) sees each child's whole result. Returns one row per configuration, sorted for the
+ * table: the samples of all rounds, and perRound (each round's median img/s, for same-round ratios).
+ */
+export async function measureTrainRounds({ rounds, runtimes, batches, threadsList, quiet, budget, measureMulfree, tfjsLabel, tfjsJob, onTfjsResult = () => {} }) {
+  async function measureRound() {
+    const rows = runtimes.includes('mulfree') ? await measureMulfreeConfigs(threadsList, batches, quiet, measureMulfree) : [];
+    if (runtimes.includes('tfjs-wasm')) {
+      for (const batch of batches) { // one child per batch size: a fresh heap for each measurement
+        await quiet();
+        console.error(`${tfjsLabel}, batch ${batch} ...`);
+        try {
+          const r = await runJob(tfjsJob(batch), budget);
+          onTfjsResult(r);
+          rows.push({ runtime: tfjsLabel, threads: 1, ...r.results[0] });
+        } catch (e) {
+          console.error(e.message);
+          rows.push({ runtime: tfjsLabel, threads: 1, batch, error: e.message.split('\n')[0] });
+        }
+      }
+    }
+    return rows;
+  }
+
+  const byRound = [];
+  for (let round = 0; round < rounds; round++) {
+    if (rounds > 1) console.error(`round ${round + 1} of ${rounds}`);
+    byRound.push(await measureRound());
+  }
+  // one row per configuration: the samples of all rounds, and each round's median (for paired ratios)
+  const rows = byRound[0].map((first) => {
+    const same = byRound.map((rr) => rr.find((r) => r.runtime === first.runtime && r.threads === first.threads && r.batch === first.batch));
+    const ok = same.filter((r) => r && !r.error);
+    if (!ok.length) return first;
+    return {
+      ...ok[0], imgPerSec: summarize(ok.flatMap((r) => r.imgPerSec.samples)), msPerStep: summarize(ok.flatMap((r) => r.msPerStep.samples)),
+      cpuPerWall: median(ok.map((r) => r.cpuPerWall)), otherLoad: Math.max(...ok.map((r) => r.otherLoad)), retries: ok.reduce((a, r) => a + (r.retries ?? 0), 0),
+      perRound: same.map((r) => (r && !r.error ? r.imgPerSec.median : null)),
+    };
+  });
+  return rows.sort((a, b) => a.batch - b.batch || (a.runtime !== 'mulfree') - (b.runtime !== 'mulfree') || a.threads - b.threads);
+}
+
+/** Median over rounds of a's img/s ÷ b's in the same round. */
+function paired(a, b) {
+  const q = a.perRound.map((x, i) => (x && b.perRound[i] ? x / b.perRound[i] : null)).filter((x) => x !== null);
+  return q.length ? median(q) : null;
+}
+
+/** [[name, batch, value|null]]: mulfree 2 ÷ 1 threads, mulfree 1 and 2 threads ÷ tfjs-wasm, per batch. */
+export function sameRoundRatios(rows, batches, tfjsLabel) {
+  const ratios = [];
+  const find = (runtime, t, b) => rows.find((r) => r.runtime === runtime && r.threads === t && r.batch === b && !r.error && r.perRound);
+  for (const batch of batches) {
+    const one = find('mulfree', 1, batch), two = find('mulfree', 2, batch), tf = find(tfjsLabel, 1, batch);
+    if (one && two) ratios.push([`mulfree 2 threads ÷ 1 thread`, batch, paired(two, one)]);
+    if (one && tf) ratios.push([`mulfree 1 thread ÷ tfjs-wasm`, batch, paired(one, tf)]);
+    if (two && tf) ratios.push([`mulfree 2 threads ÷ tfjs-wasm`, batch, paired(two, tf)]);
+  }
+  return ratios;
+}
+
+/** The results table. Ratio = mulfree img/s ÷ peer img/s at the same batch (mulfree with the same thread count). */
+export function trainTable(rows) {
+  const mf = (b, t) => rows.find((r) => r.runtime === 'mulfree' && r.batch === b && r.threads === t && !r.error);
+  return markdownTable(
+    ['runtime', 'threads', 'batch', 'img/s median (min–max)', 'ms/step', 'CPU/wall', 'other load', 'loss first → last', 'mulfree ÷ this'],
+    rows.map((r) => {
+      if (r.error) return [r.runtime, r.threads, r.batch, r.error, '', '', '', '', ''];
+      const mref = r.runtime === 'mulfree' ? null : mf(r.batch, r.threads);
+      return [r.runtime, r.threads, r.batch, fmtRange(r.imgPerSec), fmtNum(r.msPerStep.median, 1), fmtNum(r.cpuPerWall, 2), `${fmtNum(r.otherLoad, 2)}${r.retries ? ` (${r.retries} retried)` : ''}`,
+        `${fmtNum(r.lossFirst, 3)} → ${fmtNum(r.lossLast, 3)}`, mref ? `${(mref.imgPerSec.median / r.imgPerSec.median).toFixed(2)}×` : ''];
+    }));
+}
+
+/**
+ * Print the report: a warning if other processes used the CPU, a heading `title (machine; method)`,
+ * the `notes` paragraphs, the table, and with rounds > 1 the same-round ratios. Returns {table, ratios, busy}.
+ */
+export function printTrainReport({ title, notes, rows, batches, tfjsLabel, cfg, machine: m }) {
+  const table = trainTable(rows);
+  const busy = rows.some((r) => r.otherLoad > 0.15);
+  if (busy) console.log('\nWARNING: other processes used CPU during some measurements ("other load" > 0.15 cores); those numbers are low.');
+  const method = `median of ${cfg.rounds > 1 ? `${cfg.rounds} rounds × ` : ''}${cfg.repeats} × ${cfg.steps} steps after ${cfg.warmup} warm-up`;
+  console.log(`\n### ${title} (${m.cpu}, ${m.cores} cores, Node ${m.node}; ${method})\n\n${notes.join('\n\n')}\n\n${table}\n`);
+  const ratios = cfg.rounds > 1 ? sameRoundRatios(rows, batches, tfjsLabel) : [];
+  if (cfg.rounds > 1) {
+    console.log(`Same-round ratios (median over ${cfg.rounds} rounds):\n\n${markdownTable(['ratio', 'batch', 'value'], ratios.map(([n, b, v]) => [n, b, v === null ? '' : `${v.toFixed(2)}×`]))}\n`);
+  }
+  return { table, ratios, busy };
+}
