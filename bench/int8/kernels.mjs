@@ -44,6 +44,8 @@ const reps = 200;
 const ceilings = {
   sad: { name: 'SAD ceiling (u8 |a−b|, 1 thread)', run: () => rt.kernels.sadStreamU8(a.byteOffset, b.byteOffset, STREAM, reps, sink.byteOffset), elems: STREAM * reps },
   dot: { name: 'dot ceiling (u8·i8 via i16 dot, 1 thread)', run: () => rt.kernels.dotStreamU8I8(a.byteOffset, b.byteOffset, STREAM, reps, sink.byteOffset), elems: STREAM * reps },
+  // the adder tiles' inner loop alone (2 x rows × 4 w rows of 1 KiB, in L1): the most the tiles could do
+  minTile: { name: 'min-form tile loop (2×4 rows in L1, 1 thread)', run: () => rt.kernels.minTileStreamU8(a.byteOffset, b.byteOffset, 1024, reps, sink.byteOffset), elems: 8 * 1024 * reps },
 };
 
 // ---- conv cases ----
@@ -126,6 +128,7 @@ const bestCeil = { sad: bestGelems(ceilings.sad), dot: bestGelems(ceilings.dot) 
 const rows = [
   [ceilings.sad.name, '', fmt(ceil.sad), '', '', fmt(bestCeil.sad), ''],
   [ceilings.dot.name, '', fmt(ceil.dot), '', '', fmt(bestCeil.dot), ''],
+  [ceilings.minTile.name, '', fmt(gelems(ceilings.minTile)), `${fmt(gelems(ceilings.minTile) / ceil.sad)}× SAD`, '', fmt(bestGelems(ceilings.minTile)), ''],
 ];
 const results = [];
 for (const c of cases) {
@@ -151,6 +154,7 @@ const file = saveResult('int8-kernels', {
   ceilings: {
     sad: { gelemPerSec: ceil.sad, bestGelemPerSec: bestCeil.sad, secPerCall: summarize(samples.get(ceilings.sad)) },
     dot: { gelemPerSec: ceil.dot, bestGelemPerSec: bestCeil.dot, secPerCall: summarize(samples.get(ceilings.dot)) },
+    minTile: { gelemPerSec: gelems(ceilings.minTile), bestGelemPerSec: bestGelems(ceilings.minTile), secPerCall: summarize(samples.get(ceilings.minTile)) },
   },
   results,
 });
