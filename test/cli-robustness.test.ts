@@ -197,7 +197,9 @@ test("PreciseBN: on by default for adder (both accuracies logged), off with --no
   const on = lastJson(expectOk(["train", ...quick, "--op", "adder", "--out", edited("pbn-on"), "--json"]).stdout);
   assert.equal(on.options.preciseBn, 8192 / 64, "8,192 images' worth of batches");
   assert.equal(typeof on.history[0].testAccuracyRunningStats, "number");
-  const off = lastJson(expectOk(["train", ...quick, "--op", "adder", "--no-precise-bn", "--out", edited("pbn-off"), "--json"]).stdout);
+  assert.equal(on.spec.opOptions.form, "min", "a new adder model records the min form");
+  const off = lastJson(expectOk(["train", ...quick, "--op", "adder", "--no-precise-bn", "--adder-form", "direct", "--out", edited("pbn-off"), "--json"]).stdout);
+  assert.equal(off.spec.opOptions.form, "direct");
   assert.equal(off.options.preciseBn, 0);
   assert.equal(off.history[0].testAccuracyRunningStats, undefined);
   expectCleanError(["train", ...quick, "--no-precise-bn=3", "--out", edited("pbn-bad")], /--no-precise-bn takes no value/);
@@ -216,9 +218,11 @@ test("with --json, a failure still ends stdout with one JSON object", () => {
 test("flags that would be ignored are refused: op options of another op kind, schedule options of another schedule", () => {
   expectCleanError(["train", ...quick, "--eta", "0.3", "--out", edited("e1")], /op conv takes no options, got 'eta'/);
   expectCleanError(["train", ...quick, "--op", "adder", "--weight-bits", "3", "--out", edited("e2")], /unknown option 'weightBits' for op adder/);
+  expectCleanError(["train", ...quick, "--adder-form", "direct", "--out", edited("e7")], /op conv takes no options, got 'form'/);
+  expectCleanError(["train", ...quick, "--op", "adder", "--adder-form", "exact", "--out", edited("e8")], /--adder-form/);
   expectCleanError(["train", ...quick, "--milestones", "2", "--out", edited("e3")], /--milestones applies to --schedule multistep, not cosine/);
   expectCleanError(["train", ...quick, "--schedule", "multistep", "--milestones", "5,2", "--out", edited("e4")], /--milestones must be increasing positive integers/);
   expectCleanError(["train", ...quick, "--from", model, "--op", "adder", "--out", edited("e5")], /--op adder conflicts with --from .*a lenet5 \(conv\) model/);
   expectCleanError(["train", ...quick, "--data", dir, "--out", edited("e6")], /--data is for fashion-mnist and cifar10/);
-  for (const e of ["e1", "e2", "e3", "e4", "e5", "e6"]) assert.equal(existsSync(edited(e)), false, `${e}: no run directory left behind`);
+  for (const e of ["e1", "e2", "e3", "e4", "e5", "e6", "e7", "e8"]) assert.equal(existsSync(edited(e)), false, `${e}: no run directory left behind`);
 });
