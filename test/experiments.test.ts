@@ -81,6 +81,19 @@ test("experiments: the smoke grid runs every step, resumes without redoing any, 
   const differs = node("experiments/run.mjs", grid);
   assert.notEqual(differs.status, 0);
   assert.match(differs.stderr, /did not reproduce the recorded curve of mnist-lenet5-shift-ps/);
+
+  // an adder cell recorded without adderForm predates the min form: it is regenerated with the
+  // direct form, which cannot reproduce this min-form curve (so the flag really reaches train)
+  assert.equal(adder.train.adderForm, "min", "a new adder cell records its form");
+  const legacy = structuredClone(r);
+  delete legacy.cells["mnist-lenet5-adder"].train.adderForm;
+  delete legacy.cells["mnist-lenet5-adder"].qat4;
+  writeFileSync(results, JSON.stringify(legacy));
+  rmSync(join(dir, "runs", "mnist-lenet5-adder"), { recursive: true, force: true });
+  const direct = node("experiments/run.mjs", grid);
+  assert.notEqual(direct.status, 0, direct.stdout + direct.stderr);
+  assert.match(direct.stderr, /did not reproduce the recorded curve of mnist-lenet5-adder/);
+  assert.match(readFileSync(join(dir, "runs", "mnist-lenet5-adder", "train.log"), "utf8"), /--op adder --adder-form direct/);
   writeFileSync(results, JSON.stringify(r));
 
   const template = join(dir, "template.md");
