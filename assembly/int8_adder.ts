@@ -643,33 +643,16 @@ function adderConvDirectC1Pool(s: Int8Conv, slot: usize, start: i32, end: i32): 
 }
 
 /**
- * The min-form tiles' own ceiling: tile2x4's inner loop (two x rows × four w rows, addMin,
- * widened every RUN chunks) over rows of n bytes (a multiple of RUN·16) that stay in L1, `reps`
- * times: 8·n·reps elements. What the adder tiles could reach with no im2col, row sums or epilogue.
+ * The min-form tiles' own ceiling: tile2x4 itself on two x rows and four w rows of n bytes (a
+ * multiple of 16) that stay in L1, `reps` times: 8·n·reps elements. What the adder tiles could
+ * reach with no im2col, row sums or requantization. `scratch` holds 64 bytes: the raw i32 outputs
+ * (32), then zero row sums for x (16) and w (16).
  */
-export function minTileStreamU8(a: usize, b: usize, n: i32, reps: i32, out: usize): void {
-  const a1 = a + <usize>n, b1 = b + <usize>n, b2 = b1 + <usize>n, b3 = b2 + <usize>n;
-  let t0 = i32x4.splat(0), t1 = i32x4.splat(0);
-  for (let r = 0; r < reps; r++) {
-    for (let run: usize = 0; run < <usize>n; run += <usize>RUN << 4) {
-      let s00 = i32x4.splat(0), s01 = i32x4.splat(0), s02 = i32x4.splat(0), s03 = i32x4.splat(0);
-      let s10 = i32x4.splat(0), s11 = i32x4.splat(0), s12 = i32x4.splat(0), s13 = i32x4.splat(0);
-      for (let o = run, e = run + (<usize>RUN << 4); o < e; o += 16) {
-        const x0 = v128.load(a + o), x1 = v128.load(a1 + o);
-        const v0 = v128.load(b + o);
-        s00 = addMin(s00, x0, v0); s10 = addMin(s10, x1, v0);
-        const v1 = v128.load(b1 + o);
-        s01 = addMin(s01, x0, v1); s11 = addMin(s11, x1, v1);
-        const v2 = v128.load(b2 + o);
-        s02 = addMin(s02, x0, v2); s12 = addMin(s12, x1, v2);
-        const v3 = v128.load(b3 + o);
-        s03 = addMin(s03, x0, v3); s13 = addMin(s13, x1, v3);
-      }
-      t0 = i32x4.add(t0, hsum4(widen(s00), widen(s01), widen(s02), widen(s03)));
-      t1 = i32x4.add(t1, hsum4(widen(s10), widen(s11), widen(s12), widen(s13)));
-    }
-  }
-  v128.store(out, i32x4.add(t0, t1));
+export function minTileStreamU8(a: usize, b: usize, n: i32, reps: i32, scratch: usize): void {
+  const xs = scratch + 32, ws = scratch + 48;
+  v128.store(xs, i32x4.splat(0));
+  v128.store(ws, i32x4.splat(0));
+  for (let r = 0; r < reps; r++) tile2x4(a, b, <usize>n, n >> 4, scratch, 16, 2, 4, 0, 0, xs, ws);
 }
 
 /**
