@@ -280,6 +280,7 @@ export function adderLinearForwardF32(M: i32, N: i32, K: i32, x: usize, w: usize
     }
     const xi = x + (<usize>(i0 * K) << 2), yi = y + (<usize>(i0 * N + j0) << 2);
     if (minForm) {
+      // recomputed for every panel the row block meets: 1/16 of the panel's min-adds
       rowSums(xi, <usize>K << 2, K, rows, xSum);
       l1GemmMin(xi, <usize>K << 2, 4, panel, PANEL << 2, yi, <usize>N << 2, rows, cols, K);
       minEpilogue(yi, <usize>N << 2, rows, cols, xSum, wSum);
