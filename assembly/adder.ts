@@ -212,8 +212,8 @@ function minEpilogue(c: usize, ldc: usize, M: i32, N: i32, rowSum: usize, colSum
     const rs = load<f32>(rowSum + (<usize>i << 2)), rv = f32x4.splat(rs);
     let j = 0;
     for (; j + 4 <= N; j += 4) {
-      const o = <usize>j << 2;
-      v128.store(c + o, f32x4.sub(f32x4.sub(f32x4.add(v128.load(c + o), v128.load(c + o)), rv), v128.load(colSum + o)));
+      const o = <usize>j << 2, v = v128.load(c + o);
+      v128.store(c + o, f32x4.sub(f32x4.sub(f32x4.add(v, v), rv), v128.load(colSum + o)));
     }
     for (; j < N; j++) {
       const o = <usize>j << 2, v = load<f32>(c + o);

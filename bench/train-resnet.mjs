@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseTrainOptions, trainHelp, measureTrainRounds, printTrainReport, sameRoundRatios } from './lib/train-bench.mjs';
+import { parseTrainOptions, trainHelp, measureTrainRounds, printTrainReport } from './lib/train-bench.mjs';
 import { saveResult, machineInfo, timeSteps } from './lib/stats.mjs';
 import { syntheticCifar, poolSize } from './lib/cifar.mjs';
 import { compareLogits } from './lib/lenet.mjs';
@@ -88,7 +88,7 @@ async function main() {
   const goal = batches.map((batch) => {
     const find = (runtime, t) => rows.find((r) => r.runtime === runtime && r.threads === t && r.batch === batch && !r.error);
     const mf2 = find('mulfree', 2), tf = find(tfjsLabel, 1);
-    const paired = sameRoundRatios(rows, [batch], tfjsLabel).find(([n]) => n === 'mulfree 2 threads ÷ tfjs-wasm');
+    const paired = ratios.find(([n, b]) => n === 'mulfree 2 threads ÷ tfjs-wasm' && b === batch);
     const value = cfg.rounds > 1 ? paired?.[2] ?? null : mf2 && tf ? mf2.imgPerSec.median / tf.imgPerSec.median : null;
     return { batch, value, met: value !== null && value >= GOAL };
   });

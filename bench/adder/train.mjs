@@ -1,5 +1,5 @@
 // Training throughput, adder against conv, in one process: LeNet-5-BN on MNIST, or ResNet-20 on
-// synthetic CIFAR-shaped data (random images and labels: the speed does not depend on them).
+// the library's synthetic CIFAR-10 records (as memory.mjs; the speed does not depend on the pixels).
 //
 //   node bench/adder/train.mjs [distDir] [batches=64,256] [repeats=7] [steps=20] [threads=2] [model=lenet5|resnet20]
 //
@@ -19,21 +19,13 @@ const load = (p) => import(pathToFileURL(path.join(dist, p)).href);
 const { initRuntime } = await load("src/kernels/runtime.js");
 const { resolveSpec } = await load("src/models/zoo.js");
 const { loadMnist } = await load("src/data/mnist.js");
+const { cifarFromBytes, syntheticCifar } = await load("src/data/cifar.js");
 const { Trainer } = await load("src/train/trainer.js");
 const { allocF32, allocI32 } = await load("src/tensor/storage.js");
 
 initRuntime({ threads });
-const train = model === "lenet5" ? loadMnist("train") : synthetic(3 * 32 * 32, 2048);
+const train = model === "lenet5" ? loadMnist("train") : cifarFromBytes([{ bytes: syntheticCifar(2048, 1), name: "synthetic" }]);
 const sample = train.images.length / train.n, shape = train.shape;
-
-/** n random images of `size` floats in [−1, 1) and random labels in 0–9 (a fixed LCG: same data every run). */
-function synthetic(size, n) {
-  let s = 12345;
-  const next = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
-  const images = new Float32Array(size * n).map(() => next() * 2 - 1);
-  const labels = new Int32Array(n).map(() => Math.floor(next() * 10));
-  return { images, labels, n, shape: [3, 32, 32] };
-}
 const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
 
 for (const batch of batches) {

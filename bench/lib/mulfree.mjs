@@ -19,6 +19,16 @@ export function zooModel(name, W) {
 /** LeNet-5-BN with the given weights. */
 export const lenet = (W) => zooModel('lenet5', W);
 
+/**
+ * n synthetic CIFAR-10 records (the library's data.syntheticCifar: a class tint and a bright square
+ * per image, so a model can learn them), decoded and normalised as CIFAR-10:
+ * {images NCHW Float32Array, labels Int32Array, n, shape, source}. The same for the same arguments.
+ */
+export function syntheticCifarData(n, seed) {
+  const ds = lib.data.cifarFromBytes([{ bytes: lib.data.syntheticCifar(n, seed), name: 'synthetic' }]);
+  return { images: ds.images, labels: ds.labels, n: ds.n, shape: ds.shape, source: `mulfree's synthetic CIFAR-10 records (data.syntheticCifar, seed ${seed}), CIFAR-10 normalisation` };
+}
+
 /** One image's NCHW shape [C, H, W] for a zoo model. */
 export function inputShape(name) {
   const s = resolveSpec({ model: name, op: 'conv' });

@@ -8,7 +8,8 @@
 // differently.
 //   "min" (default)  −Σ|x − w| = 2·Σ min(x, w) − Σx − Σw: one min and one add per term, as a
 //                    multiply-add, where the direct form takes two subtractions on the same FP
-//                    adders (1.4–1.5× faster on LeNet and ResNet-20 layers, BENCHMARKS.md).
+//                    adders (1.35–1.55× faster on LeNet's conv2 and fc layers and ResNet-20's
+//                    layers, 1.2× on LeNet's one-channel conv1; BENCHMARKS.md).
 //                    Depthwise-like convs (one output channel per group) keep the direct sum:
 //                    there Σx costs as much as the whole product.
 //   "direct"         every term |x − w| as written, the official code's order. Models trained

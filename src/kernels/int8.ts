@@ -47,7 +47,9 @@ const LANES_MAX_R = 256;
 /**
  * The lanes layout of int8_adder_lanes.ts for u8 adder weights [K][R] in `groups` groups of Kg:
  * per group, per tap pair j, per 8 channels c..c+7 one 16-byte vector [w_c,2j w_c,2j+1 w_c+1,2j …]
- * (zeros past R and past Kg); then Σw of each channel, i32 [groups][⌈Kg/8⌉·8].
+ * (zeros past R and past Kg); then Σw of each channel, i32 [groups][⌈Kg/8⌉·8]. This Σw repeats
+ * the rows' sums on purpose: the lanes kernel reading the rows' sums instead ran LeNet's conv2 16%
+ * slower (23.9 against 28.1 Gelem/s, bench/int8/kernels.mjs, A/B twice, 2026-12-03).
  */
 function lanesLayout(w: Uint8Array, groups: number, Kg: number, R: number): Uint8Array {
   const pairs = (R + 1) >> 1, KV = Math.ceil(Kg / 8);

@@ -36,8 +36,9 @@ export function resolveSpec(partial: Partial<ModelSpec> & { model: string }): Mo
   const entry = builders.get(partial.model);
   if (!entry) throw new Error(`unknown model '${partial.model}'; valid: ${modelNames().join(", ")}`);
   const op = partial.op ?? "conv";
-  layerFactory(op, partial.opOptions); // validates the op name
+  layerFactory(op); // validates the op name (newSpecOptions needs it)
   const opOptions = { ...newSpecOptions(op), ...partial.opOptions };
+  layerFactory(op, opOptions); // validates the options the spec will record
   return {
     model: partial.model,
     op,
