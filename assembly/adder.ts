@@ -89,25 +89,36 @@ function copyRow(dst: usize, src: usize, n: i32): void {
 //   min     |a − b| = a + b − 2·min(a, b), so −Σ|a − b| = 2·Σ min(a, b) − Σa − Σb: one min and one
 //           add per term, like a multiply-add, and the sums Σa (rows of A) and Σb (columns of B)
 //           are taken once per block (minEpilogue). pmin is one instruction; inputs are never NaN.
+// The min form's terms come two ways, with the same bits:
+//   FP_MIN    f32 pmin.
+//   BITS_MIN  the signed integer min of the bit patterns, when no lane of x has its sign bit set
+//             (x ≥ +0, as after a ReLU: most adder layers): non-negative floats order like their
+//             bits, and a w with its sign bit set is a negative integer, below every x. Where pmin
+//             gives +0 (x = +0, w = −0) it gives −0; a sum that starts at +0 is the same after
+//             either. The integer min issues on other pipes than the FP min, which on the Zen 3 host
+//             runs slower than a multiply (BENCHMARKS.md). The sums' pass checks the sign bits.
 
-/** acc − |a − b| (direct) or acc + min(a, b) (min form); `minForm` is a constant at every call. */
+const DIRECT = 0, FP_MIN = 1, BITS_MIN = 2;
+
+/** acc − |a − b| (direct) or acc + min(a, b) (min form); `form` is a constant at every call. */
 // @ts-ignore: decorator
-@inline function l1(acc: v128, a: v128, b: v128, minForm: bool): v128 {
-  if (minForm) return f32x4.add(acc, f32x4.pmin(a, b));
+@inline function l1(acc: v128, a: v128, b: v128, form: i32): v128 {
+  if (form == BITS_MIN) return f32x4.add(acc, i32x4.min_s(a, b));
+  if (form == FP_MIN) return f32x4.add(acc, f32x4.pmin(a, b));
   return f32x4.sub(acc, f32x4.abs(f32x4.sub(a, b)));
 }
 
 // @ts-ignore: decorator
-@inline function l1Tile2x16(a: usize, ars: usize, aks: usize, b: usize, bks: usize, K: i32, c: usize, ldc: usize, cols: i32, minForm: bool): void {
+@inline function l1Tile2x16(a: usize, ars: usize, aks: usize, b: usize, bks: usize, K: i32, c: usize, ldc: usize, cols: i32, form: i32): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c02 = f32x4.splat(0), c03 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0), c12 = f32x4.splat(0), c13 = f32x4.splat(0);
   let a1 = a + ars;
   for (let k = 0; k < K; k++) {
     const b0 = v128.load(b), b1 = v128.load(b, 16), b2 = v128.load(b, 32), b3 = v128.load(b, 48);
     const s0 = v128.load32_splat(a);
-    c00 = l1(c00, s0, b0, minForm); c01 = l1(c01, s0, b1, minForm); c02 = l1(c02, s0, b2, minForm); c03 = l1(c03, s0, b3, minForm);
+    c00 = l1(c00, s0, b0, form); c01 = l1(c01, s0, b1, form); c02 = l1(c02, s0, b2, form); c03 = l1(c03, s0, b3, form);
     const s1 = v128.load32_splat(a1);
-    c10 = l1(c10, s1, b0, minForm); c11 = l1(c11, s1, b1, minForm); c12 = l1(c12, s1, b2, minForm); c13 = l1(c13, s1, b3, minForm);
+    c10 = l1(c10, s1, b0, form); c11 = l1(c11, s1, b1, form); c12 = l1(c12, s1, b2, form); c13 = l1(c13, s1, b3, form);
     a += aks; a1 += aks; b += bks;
   }
   storeRow16(c, c00, c01, c02, c03, cols);
@@ -115,29 +126,29 @@ function copyRow(dst: usize, src: usize, n: i32): void {
 }
 
 // @ts-ignore: decorator
-@inline function l1Tile1x16(a: usize, aks: usize, b: usize, bks: usize, K: i32, c: usize, cols: i32, minForm: bool): void {
+@inline function l1Tile1x16(a: usize, aks: usize, b: usize, bks: usize, K: i32, c: usize, cols: i32, form: i32): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c02 = f32x4.splat(0), c03 = f32x4.splat(0);
   for (let k = 0; k < K; k++) {
     const s0 = v128.load32_splat(a);
-    c00 = l1(c00, s0, v128.load(b), minForm);
-    c01 = l1(c01, s0, v128.load(b, 16), minForm);
-    c02 = l1(c02, s0, v128.load(b, 32), minForm);
-    c03 = l1(c03, s0, v128.load(b, 48), minForm);
+    c00 = l1(c00, s0, v128.load(b), form);
+    c01 = l1(c01, s0, v128.load(b, 16), form);
+    c02 = l1(c02, s0, v128.load(b, 32), form);
+    c03 = l1(c03, s0, v128.load(b, 48), form);
     a += aks; b += bks;
   }
   storeRow16(c, c00, c01, c02, c03, cols);
 }
 
 // @ts-ignore: decorator
-@inline function l1Tile2x8(a: usize, ars: usize, aks: usize, b: usize, bks: usize, K: i32, c: usize, ldc: usize, cols: i32, minForm: bool): void {
+@inline function l1Tile2x8(a: usize, ars: usize, aks: usize, b: usize, bks: usize, K: i32, c: usize, ldc: usize, cols: i32, form: i32): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let a1 = a + ars;
   for (let k = 0; k < K; k++) {
     const b0 = v128.load(b), b1 = v128.load(b, 16);
     const s0 = v128.load32_splat(a);
-    c00 = l1(c00, s0, b0, minForm); c01 = l1(c01, s0, b1, minForm);
+    c00 = l1(c00, s0, b0, form); c01 = l1(c01, s0, b1, form);
     const s1 = v128.load32_splat(a1);
-    c10 = l1(c10, s1, b0, minForm); c11 = l1(c11, s1, b1, minForm);
+    c10 = l1(c10, s1, b0, form); c11 = l1(c11, s1, b1, form);
     a += aks; a1 += aks; b += bks;
   }
   storeRow8(c, c00, c01, cols);
@@ -145,12 +156,12 @@ function copyRow(dst: usize, src: usize, n: i32): void {
 }
 
 // @ts-ignore: decorator
-@inline function l1Tile1x8(a: usize, aks: usize, b: usize, bks: usize, K: i32, c: usize, cols: i32, minForm: bool): void {
+@inline function l1Tile1x8(a: usize, aks: usize, b: usize, bks: usize, K: i32, c: usize, cols: i32, form: i32): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
   for (let k = 0; k < K; k++) {
     const s0 = v128.load32_splat(a);
-    c00 = l1(c00, s0, v128.load(b), minForm);
-    c01 = l1(c01, s0, v128.load(b, 16), minForm);
+    c00 = l1(c00, s0, v128.load(b), form);
+    c01 = l1(c01, s0, v128.load(b, 16), form);
     a += aks; b += bks;
   }
   storeRow8(c, c00, c01, cols);
@@ -162,48 +173,80 @@ function copyRow(dst: usize, src: usize, n: i32): void {
  * `b + k·bks + 4j` with roundUp(N, 8) readable floats per row.
  */
 // @ts-ignore: decorator
-@inline function l1GemmBlock(a: usize, ars: usize, aks: usize, b: usize, bks: usize, c: usize, ldc: usize, M: i32, N: i32, K: i32, minForm: bool): void {
+@inline function l1GemmBlock(a: usize, ars: usize, aks: usize, b: usize, bks: usize, c: usize, ldc: usize, M: i32, N: i32, K: i32, form: i32): void {
   for (let j = 0; j < N; j += PANEL) {
     const cols = min<i32>(PANEL, N - j);
     const bj = b + (<usize>j << 2), cj = c + (<usize>j << 2);
     let i = 0;
     if (cols > 8) {
-      for (; i + 2 <= M; i += 2) l1Tile2x16(a + <usize>i * ars, ars, aks, bj, bks, K, cj + <usize>i * ldc, ldc, cols, minForm);
-      if (i < M) l1Tile1x16(a + <usize>i * ars, aks, bj, bks, K, cj + <usize>i * ldc, cols, minForm);
+      for (; i + 2 <= M; i += 2) l1Tile2x16(a + <usize>i * ars, ars, aks, bj, bks, K, cj + <usize>i * ldc, ldc, cols, form);
+      if (i < M) l1Tile1x16(a + <usize>i * ars, aks, bj, bks, K, cj + <usize>i * ldc, cols, form);
     } else {
-      for (; i + 2 <= M; i += 2) l1Tile2x8(a + <usize>i * ars, ars, aks, bj, bks, K, cj + <usize>i * ldc, ldc, cols, minForm);
-      if (i < M) l1Tile1x8(a + <usize>i * ars, aks, bj, bks, K, cj + <usize>i * ldc, cols, minForm);
+      for (; i + 2 <= M; i += 2) l1Tile2x8(a + <usize>i * ars, ars, aks, bj, bks, K, cj + <usize>i * ldc, ldc, cols, form);
+      if (i < M) l1Tile1x8(a + <usize>i * ars, aks, bj, bks, K, cj + <usize>i * ldc, cols, form);
     }
   }
 }
 
 function l1GemmDirect(a: usize, ars: usize, aks: usize, b: usize, bks: usize, c: usize, ldc: usize, M: i32, N: i32, K: i32): void {
-  l1GemmBlock(a, ars, aks, b, bks, c, ldc, M, N, K, false);
+  l1GemmBlock(a, ars, aks, b, bks, c, ldc, M, N, K, DIRECT);
 }
 
-function l1GemmMin(a: usize, ars: usize, aks: usize, b: usize, bks: usize, c: usize, ldc: usize, M: i32, N: i32, K: i32): void {
-  l1GemmBlock(a, ars, aks, b, bks, c, ldc, M, N, K, true);
+function l1GemmFpMin(a: usize, ars: usize, aks: usize, b: usize, bks: usize, c: usize, ldc: usize, M: i32, N: i32, K: i32): void {
+  l1GemmBlock(a, ars, aks, b, bks, c, ldc, M, N, K, FP_MIN);
 }
 
-/** out[i] = Σ_k A[i][k] for M contiguous rows of K floats, row stride ars bytes (4 lane sums, then hsum). */
-function rowSums(a: usize, ars: usize, K: i32, M: i32, out: usize): void {
+function l1GemmBitsMin(a: usize, ars: usize, aks: usize, b: usize, bks: usize, c: usize, ldc: usize, M: i32, N: i32, K: i32): void {
+  l1GemmBlock(a, ars, aks, b, bks, c, ldc, M, N, K, BITS_MIN);
+}
+
+/** The min form's Σ min(a, b); `signs` says whether any x operand has its sign bit set (see l1). */
+// @ts-ignore: decorator
+@inline function l1GemmMin(a: usize, ars: usize, aks: usize, b: usize, bks: usize, c: usize, ldc: usize, M: i32, N: i32, K: i32, signs: bool): void {
+  if (signs) l1GemmFpMin(a, ars, aks, b, bks, c, ldc, M, N, K);
+  else l1GemmBitsMin(a, ars, aks, b, bks, c, ldc, M, N, K);
+}
+
+/**
+ * out[i] = Σ_k A[i][k] for M contiguous rows of K floats, row stride ars bytes (4 lane sums, then
+ * hsum). Returns whether any element has its sign bit set.
+ */
+function rowSums(a: usize, ars: usize, K: i32, M: i32, out: usize): bool {
+  let bits = i32x4.splat(0), tailBits: u32 = 0;
   for (let i = 0; i < M; i++, a += ars) {
     let acc = f32x4.splat(0), t: f32 = 0;
     let k = 0;
-    for (; k + 4 <= K; k += 4) acc = f32x4.add(acc, v128.load(a + (<usize>k << 2)));
-    for (; k < K; k++) t += load<f32>(a + (<usize>k << 2));
+    for (; k + 4 <= K; k += 4) {
+      const v = v128.load(a + (<usize>k << 2));
+      acc = f32x4.add(acc, v);
+      bits = v128.or(bits, v);
+    }
+    for (; k < K; k++) {
+      t += load<f32>(a + (<usize>k << 2));
+      tailBits |= load<u32>(a + (<usize>k << 2));
+    }
     store<f32>(out + (<usize>i << 2), hsum(acc) + t);
   }
+  return i32x4.bitmask(bits) != 0 || (tailBits >> 31) != 0;
 }
 
-/** out[j] = Σ_r B[r][j] for R rows of ld floats (ld a multiple of 4), rows in order. */
-function columnSums(b: usize, ld: i32, R: i32, out: usize): void {
+/**
+ * out[j] = Σ_r B[r][j] for R rows of ld floats (ld a multiple of 4), rows in order. Returns
+ * whether any element has its sign bit set.
+ */
+function columnSums(b: usize, ld: i32, R: i32, out: usize): bool {
   const ldb = <usize>ld << 2;
+  let bits = i32x4.splat(0);
   for (let j = 0; j < ld; j += 4) {
     let acc = f32x4.splat(0), p = b + (<usize>j << 2);
-    for (let r = 0; r < R; r++, p += ldb) acc = f32x4.add(acc, v128.load(p));
+    for (let r = 0; r < R; r++, p += ldb) {
+      const v = v128.load(p);
+      acc = f32x4.add(acc, v);
+      bits = v128.or(bits, v);
+    }
     v128.store(out + (<usize>j << 2), acc);
   }
+  return i32x4.bitmask(bits) != 0;
 }
 
 /** The min form's last step: C[i][j] ← (2·C[i][j] − rowSum[i]) − colSum[j] for M rows of N. */
@@ -249,8 +292,8 @@ export function adder2dForwardF32(x: usize, w: usize, bias: usize, y: usize, sha
         rowSums(wg, <usize>R << 2, R, Kg, wSum);
         summed = g;
       }
-      columnSums(col, ldcol, R, colSum);
-      l1GemmMin(wg, <usize>R << 2, 4, col, <usize>ldcol << 2, yb, <usize>P << 2, Kg, np, R);
+      const signs = columnSums(col, ldcol, R, colSum);
+      l1GemmMin(wg, <usize>R << 2, 4, col, <usize>ldcol << 2, yb, <usize>P << 2, Kg, np, R, signs);
       minEpilogue(yb, <usize>P << 2, Kg, np, wSum, colSum);
     } else {
       l1GemmDirect(wg, <usize>R << 2, 4, col, <usize>ldcol << 2, yb, <usize>P << 2, Kg, np, R);
@@ -281,8 +324,8 @@ export function adderLinearForwardF32(M: i32, N: i32, K: i32, x: usize, w: usize
     const xi = x + (<usize>(i0 * K) << 2), yi = y + (<usize>(i0 * N + j0) << 2);
     if (minForm) {
       // recomputed for every panel the row block meets: 1/16 of the panel's min-adds
-      rowSums(xi, <usize>K << 2, K, rows, xSum);
-      l1GemmMin(xi, <usize>K << 2, 4, panel, PANEL << 2, yi, <usize>N << 2, rows, cols, K);
+      const signs = rowSums(xi, <usize>K << 2, K, rows, xSum);
+      l1GemmMin(xi, <usize>K << 2, 4, panel, PANEL << 2, yi, <usize>N << 2, rows, cols, K, signs);
       minEpilogue(yi, <usize>N << 2, rows, cols, xSum, wSum);
     } else {
       l1GemmDirect(xi, <usize>K << 2, 4, panel, PANEL << 2, yi, <usize>N << 2, rows, cols, K);

@@ -1,7 +1,9 @@
 // The two forms of the adder forward sum (src/kernels/adder.ts), checked bit for bit against their
 // f32 definitions written out here in plain loops: "direct" must stay the term-by-term order that
 // older models were trained with (so they re-run bit for bit), and "min" must be exactly
-// (2·Σ min(a, b) − Σa) − Σb with its documented summation orders.
+// (2·Σ min(a, b) − Σa) − Σb with its documented summation orders. Inputs come signed, ≥ +0 (as after
+// a ReLU, where the kernels take the min on the integer bit patterns) and ≥ +0 but for one −0
+// (which must send them back to the FP min: the integer min of −0 and a negative w is −0).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { initRuntime } from "../src/kernels/runtime.js";
@@ -70,7 +72,19 @@ function linearMirror(x: Float32Array, w: Float32Array, bias: Float32Array, N: n
   return y;
 }
 
-test("both forward forms give the bytes of their f32 definitions (conv and linear, 1 and 2 threads)", () => {
+const INPUTS = ["signed", "≥ +0", "≥ +0 but one −0"] as const; // linear: −0 in a row tail
+
+/**
+ * x as the test wants it: as drawn, or |x| with every fifth value +0 (a ReLU's), and maybe −0 at
+ * `negativeZeros` (a linear layer's row tail is summed apart from its vectors: cover both).
+ */
+function shapeInput(x: Float32Array, input: (typeof INPUTS)[number], negativeZeros = [x.length >> 1]): void {
+  if (input === "signed") return;
+  for (let i = 0; i < x.length; i++) x[i] = i % 5 === 0 ? 0 : Math.abs(x[i]);
+  if (input === "≥ +0 but one −0") for (const i of negativeZeros) x[i] = -0;
+}
+
+test("both forward forms give the bytes of their f32 definitions (conv and linear, 1 and 2 threads, any signs)", () => {
   const rand = rng(2026);
   const rt = initRuntime({ threads: 2 });
   const arrays: number[] = [];
@@ -90,25 +104,27 @@ test("both forward forms give the bytes of their f32 definitions (conv and linea
   try {
     for (const threads of [2, 1]) {
       rt.setThreads(threads);
-      for (const s of convs) {
+      for (const s of convs) for (const input of INPUTS) {
         const x = make(s.N * s.C * s.H * s.W), w = make(s.K * (s.C / s.groups) * s.kh * s.kw), b = make(s.K);
+        shapeInput(x, input);
         const out: Record<string, Float32Array> = {};
         for (const form of ["min", "direct"] as AdderForm[]) {
           const y = make(s.N * s.K * s.OH * s.OW);
           fast.adder2dForward(x, w, b, y, s, form);
-          assert.deepEqual(y, convMirror(x, w, b, s, form), `conv ${form} ${JSON.stringify(s)}, ${threads} thread(s)`);
+          assert.deepEqual(y, convMirror(x, w, b, s, form), `conv ${form} ${JSON.stringify(s)}, x ${input}, ${threads} thread(s)`);
           out[form] = y;
         }
         // the forms must really differ where the min form applies (else this test could not tell them apart)
         assert.equal(out.min.some((v, i) => v !== out.direct[i]), s.K / s.groups >= 2, `conv forms differ ${JSON.stringify(s)}`);
       }
-      for (const [N, I, O] of [[5, 37, 20], [3, 256, 17], [1, 7, 3]]) {
+      for (const [N, I, O] of [[5, 37, 20], [3, 256, 17], [1, 7, 3]]) for (const input of INPUTS) {
         const x = make(N * I), w = make(O * I), b = make(O);
+        shapeInput(x, input, [I - 1]); // the first row's last tap: a tail when I % 4 != 0
         const out: Record<string, Float32Array> = {};
         for (const form of ["min", "direct"] as AdderForm[]) {
           const y = make(N * O);
           fast.adderLinearForward(x, w, b, y, N, I, O, form);
-          assert.deepEqual(y, linearMirror(x, w, b, N, I, O, form), `linear ${form} ${N}×${I}→${O}, ${threads} thread(s)`);
+          assert.deepEqual(y, linearMirror(x, w, b, N, I, O, form), `linear ${form} ${N}×${I}→${O}, x ${input}, ${threads} thread(s)`);
           out[form] = y;
         }
         if (N * O > 10) assert.ok(out.min.some((v, i) => v !== out.direct[i]), `linear forms differ ${N}×${I}→${O}`);
