@@ -11,7 +11,9 @@
 //                    adders (1.35–1.55× faster on LeNet's conv2 and fc layers and ResNet-20's
 //                    layers, 1.2× on LeNet's one-channel conv1; BENCHMARKS.md).
 //                    Depthwise-like convs (one output channel per group) keep the direct sum:
-//                    there Σx costs as much as the whole product.
+//                    there Σx costs as much as the whole product. Where x ≥ +0 (after a ReLU) the
+//                    kernels take the min on integer bit patterns, same bits, 1.2–1.3× faster
+//                    (assembly/adder.ts, "BITS_MIN").
 //   "direct"         every term |x − w| as written, the official code's order. Models trained
 //                    before the min form existed keep it, so they re-run bit for bit.
 // The form is the forward pass's only: the gradients have one way of computing them.
