@@ -14,6 +14,11 @@
 // HW > 1: one channel at a time, vectorised along each plane.
 // HW = 1: four channels at a time, vectorised across channels down the rows.
 // gamma, beta, running stats, dgamma and dbeta may be 0 (absent): gamma = 1, beta = 0, skipped.
+//
+// A ReLU after a training-mode BatchNorm can run inside it (src/tensor/ops/batchnorm.ts): the
+// forward stores max(y, 0) as reluForwardF32 does, and the backward masks dy with (out > 0) as
+// reluBackwardF32 does, in every read of dy. Same bits as the two kernels, two passes over memory
+// fewer.
 
 @inline function at(p: usize, i: i32): usize {
   return p + (<usize>i << 2);
@@ -62,15 +67,35 @@ let shiftedSq: f64 = 0;
   shiftedSq = q;
 }
 
-/** y = ((x - mhi) - mlo) * a + b over one plane. */
-@inline function planeAffine(x: usize, y: usize, n: i32, mhi: f32, mlo: f32, a: f32, b: f32): void {
+/** max(v, 0) per lane when `relu` (the IEEE max of reluForwardF32), else v. */
+@inline function rectify(v: v128, relu: bool): v128 {
+  return relu ? f32x4.max(v, f32x4.splat(0)) : v;
+}
+
+/** y = ((x - mhi) - mlo) * a + b over one plane, then max(y, 0) when `relu`. */
+@inline function planeAffine(x: usize, y: usize, n: i32, mhi: f32, mlo: f32, a: f32, b: f32, relu: bool): void {
   const vh = f32x4.splat(mhi), vl = f32x4.splat(mlo), va = f32x4.splat(a), vb = f32x4.splat(b);
   let i = 0;
   for (; i + 4 <= n; i += 4) {
     const d = f32x4.sub(f32x4.sub(v128.load(at(x, i)), vh), vl);
-    v128.store(at(y, i), f32x4.add(f32x4.mul(d, va), vb));
+    v128.store(at(y, i), rectify(f32x4.add(f32x4.mul(d, va), vb), relu));
   }
-  for (; i < n; i++) store<f32>(at(y, i), ((load<f32>(at(x, i)) - mhi) - mlo) * a + b);
+  for (; i < n; i++) {
+    const v = ((load<f32>(at(x, i)) - mhi) - mlo) * a + b;
+    store<f32>(at(y, i), relu ? max<f32>(v, 0) : v);
+  }
+}
+
+/** Four floats of dy at address g, masked by (out > 0) at the same element as reluBackwardF32 does, unless out is 0. */
+@inline function gradAt(g: usize, dy: usize, out: usize): v128 {
+  const v = v128.load(g);
+  return out == 0 ? v : v128.and(v, f32x4.gt(v128.load(out + (g - dy)), f32x4.splat(0)));
+}
+
+/** One float of dy, masked as gradAt. */
+@inline function gradOne(g: usize, dy: usize, out: usize): f32 {
+  const v = load<f32>(g);
+  return out == 0 || load<f32>(out + (g - dy)) > 0 ? v : 0;
 }
 
 @inline function updateRunning(rm: usize, rv: usize, c: i32, mean: f64, varBiased: f64, count: i32, momentum: f64): void {
@@ -92,7 +117,7 @@ let shiftedSq: f64 = 0;
  */
 export function batchNormForwardTrainF32(
   x: usize, gamma: usize, beta: usize, y: usize, saveMean: usize, saveInvStd: usize,
-  runningMean: usize, runningVar: usize, N: i32, C: i32, HW: i32, momentum: f64, eps: f64,
+  runningMean: usize, runningVar: usize, N: i32, C: i32, HW: i32, momentum: f64, eps: f64, relu: bool,
   start: i32, end: i32,
 ): void {
   const count = N * HW;
@@ -136,7 +161,7 @@ export function batchNormForwardTrainF32(
       let q = y0;
       for (let n = 0; n < N; n++, p += row, q += row) {
         const d = f32x4.sub(f32x4.sub(v128.load(p), mean), mlo);
-        v128.store(q, f32x4.add(f32x4.mul(d, a), b));
+        v128.store(q, rectify(f32x4.add(f32x4.mul(d, a), b), relu));
       }
       v128.store(at(saveMean, c), mean);
       v128.store(at(saveInvStd, c), f32x4.shuffle(f32x4.demote_f64x2_zero(istd0), f32x4.demote_f64x2_zero(istd1), 0, 1, 4, 5));
@@ -170,7 +195,7 @@ export function batchNormForwardTrainF32(
     const b = param(beta, c, 0);
     p = x0;
     let o = y0;
-    for (let n = 0; n < N; n++, p += stride, o += stride) planeAffine(p, o, HW, mhi, mlo, a, b);
+    for (let n = 0; n < N; n++, p += stride, o += stride) planeAffine(p, o, HW, mhi, mlo, a, b, relu);
     store<f32>(at(saveMean, c), mhi);
     store<f32>(at(saveInvStd, c), <f32>istd);
     updateRunning(runningMean, runningVar, c, mean, varB, count, momentum);
@@ -208,7 +233,7 @@ export function batchNormForwardEvalF32(
     const m = load<f32>(at(runningMean, c));
     const b = param(beta, c, 0);
     let p = x + plane * <usize>c, o = y + plane * <usize>c;
-    for (let n = 0; n < N; n++, p += stride, o += stride) planeAffine(p, o, HW, m, 0, a, b);
+    for (let n = 0; n < N; n++, p += stride, o += stride) planeAffine(p, o, HW, m, 0, a, b, false);
   }
 }
 
@@ -220,7 +245,7 @@ export function batchNormForwardEvalF32(
  */
 export function batchNormBackwardF32(
   dy: usize, x: usize, gamma: usize, saveMean: usize, saveInvStd: usize, dx: usize, dgamma: usize, dbeta: usize,
-  N: i32, C: i32, HW: i32, start: i32, end: i32,
+  N: i32, C: i32, HW: i32, out: usize, start: i32, end: i32,
 ): void {
   const count = <f64>(N * HW);
   let c = start;
@@ -232,7 +257,8 @@ export function batchNormBackwardF32(
       let s0 = f64x2.splat(0), s1 = f64x2.splat(0), t0 = f64x2.splat(0), t1 = f64x2.splat(0);
       let p = at(x, c), g = at(dy, c);
       for (let n = 0; n < N; n++, p += row, g += row) {
-        const g0 = lo2(g), g1 = hi2(g);
+        const gv = gradAt(g, dy, out);
+        const g0 = f64x2.promote_low_f32x4(gv), g1 = f64x2.promote_low_f32x4(i32x4.shuffle(gv, gv, 2, 3, 2, 3));
         s0 = f64x2.add(s0, g0);
         s1 = f64x2.add(s1, g1);
         t0 = f64x2.add(t0, f64x2.mul(g0, f64x2.sub(lo2(p), m0)));
@@ -261,7 +287,7 @@ export function batchNormBackwardF32(
       let o = at(dx, c);
       for (let n = 0; n < N; n++, p += row, g += row, o += row) {
         const d = f32x4.sub(v128.load(p), m);
-        v128.store(o, f32x4.add(f32x4.add(f32x4.mul(v128.load(g), A), f32x4.mul(d, B)), D));
+        v128.store(o, f32x4.add(f32x4.add(f32x4.mul(gradAt(g, dy, out), A), f32x4.mul(d, B)), D));
       }
     }
   }
@@ -278,8 +304,8 @@ export function batchNormBackwardF32(
       let s0 = f64x2.splat(0), s1 = f64x2.splat(0), t0 = f64x2.splat(0), t1 = f64x2.splat(0);
       let i = 0;
       for (; i + 4 <= HW; i += 4) {
-        const gq = at(g, i), pq = at(p, i);
-        const g0 = lo2(gq), g1 = hi2(gq);
+        const gv = gradAt(at(g, i), dy, out), pq = at(p, i);
+        const g0 = f64x2.promote_low_f32x4(gv), g1 = f64x2.promote_low_f32x4(i32x4.shuffle(gv, gv, 2, 3, 2, 3));
         s0 = f64x2.add(s0, g0);
         s1 = f64x2.add(s1, g1);
         t0 = f64x2.add(t0, f64x2.mul(g0, f64x2.sub(lo2(pq), vm)));
@@ -287,7 +313,7 @@ export function batchNormBackwardF32(
       }
       let ps = hsum(f64x2.add(s0, s1)), pt = hsum(f64x2.add(t0, t1));
       for (; i < HW; i++) {
-        const gv = <f64>load<f32>(at(g, i));
+        const gv = <f64>gradOne(at(g, i), dy, out);
         ps += gv;
         pt += gv * (<f64>load<f32>(at(p, i)) - m);
       }
@@ -307,11 +333,11 @@ export function batchNormBackwardF32(
       let i = 0;
       for (; i + 4 <= HW; i += 4) {
         const d = f32x4.sub(v128.load(at(p, i)), vmf);
-        v128.store(at(o, i), f32x4.add(f32x4.add(f32x4.mul(v128.load(at(g, i)), va), f32x4.mul(d, vb)), vd));
+        v128.store(at(o, i), f32x4.add(f32x4.add(f32x4.mul(gradAt(at(g, i), dy, out), va), f32x4.mul(d, vb)), vd));
       }
       for (; i < HW; i++) {
         const d = load<f32>(at(p, i)) - mf;
-        store<f32>(at(o, i), (load<f32>(at(g, i)) * Af + d * B) + D);
+        store<f32>(at(o, i), (gradOne(at(g, i), dy, out) * Af + d * B) + D);
       }
     }
   }

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { initRuntime } from "../src/kernels/runtime.js";
 import * as fast from "../src/kernels/batchnorm.js";
 import * as ref from "../src/kernels/reference/batchnorm.js";
+import { reluBackward, reluForward } from "../src/kernels/elementwise.js";
 import { rng } from "./random.js";
 import { WasmBuffers } from "./wasm-buffers.js";
 
@@ -287,5 +288,48 @@ test("1 and 2 threads give bit-identical results", () => {
     for (let j = 0; j < two[i].length; j++) {
       if (!Object.is(two[i][j], one[i][j])) assert.fail(`output ${i}[${j}]: 2 threads ${two[i][j]}, 1 thread ${one[i][j]}`);
     }
+  }
+});
+
+test("the ReLU inside BatchNorm gives the bits of BatchNorm then ReLU, forward and backward (1 and 2 threads)", () => {
+  const r = rng(33);
+  try {
+    for (const threads of [2, 1]) {
+      rt.setThreads(threads);
+      for (let t = 0; t < 120; t++) {
+        const { N, C, HW, x, gamma, beta } = randomCase(r);
+        const n = N * C * HW;
+        // unfused: BatchNorm, then reluForward; backward: reluBackward, then BatchNorm's
+        const y = f32(n), z = f32(n), mean = f32(C), invstd = f32(C);
+        fast.batchNormForwardTrain(x, gamma, beta, y, mean, invstd, null, null, N, C, HW);
+        reluForward(y, z);
+        // fused
+        const yf = f32(n), meanF = f32(C), invstdF = f32(C);
+        fast.batchNormForwardTrain(x, gamma, beta, yf, meanF, invstdF, null, null, N, C, HW, 0.1, 1e-5, true);
+        assert.deepEqual(yf, z, `forward, case ${t}, ${threads} thread(s)`);
+        assert.deepEqual([meanF, invstdF], [mean, invstd]);
+        const dz = f32(n);
+        for (let i = 0; i < n; i++) dz[i] = (r() - 0.5) * 4;
+        const dy = f32(n), dx = f32(n), dg = f32(C), db = f32(C);
+        reluBackward(dz, z, dy);
+        fast.batchNormBackward(dy, x, gamma, mean, invstd, dx, dg, db, N, C, HW);
+        const dxF = f32(n), dgF = f32(C), dbF = f32(C);
+        fast.batchNormBackward(dz, x, gamma, mean, invstd, dxF, dgF, dbF, N, C, HW, yf);
+        assert.deepEqual([dxF, dgF, dbF], [dx, dg, db], `backward, case ${t}, ${threads} thread(s)`);
+        // the reference kernels take the same flags, with the same meaning
+        const yr = f32(n), yr2 = f32(n), mr = f32(C), sr = f32(C);
+        ref.batchNormForwardTrain(x, gamma, beta, yr, mr, sr, null, null, N, C, HW);
+        ref.batchNormForwardTrain(x, gamma, beta, yr2, f32(C), f32(C), null, null, N, C, HW, 0.1, 1e-5, true);
+        assert.deepEqual(yr2, yr.map((v) => Math.max(v, 0)), `reference forward, case ${t}`);
+        const masked = dz.map((g, i) => (yr2[i] > 0 ? g : 0));
+        const dxr = f32(n), dxr2 = f32(n), dgr = f32(C), dgr2 = f32(C), dbr = f32(C), dbr2 = f32(C);
+        ref.batchNormBackward(masked, x, gamma, mr, sr, dxr, dgr, dbr, N, C, HW);
+        ref.batchNormBackward(dz, x, gamma, mr, sr, dxr2, dgr2, dbr2, N, C, HW, yr2);
+        assert.deepEqual([dxr2, dgr2, dbr2], [dxr, dgr, dbr], `reference backward, case ${t}`);
+        freeAll();
+      }
+    }
+  } finally {
+    rt.setThreads(2);
   }
 });

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { initRuntime } from "../src/kernels/runtime.js";
 import { createModel, resolveSpec, modelNames } from "../src/models/zoo.js";
 import { manualSeed } from "../src/tensor/random.js";
-import { noGrad } from "../src/tensor/autograd.js";
+import { backward, noGrad } from "../src/tensor/autograd.js";
 import { scope } from "../src/tensor/storage.js";
 import { Tensor } from "../src/tensor/tensor.js";
 import { Conv2d, Linear, Sequential, BatchNorm2d, ReLU } from "../src/nn/index.js";
@@ -60,4 +60,41 @@ test("every zoo model builds and runs a forward pass; bad names are refused", ()
   }
   assert.throws(() => resolveSpec({ model: "nope" }), /unknown model 'nope'; valid: lenet5/);
   assert.throws(() => resolveSpec({ model: "lenet5", op: "nope" }), /unknown op 'nope'/);
+});
+
+test("a BatchNorm told that a ReLU follows applies it in training: the same tensor, values and gradients as BatchNorm then ReLU; eval leaves the ReLU to the ReLU", () => {
+  initRuntime({ threads: 2 });
+  manualSeed(11);
+  const x = Tensor.empty([4, 3, 5, 5]);
+  for (let i = 0; i < x.size; i++) x.data[i] = Math.sin(i * 0.7) * 2;
+  const relu = new ReLU();
+  const run = (fused: boolean) => {
+    const bn = new BatchNorm2d(3);
+    for (let c = 0; c < 3; c++) { bn.weight!.data[c] = 0.5 + c; bn.bias!.data[c] = 0.3 * (c - 1); }
+    const input = Tensor.empty(x.shape, true);
+    input.data.set(x.data);
+    input.requiresGrad = true;
+    return scope(() => {
+      const y = bn.forward(input, { reluNext: fused });
+      const z = relu.forward(y);
+      const passedThrough = z === y;
+      // a gradient that weights every element differently
+      const dz = new Float32Array(z.size).map((_, i) => Math.cos(i * 1.3));
+      backward(z, dz);
+      return { z: Float32Array.from(z.data), dx: Float32Array.from(input.grad!), dg: Float32Array.from(bn.weight!.grad!), db: Float32Array.from(bn.bias!.grad!), passedThrough };
+    });
+  };
+  const plain = run(false), fused = run(true);
+  assert.equal(plain.passedThrough, false);
+  assert.equal(fused.passedThrough, true, "relu returns the rectified tensor itself");
+  assert.ok(plain.z.some((v) => v === 0) && plain.z.some((v) => v > 0), "the ReLU cuts");
+  assert.deepEqual([fused.z, fused.dx, fused.dg, fused.db], [plain.z, plain.dx, plain.dg, plain.db]);
+  // eval: reluNext is ignored, the ReLU module does the work
+  const bn = new BatchNorm2d(3);
+  bn.eval();
+  noGrad(() => scope(() => {
+    const y = bn.forward(x, { reluNext: true });
+    assert.ok(y.data.some((v) => v < 0), "eval output is BatchNorm's alone");
+    assert.notEqual(relu.forward(y), y);
+  }));
 });

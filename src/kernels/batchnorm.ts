@@ -26,11 +26,12 @@ function channelGrain(N: number, HW: number): number {
  * Training-mode forward. y = (x - mean)·invstd·gamma + beta with the batch mean and the biased
  * batch variance; saveMean / saveInvStd keep them for backward; running stats are updated
  * PyTorch-style with the unbiased variance: running = (1 - momentum)·running + momentum·batch.
+ * `relu` stores max(y, 0) instead, the bits of reluForward after this kernel.
  */
 export function batchNormForwardTrain(
   x: Float32Array, gamma: Float32Array | null, beta: Float32Array | null, y: Float32Array,
   saveMean: Float32Array, saveInvStd: Float32Array, runningMean: Float32Array | null, runningVar: Float32Array | null,
-  N: number, C: number, HW: number, momentum = 0.1, eps = 1e-5,
+  N: number, C: number, HW: number, momentum = 0.1, eps = 1e-5, relu = false,
 ): void {
   const k = "batchNormForwardTrain";
   checkSizes(k, { N, C, HW });
@@ -47,7 +48,7 @@ export function batchNormForwardTrain(
   checkOptional(k, "runningVar", runningVar, C);
   runtime().parallel(
     "batchNormForwardTrainF32",
-    [x.byteOffset, ptr(gamma), ptr(beta), y.byteOffset, saveMean.byteOffset, saveInvStd.byteOffset, ptr(runningMean), ptr(runningVar), N, C, HW, momentum, eps],
+    [x.byteOffset, ptr(gamma), ptr(beta), y.byteOffset, saveMean.byteOffset, saveInvStd.byteOffset, ptr(runningMean), ptr(runningVar), N, C, HW, momentum, eps, relu ? 1 : 0],
     C, channelGrain(N, HW), HW === 1 ? 4 : 1,
   );
 }
@@ -77,10 +78,13 @@ export function batchNormForwardEval(
  * Backward of the training-mode forward (batch statistics depend on x):
  *   dbeta = Σ dy, dgamma = Σ dy·xhat, dx = gamma·invstd·(dy - dbeta/n - xhat·dgamma/n)
  * with xhat = (x - saveMean)·saveInvStd and n = N·HW. dgamma / dbeta are overwritten.
+ * With `reluOut` (the output of a forward with `relu`), dy is first masked by reluOut > 0: the
+ * bits of reluBackward before this kernel.
  */
 export function batchNormBackward(
   dy: Float32Array, x: Float32Array, gamma: Float32Array | null, saveMean: Float32Array, saveInvStd: Float32Array,
   dx: Float32Array, dgamma: Float32Array | null, dbeta: Float32Array | null, N: number, C: number, HW: number,
+  reluOut: Float32Array | null = null,
 ): void {
   const k = "batchNormBackward";
   checkSizes(k, { N, C, HW });
@@ -92,9 +96,10 @@ export function batchNormBackward(
   checkView(k, "saveInvStd", saveInvStd, C);
   checkOptional(k, "dgamma", dgamma, C);
   checkOptional(k, "dbeta", dbeta, C);
+  checkOptional(k, "reluOut", reluOut, N * C * HW);
   runtime().parallel(
     "batchNormBackwardF32",
-    [dy.byteOffset, x.byteOffset, ptr(gamma), saveMean.byteOffset, saveInvStd.byteOffset, dx.byteOffset, ptr(dgamma), ptr(dbeta), N, C, HW],
+    [dy.byteOffset, x.byteOffset, ptr(gamma), saveMean.byteOffset, saveInvStd.byteOffset, dx.byteOffset, ptr(dgamma), ptr(dbeta), N, C, HW, ptr(reluOut)],
     C, channelGrain(N, HW), HW === 1 ? 4 : 1,
   );
 }

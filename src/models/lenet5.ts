@@ -8,6 +8,9 @@ import { flatten } from "../tensor/ops/shape.js";
 import type { Tensor } from "../tensor/tensor.js";
 import type { LayerFactory } from "./layer_factory.js";
 
+/** Every BatchNorm here feeds a ReLU, which then runs inside it in training (nn/batchnorm.ts). */
+const RELU_NEXT = { reluNext: true };
+
 export class LeNet5 extends Module {
   conv1: Module;
   bn1: BatchNorm2d;
@@ -40,11 +43,11 @@ export class LeNet5 extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    x = this.pool.forward(this.relu.forward(this.bn1.forward(this.conv1.forward(x))));
-    x = this.pool.forward(this.relu.forward(this.bn2.forward(this.conv2.forward(x))));
+    x = this.pool.forward(this.relu.forward(this.bn1.forward(this.conv1.forward(x), RELU_NEXT)));
+    x = this.pool.forward(this.relu.forward(this.bn2.forward(this.conv2.forward(x), RELU_NEXT)));
     x = flatten(x);
-    x = this.relu.forward(this.bn3.forward(this.fc1.forward(x)));
-    x = this.relu.forward(this.bn4.forward(this.fc2.forward(x)));
+    x = this.relu.forward(this.bn3.forward(this.fc1.forward(x), RELU_NEXT));
+    x = this.relu.forward(this.bn4.forward(this.fc2.forward(x), RELU_NEXT));
     return this.fc3.forward(x);
   }
 }

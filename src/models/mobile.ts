@@ -51,7 +51,7 @@ export class MobileNet extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    x = this.relu.forward(this.bn1.forward(this.conv1.forward(x)));
+    x = this.relu.forward(this.bn1.forward(this.conv1.forward(x), { reluNext: true }));
     x = this.pool.forward(this.blocks.forward(x));
     return this.fc.forward(flatten(x));
   }

@@ -11,6 +11,9 @@ import { flatten } from "../tensor/ops/shape.js";
 import type { Tensor } from "../tensor/tensor.js";
 import type { LayerFactory } from "./layer_factory.js";
 
+/** A BatchNorm that feeds a ReLU runs it inside, in training (nn/batchnorm.ts). */
+const RELU_NEXT = { reluNext: true };
+
 export class BasicBlock extends Module {
   conv1: Module;
   bn1: BatchNorm2d;
@@ -30,7 +33,7 @@ export class BasicBlock extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    const out = this.bn2.forward(this.conv2.forward(this.relu.forward(this.bn1.forward(this.conv1.forward(x)))));
+    const out = this.bn2.forward(this.conv2.forward(this.relu.forward(this.bn1.forward(this.conv1.forward(x), RELU_NEXT))));
     return this.relu.forward(add(out, this.downsample ? this.downsample.forward(x) : x));
   }
 }
@@ -62,7 +65,7 @@ export class CifarResNet extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    x = this.relu.forward(this.bn1.forward(this.conv1.forward(x)));
+    x = this.relu.forward(this.bn1.forward(this.conv1.forward(x), RELU_NEXT));
     x = this.layer3.forward(this.layer2.forward(this.layer1.forward(x)));
     x = this.bn2.forward(this.fc.forward(this.pool.forward(x)));
     return flatten(x);

@@ -34,10 +34,15 @@ export abstract class BatchNormBase extends Module {
 
   protected abstract checkRank(x: Tensor): void;
 
-  forward(x: Tensor): Tensor {
+  /**
+   * `reluNext`: the caller applies a ReLU to the result. In training BatchNorm then applies it in
+   * the same pass and the ReLU passes the result through (same bits, less memory traffic); in eval
+   * mode the output is BatchNorm's alone. Without the ReLU after it, the flag would be wrong.
+   */
+  forward(x: Tensor, opts: { reluNext?: boolean } = {}): Tensor {
     this.checkRank(x);
     if (x.shape[1] !== this.numFeatures) throw new Error(`BatchNorm: expected ${this.numFeatures} channels, got ${x.shape[1]}`);
-    return batchNorm(x, this.weight, this.bias, this.runningMean, this.runningVar, this.training, this.momentum, this.eps);
+    return batchNorm(x, this.weight, this.bias, this.runningMean, this.runningVar, this.training, this.momentum, this.eps, opts.reluNext === true);
   }
 }
 

@@ -1,4 +1,6 @@
 import { add } from "../tensor/ops/arith.js";
+import { BatchNormBase } from "./batchnorm.js";
+import { ReLU } from "./layers.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { Module } from "./module.js";
 
@@ -13,7 +15,12 @@ export class Sequential extends Module {
     return this.layers.map((m, i): [string, Module] => [String(i), m]);
   }
   forward(x: Tensor): Tensor {
-    for (const layer of this.layers) x = layer.forward(x);
+    const layers = this.layers;
+    for (let i = 0; i < layers.length; i++) {
+      const layer = layers[i];
+      // a BatchNorm right before a ReLU applies it in the same pass when training (nn/batchnorm.ts)
+      x = layer instanceof BatchNormBase && layers[i + 1] instanceof ReLU ? layer.forward(x, { reluNext: true }) : layer.forward(x);
+    }
     return x;
   }
 }

@@ -4,7 +4,7 @@ const idx = (n: number, c: number, s: number, C: number, HW: number): number => 
 export function batchNormForwardTrain(
   x: Float32Array, gamma: Float32Array | null, beta: Float32Array | null, y: Float32Array,
   saveMean: Float32Array, saveInvStd: Float32Array, runningMean: Float32Array | null, runningVar: Float32Array | null,
-  N: number, C: number, HW: number, momentum = 0.1, eps = 1e-5,
+  N: number, C: number, HW: number, momentum = 0.1, eps = 1e-5, relu = false,
 ): void {
   const count = N * HW;
   for (let c = 0; c < C; c++) {
@@ -19,7 +19,8 @@ export function batchNormForwardTrain(
     for (let n = 0; n < N; n++) {
       for (let k = 0; k < HW; k++) {
         const i = idx(n, c, k, C, HW);
-        y[i] = (x[i] - mean) * invstd * g + b;
+        const v = (x[i] - mean) * invstd * g + b;
+        y[i] = relu ? Math.max(v, 0) : v;
       }
     }
     saveMean[c] = mean;
@@ -48,8 +49,10 @@ export function batchNormForwardEval(
 export function batchNormBackward(
   dy: Float32Array, x: Float32Array, gamma: Float32Array | null, saveMean: Float32Array, saveInvStd: Float32Array,
   dx: Float32Array, dgamma: Float32Array | null, dbeta: Float32Array | null, N: number, C: number, HW: number,
+  reluOut: Float32Array | null = null,
 ): void {
   const count = N * HW;
+  if (reluOut) dy = dy.map((g, i) => (reluOut[i] > 0 ? g : 0));
   for (let c = 0; c < C; c++) {
     const mean = saveMean[c], invstd = saveInvStd[c];
     const g = gamma ? gamma[c] : 1;

@@ -2,7 +2,18 @@ import { reluBackward, reluForward } from "../../kernels/elementwise.js";
 import { accumulateGrad, record } from "../autograd.js";
 import { Tensor } from "../tensor.js";
 
+/** Outputs of an op that already applied a ReLU (a training-mode BatchNorm told that one follows). */
+const rectified = new WeakSet<Tensor>();
+
+/** Marks `t` as already rectified: relu(t) is then t itself. */
+export function markRectified(t: Tensor): Tensor {
+  rectified.add(t);
+  return t;
+}
+
 export function relu(x: Tensor): Tensor {
+  // relu(relu(v)) = relu(v), and its gradient mask [relu(v) > 0] is [v > 0]: the same tensor, exactly
+  if (rectified.has(x)) return x;
   const y = Tensor.empty(x.shape);
   reluForward(x.data, y.data);
   return record(y, "relu", [x], (dy) => accumulateGrad(x, (dx) => reluBackward(dy, x.data, dx)));

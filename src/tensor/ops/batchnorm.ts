@@ -1,6 +1,11 @@
 // Batch normalisation over dim 1 of [N, C] or [N, C, H, W], PyTorch semantics.
+// `reluNext` says that the caller applies a ReLU to the result. In training the ReLU then runs
+// inside BatchNorm's kernels (forward: max(y, 0) as it stores y; backward: dy masked in its reads),
+// with the bits of the two ops, and relu() passes the result through: two passes over the
+// activation fewer per step. In eval mode the ReLU runs as usual.
 import { batchNormBackward, batchNormForwardEval, batchNormForwardTrain } from "../../kernels/batchnorm.js";
 import { accumulateGrad, record } from "../autograd.js";
+import { markRectified } from "./activation.js";
 import { allocF32 } from "../storage.js";
 import { Tensor } from "../tensor.js";
 
@@ -13,6 +18,7 @@ export function batchNorm(
   training: boolean,
   momentum: number,
   eps: number,
+  reluNext = false,
 ): Tensor {
   const [N, C] = x.shape;
   const HW = x.size / (N * C);
@@ -34,16 +40,17 @@ export function batchNorm(
   if (N * HW < 2) throw new Error(`BatchNorm: training needs more than one value per channel, got input [${x.shape.join(", ")}]`);
   const mean = allocF32(C);
   const invStd = allocF32(C);
-  batchNormForwardTrain(x.data, gamma, beta, y.data, mean, invStd, runningMean.data, runningVar.data, N, C, HW, momentum, eps);
+  batchNormForwardTrain(x.data, gamma, beta, y.data, mean, invStd, runningMean.data, runningVar.data, N, C, HW, momentum, eps, reluNext);
   const inputs = weight && bias ? [x, weight, bias] : [x];
-  return record(y, "batchnorm", inputs, (dy) => {
+  const reluOut = reluNext ? y.data : null;
+  const out = record(y, reluNext ? "batchnorm_relu" : "batchnorm", inputs, (dy) => {
     const dgamma = allocF32(C);
     const dbeta = allocF32(C);
     // dx straight into x's gradient (no serial copy of a whole activation on the main thread);
     // the kernel runs once either way, since dgamma and dbeta come out of the same pass
     let done = false;
     const backward = (dx: Float32Array) => {
-      batchNormBackward(dy, x.data, gamma, mean, invStd, dx, dgamma, dbeta, N, C, HW);
+      batchNormBackward(dy, x.data, gamma, mean, invStd, dx, dgamma, dbeta, N, C, HW, reluOut);
       done = true;
     };
     accumulateGrad(x, backward);
@@ -51,4 +58,5 @@ export function batchNorm(
     if (weight) accumulateGrad(weight, (buf) => buf.set(dgamma));
     if (bias) accumulateGrad(bias, (buf) => buf.set(dbeta));
   });
+  return reluNext ? markRectified(out) : out;
 }
