@@ -5,6 +5,7 @@
 //   MULFREE_DIST=DIR node bench/train-steps.mjs [op=conv] [threads=1] [optimizer=sgd]
 import path from "node:path";
 import { pathToFileURL, fileURLToPath } from "node:url";
+import { trainerStep } from "./lib/trainer-step.mjs";
 
 const dist = path.resolve(process.env.MULFREE_DIST ?? fileURLToPath(new URL("../dist/", import.meta.url)));
 const load = (p) => import(pathToFileURL(path.join(dist, p)).href);
@@ -12,25 +13,16 @@ const { initRuntime } = await load("src/kernels/runtime.js");
 const { resolveSpec } = await load("src/models/zoo.js");
 const { loadMnist } = await load("src/data/mnist.js");
 const { Trainer } = await load("src/train/trainer.js");
-const { allocF32, allocI32 } = await load("src/tensor/storage.js");
+const storage = await load("src/tensor/storage.js");
 
 const op = process.argv[2] ?? "conv", threads = Number(process.argv[3] ?? 1), optimizer = process.argv[4] ?? "sgd";
-const batch = 256, sample = 784;
+const batch = 256;
 const train = loadMnist("train");
 initRuntime({ threads });
-const trainer = new Trainer({
+const step = trainerStep(new Trainer({
   spec: resolveSpec({ model: "lenet5", op }), epochs: 1, batchSize: batch, optimizer, lr: optimizer === "sgd" ? 0.01 : 0.002,
   momentum: 0.9, nesterov: false, weightDecay: 5e-4, schedule: "constant", milestones: [], gamma: 0.1, seed: 1, augment: null,
-}, train, train);
-const images = allocF32(batch * sample, true), labels = allocI32(batch, true);
-let offset = 0;
-const step = () => {
-  if (offset + batch > train.n) offset = 0;
-  images.set(train.images.subarray(offset * sample, (offset + batch) * sample));
-  labels.set(train.labels.subarray(offset, offset + batch));
-  offset += batch;
-  trainer.trainStep(images, labels, [batch, 1, 28, 28]);
-};
+}, train, train), train, batch, storage);
 for (let i = 0; i < 10; i++) step();
 const blocks = [];
 for (let b = 0; b < 8; b++) {
