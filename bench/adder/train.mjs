@@ -8,7 +8,6 @@
 // (repeats × `steps` steps each) so background load hits both alike; medians are reported.
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import { trainerStep } from "../lib/trainer-step.mjs";
 
 const dist = path.resolve(process.argv[2] ?? "dist");
 const batches = (process.argv[3] ?? "64,256").split(",").map(Number);
@@ -22,10 +21,11 @@ const { resolveSpec } = await load("src/models/zoo.js");
 const { loadMnist } = await load("src/data/mnist.js");
 const { cifarFromBytes, syntheticCifar } = await load("src/data/cifar.js");
 const { Trainer } = await load("src/train/trainer.js");
-const storage = await load("src/tensor/storage.js");
+const { allocF32, allocI32 } = await load("src/tensor/storage.js");
 
 initRuntime({ threads });
 const train = model === "lenet5" ? loadMnist("train") : cifarFromBytes([{ bytes: syntheticCifar(2048, 1), name: "synthetic" }]);
+const sample = train.images.length / train.n, shape = train.shape;
 const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
 
 for (const batch of batches) {
@@ -34,7 +34,16 @@ for (const batch of batches) {
       spec: resolveSpec({ model, op }), epochs: 1, batchSize: batch, optimizer: "sgd", lr: 0.01, momentum: 0.9,
       nesterov: false, weightDecay: 5e-4, schedule: "constant", milestones: [], gamma: 0.1, seed: 1, augment: null,
     };
-    const step = trainerStep(new Trainer(config, train, train), train, batch, storage);
+    const trainer = new Trainer(config, train, train);
+    const images = allocF32(batch * sample, true), labels = allocI32(batch, true);
+    let offset = 0;
+    const step = () => {
+      if (offset + batch > train.n) offset = 0;
+      images.set(train.images.subarray(offset * sample, (offset + batch) * sample));
+      labels.set(train.labels.subarray(offset, offset + batch));
+      offset += batch;
+      return trainer.trainStep(images, labels, [batch, ...shape]);
+    };
     for (let i = 0; i < 5; i++) step();
     return { op, step, rates: [] };
   });

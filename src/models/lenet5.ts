@@ -1,15 +1,12 @@
 // LeNet-5 with BatchNorm (AdderNet's MNIST model): conv 6@5×5 'same' → BN → ReLU → maxpool 2 →
 // conv 16@5×5 → BN → ReLU → maxpool 2 → FC 120 → BN → ReLU → FC 84 → BN → ReLU → FC 10.
 // 416.5k multiply-accumulates per 28×28 image. Weight layers before BN carry no bias.
-import { BatchNorm1d, BatchNorm2d } from "../nn/batchnorm.js";
+import { BatchNorm1d, BatchNorm2d, RELU_NEXT } from "../nn/batchnorm.js";
 import { MaxPool2d, ReLU } from "../nn/layers.js";
 import { Module } from "../nn/module.js";
 import { flatten } from "../tensor/ops/shape.js";
 import type { Tensor } from "../tensor/tensor.js";
 import type { LayerFactory } from "./layer_factory.js";
-
-/** Every BatchNorm here feeds a ReLU, which then runs inside it in training (nn/batchnorm.ts). */
-const RELU_NEXT = { reluNext: true };
 
 export class LeNet5 extends Module {
   conv1: Module;

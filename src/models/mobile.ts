@@ -5,7 +5,7 @@
 //             channels 64, 128 (/2), 128, 256 (/2), 256             (from the op kind)
 //   global average pool → FC 256 → classes                          (from `edge`)
 // About 16.5M multiply-accumulates per 32×32 image, 0.14M parameters.
-import { BatchNorm2d } from "../nn/batchnorm.js";
+import { BatchNorm2d, RELU_NEXT } from "../nn/batchnorm.js";
 import { Sequential } from "../nn/container.js";
 import { GlobalAvgPool2d, ReLU } from "../nn/layers.js";
 import { Module } from "../nn/module.js";
@@ -51,7 +51,7 @@ export class MobileNet extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    x = this.relu.forward(this.bn1.forward(this.conv1.forward(x), { reluNext: true }));
+    x = this.relu.forward(this.bn1.forward(this.conv1.forward(x), RELU_NEXT));
     x = this.pool.forward(this.blocks.forward(x));
     return this.fc.forward(flatten(x));
   }

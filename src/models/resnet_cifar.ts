@@ -2,7 +2,7 @@
 // basic blocks (16, 32, 64 channels; the 2nd and 3rd start with stride 2 and a 1×1 strided
 // projection + BN shortcut), AvgPool(8), then a 1×1 64→10 classifier without bias followed by BN
 // over the logits. `edge` builds the first conv and the classifier (kept multiplicative by default).
-import { BatchNorm2d } from "../nn/batchnorm.js";
+import { BatchNorm2d, RELU_NEXT } from "../nn/batchnorm.js";
 import { Sequential } from "../nn/container.js";
 import { GlobalAvgPool2d, ReLU } from "../nn/layers.js";
 import { Module } from "../nn/module.js";
@@ -10,9 +10,6 @@ import { add } from "../tensor/ops/arith.js";
 import { flatten } from "../tensor/ops/shape.js";
 import type { Tensor } from "../tensor/tensor.js";
 import type { LayerFactory } from "./layer_factory.js";
-
-/** A BatchNorm that feeds a ReLU runs it inside, in training (nn/batchnorm.ts). */
-const RELU_NEXT = { reluNext: true };
 
 export class BasicBlock extends Module {
   conv1: Module;

@@ -20,16 +20,11 @@ export interface AdderOptions {
   form?: AdderForm;
 }
 
-function checkForm(layer: string, form: unknown): AdderForm {
-  if (form === undefined) return "min";
-  if (form !== "min" && form !== "direct") throw new Error(`${layer}: form must be 'min' or 'direct', got ${JSON.stringify(form)}`);
-  return form;
-}
-
-function checkGradRule(layer: string, grad: unknown): AdderGrad {
-  if (grad === undefined) return "paper";
-  if (grad !== "paper" && grad !== "sign") throw new Error(`${layer}: grad must be 'paper' or 'sign', got ${JSON.stringify(grad)}`);
-  return grad;
+/** `value` if it is one of `choices` (the first is the default when undefined), else a clear error. */
+function checkChoice<T extends string>(layer: string, option: string, value: unknown, choices: readonly [T, T]): T {
+  if (value === undefined) return choices[0];
+  if (!choices.includes(value as T)) throw new Error(`${layer}: ${option} must be '${choices[0]}' or '${choices[1]}', got ${JSON.stringify(value)}`);
+  return value as T;
 }
 
 /** Shared by both layers so training code can find every adder weight (the adaptive LR). */
@@ -41,8 +36,8 @@ export abstract class AdderLayer extends Module {
 
   protected constructor(layer: string, opts: AdderOptions) {
     super();
-    this.grad = checkGradRule(layer, opts.grad);
-    this.form = checkForm(layer, opts.form);
+    this.grad = checkChoice<AdderGrad>(layer, "grad", opts.grad, ["paper", "sign"]);
+    this.form = checkChoice<AdderForm>(layer, "form", opts.form, ["min", "direct"]);
   }
 
   protected initParameters(shape: number[], outputs: number, bias: boolean | undefined): void {

@@ -8,6 +8,9 @@ export interface BatchNormOptions {
   affine?: boolean;
 }
 
+/** BatchNorm's forward option for a BatchNorm whose result goes straight into a ReLU (see forward). */
+export const RELU_NEXT: Readonly<{ reluNext: boolean }> = Object.freeze({ reluNext: true });
+
 /** BatchNorm over the channel dimension (dim 1); BatchNorm1d and BatchNorm2d differ only in input rank. */
 export abstract class BatchNormBase extends Module {
   weight: Parameter | null;
@@ -39,7 +42,7 @@ export abstract class BatchNormBase extends Module {
    * the same pass and the ReLU passes the result through (same bits, less memory traffic); in eval
    * mode the output is BatchNorm's alone. Without the ReLU after it, the flag would be wrong.
    */
-  forward(x: Tensor, opts: { reluNext?: boolean } = {}): Tensor {
+  forward(x: Tensor, opts: { readonly reluNext?: boolean } = {}): Tensor {
     this.checkRank(x);
     if (x.shape[1] !== this.numFeatures) throw new Error(`BatchNorm: expected ${this.numFeatures} channels, got ${x.shape[1]}`);
     return batchNorm(x, this.weight, this.bias, this.runningMean, this.runningVar, this.training, this.momentum, this.eps, opts.reluNext === true);

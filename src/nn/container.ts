@@ -1,5 +1,5 @@
 import { add } from "../tensor/ops/arith.js";
-import { BatchNormBase } from "./batchnorm.js";
+import { BatchNormBase, RELU_NEXT } from "./batchnorm.js";
 import { ReLU } from "./layers.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { Module } from "./module.js";
@@ -19,7 +19,7 @@ export class Sequential extends Module {
     for (let i = 0; i < layers.length; i++) {
       const layer = layers[i];
       // a BatchNorm right before a ReLU applies it in the same pass when training (nn/batchnorm.ts)
-      x = layer instanceof BatchNormBase && layers[i + 1] instanceof ReLU ? layer.forward(x, { reluNext: true }) : layer.forward(x);
+      x = layer instanceof BatchNormBase && layers[i + 1] instanceof ReLU ? layer.forward(x, RELU_NEXT) : layer.forward(x);
     }
     return x;
   }
