@@ -7,6 +7,7 @@ import { backward, noGrad } from "../src/tensor/autograd.js";
 import { scope } from "../src/tensor/storage.js";
 import { Tensor } from "../src/tensor/tensor.js";
 import { Conv2d, Linear, Sequential, BatchNorm2d, ReLU } from "../src/nn/index.js";
+import { traceModules } from "../src/nn/trace.js";
 
 initRuntime({ threads: 1 });
 
@@ -97,4 +98,23 @@ test("a BatchNorm told that a ReLU follows applies it in training: the same tens
     assert.ok(y.data.some((v) => v < 0), "eval output is BatchNorm's alone");
     assert.notEqual(relu.forward(y), y);
   }));
+});
+
+test("a Sequential hands a BatchNorm's ReLU to the BatchNorm in training only, with the bits of running its layers one by one", () => {
+  initRuntime({ threads: 1 });
+  manualSeed(12);
+  const seq = new Sequential(new Conv2d(2, 3, 3, { padding: 1 }), new BatchNorm2d(3), new ReLU());
+  const x = Tensor.empty([2, 2, 4, 4]);
+  for (let i = 0; i < x.size; i++) x.data[i] = Math.cos(i * 0.9);
+  for (const training of [true, false]) {
+    seq.train(training);
+    scope(() => {
+      const { output, calls } = traceModules(seq, x);
+      const relu = calls.find((c) => c.module instanceof ReLU)!;
+      assert.equal(relu.input === relu.output, training, `the ReLU passes the BatchNorm's output through only in training (training ${training})`);
+      let y = x;
+      for (const layer of seq.layers) y = layer.forward(y);
+      assert.deepEqual(output.data, y.data);
+    });
+  }
 });
