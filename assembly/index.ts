@@ -17,3 +17,4 @@ export * from "./int8_ops";
 export * from "./shift_round";
 export * from "./int8_program";
 export * from "./fake_quant";
+export * from "./optim";

@@ -15,6 +15,7 @@ export { Conv2dShift, LinearShift, ShiftLayer, type ShiftOptions, type ShiftsAnd
 export * as deploy from "./deploy/index.js";
 export { loadModel, type LoadedModel } from "./train/load_model.js";
 export { evaluate, predictLogits, type EvalResult } from "./train/metrics.js";
+export { wasmUpdates } from "./train/wasm_updates.js";
 export { Trainer, TrainingDivergedError, type TrainConfig, type EpochRecord } from "./train/trainer.js";
 export { preciseBatchNorm } from "./train/precise_bn.js";
 export { recipeFor, type Recipe } from "./train/recipes.js";

@@ -272,6 +272,11 @@ export function initRuntime(options: RuntimeOptions = {}): Runtime {
   return current;
 }
 
+/** The runtime if one was made, without making one. */
+export function existingRuntime(): Runtime | undefined {
+  return current;
+}
+
 /** The runtime, created with one thread on first use in Node. */
 export function runtime(): Runtime {
   return current ?? initRuntime();

@@ -9,6 +9,7 @@
 import { Optimizer, checkStateKeys, savedArray, savedCount, type OptimParam, type ParamGroup, type ParamsOrGroups, type StateRecord } from "./optimizer.js";
 import { betas, boolean, nonNegative } from "./validate.js";
 import { lerp } from "./f32.js";
+import { fusedUpdates, newStateArray, type AdamScalars } from "./fused.js";
 
 export interface AdamOptions {
   lr: number;
@@ -59,41 +60,14 @@ export class Adam extends Optimizer<AdamOptions, AdamState> {
     const p = param.data, n = p.length;
     const st = (this.state[index] ??= {
       step: 0,
-      expAvg: new Float32Array(n),
-      expAvgSq: new Float32Array(n),
+      expAvg: newStateArray(n, p),
+      expAvgSq: newStateArray(n, p),
       maxExpAvgSq: null,
     });
-    const amsgrad = group.amsgrad;
-    if (amsgrad && st.maxExpAvgSq === null) st.maxExpAvgSq = new Float32Array(n);
-    const step = ++st.step;
-    const lr = group.lr, beta1 = group.betas[0], beta2 = group.betas[1], wd = group.weightDecay;
-    // Scalars are computed in double, as in Python, then used as float32 like PyTorch does.
-    const biasCorrection1 = 1 - beta1 ** step;
-    const biasCorrection2 = 1 - beta2 ** step;
-    const negStepSize = f32(-(lr / biasCorrection1));
-    const bc2Sqrt = f32(Math.sqrt(biasCorrection2));
-    const eps = f32(group.eps);
-    const w = f32(1 - beta1), wComplement = f32(1 - w);
-    const b2 = f32(beta2), oneMinusB2 = f32(1 - beta2);
-    const decoupled = group.decoupledWeightDecay && wd !== 0;
-    const l2 = !group.decoupledWeightDecay && wd !== 0 ? f32(wd) : 0;
-    const decay = decoupled ? f32(1 - lr * wd) : 1;
-    const m = st.expAvg, v = st.expAvgSq, vmax = st.maxExpAvgSq;
-    for (let i = 0; i < n; i++) {
-      const pi = decoupled ? f32(p[i] * decay) : p[i];
-      const g = l2 !== 0 ? f32(grad[i] + f32(l2 * pi)) : grad[i];
-      const mi = lerp(m[i], g, w, wComplement);
-      m[i] = mi;
-      const vi = f32(f32(b2 * v[i]) + f32(f32(oneMinusB2 * g) * g));
-      v[i] = vi;
-      let vHat = vi;
-      if (amsgrad) {
-        vHat = Math.max(vmax![i], vi);
-        vmax![i] = vHat;
-      }
-      const denom = f32(f32(f32(Math.sqrt(vHat)) / bc2Sqrt) + eps);
-      p[i] = f32(pi + f32(f32(negStepSize * mi) / denom));
-    }
+    if (group.amsgrad && st.maxExpAvgSq === null) st.maxExpAvgSq = newStateArray(n, p);
+    const s = adamScalars(group, ++st.step);
+    if (fusedUpdates()?.adam(p, grad, st.expAvg, st.expAvgSq, s.amsgrad ? st.maxExpAvgSq : null, s)) return;
+    adamLoop(p, grad, st.expAvg, st.expAvgSq, st.maxExpAvgSq, s);
   }
 
   protected stateSize(s: AdamState): number {
@@ -117,5 +91,45 @@ export class Adam extends Optimizer<AdamOptions, AdamState> {
       expAvgSq: savedArray(rec, "expAvgSq", param, where),
       maxExpAvgSq: hasMax ? savedArray(rec, "maxExpAvgSq", param, where) : null,
     };
+  }
+}
+
+/** The step's scalars. They are computed in double, as in Python, then used as float32 like PyTorch does. */
+function adamScalars(group: AdamOptions, step: number): AdamScalars {
+  const lr = group.lr, beta1 = group.betas[0], beta2 = group.betas[1], wd = group.weightDecay;
+  const w = f32(1 - beta1);
+  const decoupled = group.decoupledWeightDecay && wd !== 0;
+  return {
+    decoupled,
+    decay: decoupled ? f32(1 - lr * wd) : 1,
+    l2: !group.decoupledWeightDecay && wd !== 0 ? f32(wd) : 0,
+    amsgrad: group.amsgrad,
+    w,
+    wComplement: f32(1 - w),
+    b2: f32(beta2),
+    oneMinusB2: f32(1 - beta2),
+    bc2Sqrt: f32(Math.sqrt(1 - beta2 ** step)),
+    eps: f32(group.eps),
+    negStepSize: f32(-(lr / (1 - beta1 ** step))),
+  };
+}
+
+/** The update in f32, one rounding per operation: the definition the fused engine must match. */
+function adamLoop(p: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, vmax: Float32Array | null, s: AdamScalars): void {
+  const { decoupled, decay, l2, amsgrad, w, wComplement, b2, oneMinusB2, bc2Sqrt, eps, negStepSize } = s;
+  for (let i = 0; i < p.length; i++) {
+    const pi = decoupled ? f32(p[i] * decay) : p[i];
+    const g = l2 !== 0 ? f32(grad[i] + f32(l2 * pi)) : grad[i];
+    const mi = lerp(m[i], g, w, wComplement);
+    m[i] = mi;
+    const vi = f32(f32(b2 * v[i]) + f32(f32(oneMinusB2 * g) * g));
+    v[i] = vi;
+    let vHat = vi;
+    if (amsgrad) {
+      vHat = Math.max(vmax![i], vi);
+      vmax![i] = vHat;
+    }
+    const denom = f32(f32(f32(Math.sqrt(vHat)) / bc2Sqrt) + eps);
+    p[i] = f32(pi + f32(f32(negStepSize * mi) / denom));
   }
 }

@@ -13,6 +13,7 @@ export {
   type ParamsOrGroups,
   type StateRecord,
 } from "./optimizer.js";
+export { useFusedUpdates, fusedUpdates, type FusedUpdates, type AdamScalars, type SgdScalars } from "./fused.js";
 export { SGD, SGD_OPTION_KEYS, type SGDOptions, type SGDState } from "./sgd.js";
 export { Adam, ADAM_OPTION_KEYS, type AdamOptions, type AdamState } from "./adam.js";
 export { RAdam, RADAM_OPTION_KEYS, radamRectification, type RAdamOptions, type RAdamState } from "./radam.js";

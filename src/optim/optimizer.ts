@@ -3,6 +3,7 @@
 // position in the flattened group order, and per-parameter gradient hooks run on the raw
 // gradient at the start of step().
 import { checkKeys, show } from "./validate.js";
+import { newStateArray } from "./fused.js";
 
 /** Anything with a float32 value and (after backward) a gradient of the same length. */
 export interface OptimParam {
@@ -278,14 +279,16 @@ function definedEntries(o: object): Record<string, unknown> {
 
 // ---- helpers for subclasses: reading saved state -------------------------------------------
 
-/** Copies `record[key]`, which must be a Float32Array as long as the parameter. */
+/** Copies `record[key]`, which must be a Float32Array as long as the parameter, into a new state array. */
 export function savedArray(record: StateRecord, key: string, param: OptimParam, where: string): Float32Array {
   const v = record[key];
   if (!(v instanceof Float32Array)) throw new Error(`${where}: '${key}' must be a Float32Array, got ${v === undefined ? "nothing" : typeof v}`);
   if (v.length !== param.data.length) {
     throw new Error(`${where}: '${key}' has ${v.length} values, the parameter has ${param.data.length}`);
   }
-  return Float32Array.from(v);
+  const copy = newStateArray(v.length, param.data);
+  copy.set(v);
+  return copy;
 }
 
 /** `record[key]` as an integer >= min. */

@@ -7,6 +7,7 @@
 // Every intermediate is rounded to float32 where PyTorch materialises a float32 tensor.
 import { Optimizer, checkStateKeys, savedArray, type OptimParam, type ParamGroup, type ParamsOrGroups, type StateRecord } from "./optimizer.js";
 import { boolean, nonNegative, unitInterval } from "./validate.js";
+import { fusedUpdates, newStateArray, type SgdScalars } from "./fused.js";
 
 export interface SGDOptions {
   lr: number;
@@ -44,27 +45,23 @@ export class SGD extends Optimizer<SGDOptions, SGDState> {
   }
 
   protected update(group: ParamGroup<SGDOptions>, param: OptimParam, grad: Float32Array, index: number): void {
-    const p = param.data, n = p.length;
-    const negLr = f32(-group.lr), wd = f32(group.weightDecay), m = f32(group.momentum);
-    if (group.momentum === 0) {
-      for (let i = 0; i < n; i++) {
-        const g = wd !== 0 ? f32(grad[i] + f32(wd * p[i])) : grad[i];
-        p[i] = f32(p[i] + f32(negLr * g));
-      }
-      return;
-    }
-    const keep = f32(1 - group.dampening), nesterov = group.nesterov;
+    const p = param.data;
+    const useMomentum = group.momentum !== 0;
     let st = this.state[index];
-    const first = st === undefined;
-    if (st === undefined) st = this.state[index] = { momentumBuffer: new Float32Array(n) };
-    const buf = st.momentumBuffer;
-    for (let i = 0; i < n; i++) {
-      const g = wd !== 0 ? f32(grad[i] + f32(wd * p[i])) : grad[i];
-      const b = first ? g : f32(f32(m * buf[i]) + f32(keep * g));
-      buf[i] = b;
-      const u = nesterov ? f32(g + f32(m * b)) : b;
-      p[i] = f32(p[i] + f32(negLr * u));
-    }
+    const first = useMomentum && st === undefined;
+    if (useMomentum && st === undefined) st = this.state[index] = { momentumBuffer: newStateArray(p.length, p) };
+    const buf = useMomentum ? st!.momentumBuffer : null;
+    const s: SgdScalars = {
+      negLr: f32(-group.lr),
+      wd: f32(group.weightDecay),
+      useMomentum,
+      momentum: f32(group.momentum),
+      keep: f32(1 - group.dampening),
+      nesterov: group.nesterov,
+      first,
+    };
+    if (fusedUpdates()?.sgd(p, grad, buf, s)) return;
+    sgdLoop(p, grad, buf, s);
   }
 
   protected stateSize(s: SGDState): number {
@@ -79,5 +76,20 @@ export class SGD extends Optimizer<SGDOptions, SGDState> {
     checkStateKeys(rec, ["momentumBuffer"], where);
     if (Object.keys(rec).length === 0) return undefined;
     return { momentumBuffer: savedArray(rec, "momentumBuffer", param, where) };
+  }
+}
+
+/** The update in f32, one rounding per operation: the definition the fused engine must match. */
+function sgdLoop(p: Float32Array, grad: Float32Array, buf: Float32Array | null, s: SgdScalars): void {
+  const { negLr, wd, momentum: m, keep, nesterov, first } = s;
+  for (let i = 0; i < p.length; i++) {
+    const g = wd !== 0 ? f32(grad[i] + f32(wd * p[i])) : grad[i];
+    let u = g;
+    if (buf !== null) {
+      const b = first ? g : f32(f32(m * buf[i]) + f32(keep * g));
+      buf[i] = b;
+      u = nesterov ? f32(g + f32(m * b)) : b;
+    }
+    p[i] = f32(p[i] + f32(negLr * u));
   }
 }

@@ -17,6 +17,7 @@ import { evaluate } from "./metrics.js";
 import { preciseBatchNorm } from "./precise_bn.js";
 import { QuantizationAwareTraining } from "./qat.js";
 import type { DataSource } from "../data/registry.js";
+import "./wasm_updates.js"; // the optimizers step in wasm (side effect: installs the engine)
 
 /** How the weights are optimised: the optimizer, its learning-rate schedule and its options. */
 export interface OptimizerSettings {
