@@ -8,36 +8,6 @@ import { existingRuntime, type Runtime } from "./runtime.js";
 /** Elements per thread below which an update is not worth a second thread. */
 const UPDATE_GRAIN = 1 << 13;
 
-/** Adam's scalars, computed by src/optim/adam.ts (f32 values). */
-export interface AdamUpdateScalars {
-  decoupled: boolean;
-  decay: number;
-  /** 0: no L2 term. */
-  l2: number;
-  amsgrad: boolean;
-  w: number;
-  wComplement: number;
-  b2: number;
-  oneMinusB2: number;
-  bc2Sqrt: number;
-  eps: number;
-  negStepSize: number;
-}
-
-/** SGD's scalars, computed by src/optim/sgd.ts (f32 values). */
-export interface SgdUpdateScalars {
-  negLr: number;
-  /** 0: no weight decay. */
-  wd: number;
-  /** false: plain SGD, no buffer. */
-  useMomentum: boolean;
-  momentum: number;
-  keep: number;
-  nesterov: boolean;
-  /** The buffer's first step: buf = g. */
-  first: boolean;
-}
-
 /** Wasm heap blocks of state arrays, freed once their array is garbage. */
 const stateBlocks = new FinalizationRegistry<{ rt: Runtime; ptr: number }>(({ rt, ptr }) => rt.heap.free(ptr));
 
@@ -68,32 +38,45 @@ export function stateArray(n: number, param: Float32Array): Float32Array {
   return arr;
 }
 
-/** One Adam update of p in place (m, v, vmax too); false when an array is outside the kernel memory. */
-export function adamUpdate(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, vmax: Float32Array | null, s: AdamUpdateScalars): boolean {
+/**
+ * One Adam update of p in place (and of m, v, and vmax with AMSGrad), with src/optim/adam.ts's
+ * f32 scalars; false when an array is outside the kernel memory. L2 decay applies when l2 ≠ 0,
+ * and lerp takes its w ≥ 0.5 form when |w| ≥ 0.5, as in adam.ts.
+ */
+export function adamUpdate(
+  p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, vmax: Float32Array | null, decoupled: boolean, amsgrad: boolean,
+  decay: number, l2: number, w: number, wComplement: number, b2: number, oneMinusB2: number, bc2Sqrt: number, eps: number, negStepSize: number,
+): boolean {
   const rt = holder(p, g, m, v, vmax);
   if (!rt) return false;
+  if (amsgrad && vmax === null) throw new Error("adamUpdate: AMSGrad needs vmax");
   const flags =
-    (s.decoupled ? flag(rt, "ADAM_DECOUPLED") : 0) |
-    (s.l2 !== 0 ? flag(rt, "ADAM_L2") : 0) |
-    (s.amsgrad ? flag(rt, "ADAM_AMSGRAD") : 0) |
-    (Math.abs(s.w) < 0.5 ? 0 : flag(rt, "ADAM_LERP_HIGH"));
+    (decoupled ? flag(rt, "ADAM_DECOUPLED") : 0) |
+    (l2 !== 0 ? flag(rt, "ADAM_L2") : 0) |
+    (amsgrad ? flag(rt, "ADAM_AMSGRAD") : 0) |
+    (Math.abs(w) < 0.5 ? 0 : flag(rt, "ADAM_LERP_HIGH"));
   const args = [p.byteOffset, g.byteOffset, m.byteOffset, v.byteOffset, vmax?.byteOffset ?? 0, flags];
-  args.push(s.decay, s.l2, s.w, s.wComplement, s.b2, s.oneMinusB2, s.bc2Sqrt, s.eps, s.negStepSize);
+  args.push(decay, l2, w, wComplement, b2, oneMinusB2, bc2Sqrt, eps, negStepSize);
   rt.parallel("adamStepF32", args, p.length, UPDATE_GRAIN, 4);
   return true;
 }
 
-/** One SGD update of p in place (and of buf with momentum); false when an array is outside the kernel memory. */
-export function sgdUpdate(p: Float32Array, g: Float32Array, buf: Float32Array | null, s: SgdUpdateScalars): boolean {
+/**
+ * One SGD update of p in place, with src/optim/sgd.ts's f32 scalars (−lr, weight decay, momentum,
+ * 1 − dampening); with a momentum buffer `buf` (null: plain SGD), `first` is its first step
+ * (buf = g). Weight decay applies when wd ≠ 0. False when an array is outside the kernel memory.
+ */
+export function sgdUpdate(
+  p: Float32Array, g: Float32Array, buf: Float32Array | null, first: boolean, nesterov: boolean,
+  negLr: number, wd: number, momentum: number, keep: number,
+): boolean {
   const rt = holder(p, g, buf);
   if (!rt) return false;
-  if (s.useMomentum && buf === null) throw new Error("sgdUpdate: momentum needs a buffer");
   const flags =
-    (s.wd !== 0 ? flag(rt, "SGD_DECAY") : 0) |
-    (s.useMomentum ? flag(rt, "SGD_MOMENTUM") : 0) |
-    (s.first ? flag(rt, "SGD_FIRST") : 0) |
-    (s.nesterov ? flag(rt, "SGD_NESTEROV") : 0);
-  const args = [p.byteOffset, g.byteOffset, buf?.byteOffset ?? 0, flags, s.negLr, s.wd, s.momentum, s.keep];
-  rt.parallel("sgdStepF32", args, p.length, UPDATE_GRAIN, 4);
+    (wd !== 0 ? flag(rt, "SGD_DECAY") : 0) |
+    (buf !== null ? flag(rt, "SGD_MOMENTUM") : 0) |
+    (first ? flag(rt, "SGD_FIRST") : 0) |
+    (nesterov ? flag(rt, "SGD_NESTEROV") : 0);
+  rt.parallel("sgdStepF32", [p.byteOffset, g.byteOffset, buf?.byteOffset ?? 0, flags, negLr, wd, momentum, keep], p.length, UPDATE_GRAIN, 4);
   return true;
 }

@@ -8,7 +8,7 @@
 //   p = p − (lr / (1 − β1^t)) · m / (√v̂ / √(1 − β2^t) + eps)
 import { Optimizer, checkStateKeys, savedArray, savedCount, type OptimParam, type ParamGroup, type ParamsOrGroups, type StateRecord } from "./optimizer.js";
 import { betas, boolean, nonNegative } from "./validate.js";
-import { lerp } from "./f32.js";
+import { updateMoments } from "./f32.js";
 import { fusedUpdates, newStateArray, type AdamScalars } from "./fused.js";
 
 export interface AdamOptions {
@@ -120,10 +120,8 @@ function adamLoop(p: Float32Array, grad: Float32Array, m: Float32Array, v: Float
   for (let i = 0; i < p.length; i++) {
     const pi = decoupled ? f32(p[i] * decay) : p[i];
     const g = l2 !== 0 ? f32(grad[i] + f32(l2 * pi)) : grad[i];
-    const mi = lerp(m[i], g, w, wComplement);
-    m[i] = mi;
-    const vi = f32(f32(b2 * v[i]) + f32(f32(oneMinusB2 * g) * g));
-    v[i] = vi;
+    updateMoments(m, v, i, g, w, wComplement, b2, oneMinusB2);
+    const mi = m[i], vi = v[i];
     let vHat = vi;
     if (amsgrad) {
       vHat = Math.max(vmax![i], vi);

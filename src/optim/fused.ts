@@ -24,12 +24,10 @@ export interface SgdScalars {
   negLr: number;
   /** 0: no weight decay. */
   wd: number;
-  /** false: plain SGD, no buffer. */
-  useMomentum: boolean;
   momentum: number;
   keep: number;
   nesterov: boolean;
-  /** The buffer's first step: buf = g. */
+  /** The momentum buffer's first step: buf = g. */
   first: boolean;
 }
 
@@ -37,6 +35,7 @@ export interface FusedUpdates {
   /** A zeroed state array of n floats that the engine can reach when it can reach `param`. */
   stateArray(n: number, param: Float32Array): Float32Array;
   adam(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, vmax: Float32Array | null, s: AdamScalars): boolean;
+  /** `buf` is the momentum buffer, null for plain SGD. */
   sgd(p: Float32Array, g: Float32Array, buf: Float32Array | null, s: SgdScalars): boolean;
 }
 

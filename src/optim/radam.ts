@@ -8,7 +8,7 @@
 //   else:    p = p − m̂·lr                     (un-rectified, bias-corrected momentum step)
 import { Optimizer, checkStateKeys, savedArray, savedCount, type OptimParam, type ParamGroup, type ParamsOrGroups, type StateRecord } from "./optimizer.js";
 import { betas, boolean, nonNegative } from "./validate.js";
-import { lerp } from "./f32.js";
+import { updateMoments } from "./f32.js";
 
 export interface RAdamOptions {
   lr: number;
@@ -70,10 +70,8 @@ export class RAdam extends Optimizer<RAdamOptions, RAdamState> {
     for (let i = 0; i < n; i++) {
       const pi = decoupled ? f32(p[i] * decay) : p[i];
       const g = l2 !== 0 ? f32(grad[i] + f32(l2 * pi)) : grad[i];
-      const mi = lerp(m[i], g, w, wComplement);
-      m[i] = mi;
-      const vi = f32(f32(b2 * v[i]) + f32(f32(oneMinusB2 * g) * g));
-      v[i] = vi;
+      updateMoments(m, v, i, g, w, wComplement, b2, oneMinusB2);
+      const mi = m[i], vi = v[i];
       const scaled = f32(f32(mi / bc1) * lr32); // bias_corrected_exp_avg * lr
       if (rect === null) {
         p[i] = f32(pi - scaled);

@@ -54,7 +54,6 @@ export class SGD extends Optimizer<SGDOptions, SGDState> {
     const s: SgdScalars = {
       negLr: f32(-group.lr),
       wd: f32(group.weightDecay),
-      useMomentum,
       momentum: f32(group.momentum),
       keep: f32(1 - group.dampening),
       nesterov: group.nesterov,

@@ -5,5 +5,10 @@
 import { adamUpdate, sgdUpdate, stateArray } from "../kernels/optim.js";
 import { useFusedUpdates, type FusedUpdates } from "../optim/fused.js";
 
-export const wasmUpdates: FusedUpdates = { stateArray, adam: adamUpdate, sgd: sgdUpdate };
+export const wasmUpdates: FusedUpdates = {
+  stateArray,
+  adam: (p, g, m, v, vmax, s) =>
+    adamUpdate(p, g, m, v, vmax, s.decoupled, s.amsgrad, s.decay, s.l2, s.w, s.wComplement, s.b2, s.oneMinusB2, s.bc2Sqrt, s.eps, s.negStepSize),
+  sgd: (p, g, buf, s) => sgdUpdate(p, g, buf, s.first, s.nesterov, s.negLr, s.wd, s.momentum, s.keep),
+};
 useFusedUpdates(wasmUpdates);
