@@ -69,6 +69,10 @@ function assertSameBits(actual: Uint32Array[], expected: Uint32Array[], what: st
   });
 }
 
+test("wasm updates: loading the library installs them", () => {
+  assert.equal(fusedUpdates(), wasmUpdates);
+});
+
 const CASES: [string, (ps: OptimParam[]) => Optimizer][] = [
   ["Adam", (ps) => new Adam(ps, { lr: 0.01 })],
   ["Adam, L2 decay", (ps) => new Adam(ps, { lr: 0.01, weightDecay: 0.05 })],
