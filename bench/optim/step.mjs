@@ -2,7 +2,7 @@
 // wasm updates (src/kernels/optim.ts) that the library installs, in one process, alternating, with
 // the same gradients. Also checks that both give the same bits.
 //
-//   node bench/optim/step.mjs [--dist DIR] [--model lenet5] [--optimizer adam|sgd] [--threads 1,2] [--rounds 7] [--ms 200]
+//   node bench/optim/step.mjs [--dist DIR] [--model lenet5] [--optimizer adam|radam|sgd] [--threads 1,2] [--rounds 7] [--ms 200]
 //
 // Prints the median (and best) ms per step() of each side and the ratio of the medians.
 import path from 'node:path';

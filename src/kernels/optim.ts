@@ -1,5 +1,5 @@
-// The optimizers' element-wise updates as wasm kernels (assembly/optim.ts), for src/optim's Adam
-// and SGD, which import nothing and take these through `useFusedUpdates`. They give the bits of
+// The optimizers' element-wise updates as wasm kernels (assembly/optim.ts), for src/optim's Adam,
+// RAdam and SGD, which import nothing and take these through `useFusedUpdates`. They give the bits of
 // the TypeScript loops, about ten times faster on one thread, and split big tensors across threads.
 // They run only when every array lies in the kernel memory; otherwise they return false and the
 // optimizer runs its own loop.
@@ -58,6 +58,28 @@ export function adamUpdate(
   const args = [p.byteOffset, g.byteOffset, m.byteOffset, v.byteOffset, vmax?.byteOffset ?? 0, flags];
   args.push(decay, l2, w, wComplement, b2, oneMinusB2, bc2Sqrt, eps, negStepSize);
   rt.parallel("adamStepF32", args, p.length, UPDATE_GRAIN, 4);
+  return true;
+}
+
+/**
+ * One RAdam update of p, m and v in place, with src/optim/radam.ts's f32 scalars; `rect` is the
+ * rectification term, or null for the un-rectified step. False when an array is outside the
+ * kernel memory.
+ */
+export function radamUpdate(
+  p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, decoupled: boolean,
+  decay: number, l2: number, w: number, wComplement: number, b2: number, oneMinusB2: number, bc1: number, lr: number, bc2Sqrt: number, eps: number, rect: number | null,
+): boolean {
+  const rt = holder(p, g, m, v);
+  if (!rt) return false;
+  const flags =
+    (decoupled ? flag(rt, "ADAM_DECOUPLED") : 0) |
+    (l2 !== 0 ? flag(rt, "ADAM_L2") : 0) |
+    (Math.abs(w) < 0.5 ? 0 : flag(rt, "ADAM_LERP_HIGH")) |
+    (rect !== null ? flag(rt, "RADAM_RECTIFIED") : 0);
+  const args = [p.byteOffset, g.byteOffset, m.byteOffset, v.byteOffset, flags];
+  args.push(decay, l2, w, wComplement, b2, oneMinusB2, bc1, lr, bc2Sqrt, eps, rect ?? 0);
+  rt.parallel("radamStepF32", args, p.length, UPDATE_GRAIN, 4);
   return true;
 }
 

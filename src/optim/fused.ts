@@ -1,7 +1,7 @@
-// Fused element-wise updates: an optional faster engine for Adam's and SGD's inner loops. optim
+// Fused element-wise updates: an optional faster engine for Adam's, RAdam's and SGD's inner loops. optim
 // imports nothing, so the engine is handed in (the library's entry point hands in the wasm
-// kernels of src/kernels/optim.ts). An engine must give the same bits as the loops in adam.ts and
-// sgd.ts; it returns false for arrays it cannot reach, and the optimizer then runs its own loop.
+// kernels of src/kernels/optim.ts). An engine must give the same bits as the loops in adam.ts,
+// radam.ts and sgd.ts; it returns false for arrays it cannot reach, and the optimizer then runs its own loop.
 
 /** Adam's scalars for one parameter and step, f32 values (adam.ts derives them). */
 export interface AdamScalars {
@@ -17,6 +17,24 @@ export interface AdamScalars {
   bc2Sqrt: number;
   eps: number;
   negStepSize: number;
+}
+
+/** RAdam's scalars for one parameter and step, f32 values (radam.ts derives them). */
+export interface RAdamScalars {
+  decoupled: boolean;
+  decay: number;
+  /** 0: no L2 term. */
+  l2: number;
+  w: number;
+  wComplement: number;
+  b2: number;
+  oneMinusB2: number;
+  bc1: number;
+  lr: number;
+  bc2Sqrt: number;
+  eps: number;
+  /** The rectification term, or null for the un-rectified step. */
+  rect: number | null;
 }
 
 /** SGD's scalars for one parameter and step, f32 values (sgd.ts derives them). */
@@ -35,6 +53,7 @@ export interface FusedUpdates {
   /** A zeroed state array of n floats that the engine can reach when it can reach `param`. */
   stateArray(n: number, param: Float32Array): Float32Array;
   adam(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, vmax: Float32Array | null, s: AdamScalars): boolean;
+  radam(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, s: RAdamScalars): boolean;
   /** `buf` is the momentum buffer, null for plain SGD. */
   sgd(p: Float32Array, g: Float32Array, buf: Float32Array | null, s: SgdScalars): boolean;
 }

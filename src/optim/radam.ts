@@ -9,6 +9,7 @@
 import { Optimizer, checkStateKeys, savedArray, savedCount, type OptimParam, type ParamGroup, type ParamsOrGroups, type StateRecord } from "./optimizer.js";
 import { betas, boolean, nonNegative } from "./validate.js";
 import { updateMoments } from "./f32.js";
+import { fusedUpdates, newStateArray, type RAdamScalars } from "./fused.js";
 
 export interface RAdamOptions {
   lr: number;
@@ -53,34 +54,10 @@ export class RAdam extends Optimizer<RAdamOptions, RAdamState> {
 
   protected update(group: ParamGroup<RAdamOptions>, param: OptimParam, grad: Float32Array, index: number): void {
     const p = param.data, n = p.length;
-    const st = (this.state[index] ??= { step: 0, expAvg: new Float32Array(n), expAvgSq: new Float32Array(n) });
-    const step = ++st.step;
-    const lr = group.lr, beta1 = group.betas[0], beta2 = group.betas[1], wd = group.weightDecay;
-    const bc1 = f32(1 - beta1 ** step);
-    const bc2Sqrt = f32(Math.sqrt(1 - beta2 ** step));
-    const rect = radamRectification(beta2, step);
-    const rect32 = rect === null ? 0 : f32(rect);
-    const lr32 = f32(lr), eps = f32(group.eps);
-    const w = f32(1 - beta1), wComplement = f32(1 - w);
-    const b2 = f32(beta2), oneMinusB2 = f32(1 - beta2);
-    const decoupled = group.decoupledWeightDecay && wd !== 0;
-    const l2 = !group.decoupledWeightDecay && wd !== 0 ? f32(wd) : 0;
-    const decay = decoupled ? f32(1 - lr * wd) : 1;
-    const m = st.expAvg, v = st.expAvgSq;
-    for (let i = 0; i < n; i++) {
-      const pi = decoupled ? f32(p[i] * decay) : p[i];
-      const g = l2 !== 0 ? f32(grad[i] + f32(l2 * pi)) : grad[i];
-      updateMoments(m, v, i, g, w, wComplement, b2, oneMinusB2);
-      const mi = m[i], vi = v[i];
-      const scaled = f32(f32(mi / bc1) * lr32); // bias_corrected_exp_avg * lr
-      if (rect === null) {
-        p[i] = f32(pi - scaled);
-      } else {
-        // Python `float / tensor` is tensor.reciprocal() * float.
-        const adaptive = f32(f32(1 / f32(f32(Math.sqrt(vi)) + eps)) * bc2Sqrt);
-        p[i] = f32(pi - f32(f32(scaled * adaptive) * rect32));
-      }
-    }
+    const st = (this.state[index] ??= { step: 0, expAvg: newStateArray(n, p), expAvgSq: newStateArray(n, p) });
+    const s = radamScalars(group, ++st.step);
+    if (fusedUpdates()?.radam(p, grad, st.expAvg, st.expAvgSq, s)) return;
+    radamLoop(p, grad, st.expAvg, st.expAvgSq, s);
   }
 
   protected stateSize(s: RAdamState): number {
@@ -99,5 +76,45 @@ export class RAdam extends Optimizer<RAdamOptions, RAdamState> {
       expAvg: savedArray(rec, "expAvg", param, where),
       expAvgSq: savedArray(rec, "expAvgSq", param, where),
     };
+  }
+}
+
+/** The step's scalars, computed in double and used as float32 (as adam.ts). */
+function radamScalars(group: RAdamOptions, step: number): RAdamScalars {
+  const lr = group.lr, beta1 = group.betas[0], beta2 = group.betas[1], wd = group.weightDecay;
+  const w = f32(1 - beta1);
+  const decoupled = group.decoupledWeightDecay && wd !== 0;
+  const rect = radamRectification(beta2, step);
+  return {
+    decoupled,
+    decay: decoupled ? f32(1 - lr * wd) : 1,
+    l2: !group.decoupledWeightDecay && wd !== 0 ? f32(wd) : 0,
+    w,
+    wComplement: f32(1 - w),
+    b2: f32(beta2),
+    oneMinusB2: f32(1 - beta2),
+    bc1: f32(1 - beta1 ** step),
+    lr: f32(lr),
+    bc2Sqrt: f32(Math.sqrt(1 - beta2 ** step)),
+    eps: f32(group.eps),
+    rect: rect === null ? null : f32(rect),
+  };
+}
+
+/** The update in f32, one rounding per operation: the definition the fused engine must match. */
+function radamLoop(p: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, s: RAdamScalars): void {
+  const { decoupled, decay, l2, w, wComplement, b2, oneMinusB2, bc1, lr, bc2Sqrt, eps, rect } = s;
+  for (let i = 0; i < p.length; i++) {
+    const pi = decoupled ? f32(p[i] * decay) : p[i];
+    const g = l2 !== 0 ? f32(grad[i] + f32(l2 * pi)) : grad[i];
+    updateMoments(m, v, i, g, w, wComplement, b2, oneMinusB2);
+    const scaled = f32(f32(m[i] / bc1) * lr); // bias_corrected_exp_avg * lr
+    if (rect === null) {
+      p[i] = f32(pi - scaled);
+    } else {
+      // Python `float / tensor` is tensor.reciprocal() * float.
+      const adaptive = f32(f32(1 / f32(f32(Math.sqrt(v[i])) + eps)) * bc2Sqrt);
+      p[i] = f32(pi - f32(f32(scaled * adaptive) * rect));
+    }
   }
 }
