@@ -342,3 +342,103 @@ export function batchNormBackwardF32(
     }
   }
 }
+
+// ---- BatchNorm + ReLU + 2×2 max pool, backward in one kernel ----
+//
+// When a training-mode BatchNorm with the ReLU inside it feeds a 2×2 stride-2 max pool, the
+// gradient reaching the BatchNorm is the pool's: dp[o] + 0 at the window's argmax where the
+// pooled value (= the ReLU output there) is > 0, and +0 everywhere else. This kernel reads that
+// gradient from dp, argmax and the pooled values (a quarter of the plane each) instead of a
+// full-size dy and ReLU output, and gives the bits of maxPool2dBackwardF32 followed by
+// batchNormBackwardF32 with the mask:
+// - Σg and Σg·(x − mean) take the nonzero terms only, each into the f64 accumulator of its lane
+//   (position mod 4) in increasing position order, combined as the vector loop combines its lanes,
+//   then the tail positions in order. Skipped terms are ±0, and a sum that starts at +0 never
+//   becomes −0, so leaving them out changes no bit.
+// - dx = (g·A + (x − mean)·B) + D is written with g = +0 everywhere, then again at the argmax
+//   positions that carry a gradient.
+
+/** The gradient the pool hands position i of a plane, or +0: pooled index o, its argmax a, its pooled value v. */
+// @ts-ignore: decorator
+@inline function pooledGrad(dp: usize, yp: usize, o: i32): f32 {
+  return load<f32>(at(yp, o)) > 0 ? load<f32>(at(dp, o)) + 0 : 0;
+}
+
+/**
+ * dx, dgamma, dbeta of BatchNorm(+ReLU) under a 2×2 stride-2 max pool (no padding, floor mode),
+ * over channels [start, end). dp, argmax and yp are the pool's output gradient, argmax (index in
+ * the plane) and output, N·C·(H/2)·(W/2) each; x, gamma, saveMean, saveInvStd as batchNormBackwardF32.
+ */
+export function batchNormReluPoolBackwardF32(
+  dp: usize, argmax: usize, yp: usize, x: usize, gamma: usize, saveMean: usize, saveInvStd: usize, dx: usize, dgamma: usize, dbeta: usize,
+  N: i32, C: i32, H: i32, W: i32, start: i32, end: i32,
+): void {
+  const HW = H * W, OH = H >> 1, OW = W >> 1, OHW = OH * OW, HW4 = HW & ~3;
+  const count = <f64>(N * HW);
+  const plane = <usize>HW << 2, stride = plane * <usize>C;
+  const pooledPlane = <usize>OHW << 2, pooledStride = pooledPlane * <usize>C;
+  for (let c = start; c < end; c++) {
+    const mf = load<f32>(at(saveMean, c));
+    const m = <f64>mf;
+    let s: f64 = 0, t: f64 = 0;
+    for (let n = 0; n < N; n++) {
+      const xp = x + plane * <usize>c + stride * <usize>n;
+      const po = pooledPlane * <usize>c + pooledStride * <usize>n;
+      const dpp = dp + po, app = argmax + po, ypp = yp + po;
+      let s0: f64 = 0, s1: f64 = 0, s2: f64 = 0, s3: f64 = 0, t0: f64 = 0, t1: f64 = 0, t2: f64 = 0, t3: f64 = 0;
+      // rows in order; in each row the windows in order, so each lane's terms come in position order
+      for (let r = 0; r < 2 * OH; r++) {
+        const orow = (r >> 1) * OW, lo = r * W, hi = lo + W;
+        for (let o = orow; o < orow + OW; o++) {
+          const i = load<i32>(at(app, o));
+          if (i < lo || i >= hi || i >= HW4) continue;
+          const g = pooledGrad(dpp, ypp, o);
+          if (g == 0) continue;
+          const gv = <f64>g, tv = gv * (<f64>load<f32>(at(xp, i)) - m);
+          const lane = i & 3;
+          if (lane == 0) { s0 += gv; t0 += tv; }
+          else if (lane == 1) { s1 += gv; t1 += tv; }
+          else if (lane == 2) { s2 += gv; t2 += tv; }
+          else { s3 += gv; t3 += tv; }
+        }
+      }
+      // as hsum(f64x2.add(lanes 0–1, lanes 2–3))
+      let ps = (s0 + s2) + (s1 + s3), pt = (t0 + t2) + (t1 + t3);
+      for (let i = HW4; i < HW; i++) {
+        const r = i / W, col = i % W;
+        if (r >= 2 * OH || col >= 2 * OW) continue;
+        const o = (r >> 1) * OW + (col >> 1);
+        if (load<i32>(at(app, o)) != i) continue;
+        const gv = <f64>pooledGrad(dpp, ypp, o);
+        ps += gv;
+        pt += gv * (<f64>load<f32>(at(xp, i)) - m);
+      }
+      s += ps;
+      t += pt;
+    }
+    const istd = <f64>load<f32>(at(saveInvStd, c));
+    const A = <f64>param(gamma, c, 1) * istd;
+    const B = <f32>(-A * istd * istd * t / count);
+    const D = <f32>(-A * s / count);
+    const Af = <f32>A;
+    if (dgamma != 0) store<f32>(at(dgamma, c), <f32>(t * istd));
+    if (dbeta != 0) store<f32>(at(dbeta, c), <f32>s);
+    const va = f32x4.splat(Af), vb = f32x4.splat(B), vd = f32x4.splat(D), vmf = f32x4.splat(mf), gz = f32x4.mul(f32x4.splat(0), va);
+    for (let n = 0; n < N; n++) {
+      const xp = x + plane * <usize>c + stride * <usize>n, o = dx + plane * <usize>c + stride * <usize>n;
+      let i = 0;
+      for (; i + 4 <= HW; i += 4) {
+        const d = f32x4.sub(v128.load(at(xp, i)), vmf);
+        v128.store(at(o, i), f32x4.add(f32x4.add(gz, f32x4.mul(d, vb)), vd));
+      }
+      for (; i < HW; i++) store<f32>(at(o, i), (<f32>0 * Af + (load<f32>(at(xp, i)) - mf) * B) + D);
+      const po = pooledPlane * <usize>c + pooledStride * <usize>n;
+      for (let q = 0; q < OHW; q++) {
+        const g = pooledGrad(dp + po, yp + po, q);
+        if (g == 0) continue;
+        const p = load<i32>(at(argmax + po, q));
+        store<f32>(at(o, p), (g * Af + (load<f32>(at(xp, p)) - mf) * B) + D);
+      }
+    }
+  }
+}
