@@ -103,35 +103,3 @@ export function batchNormBackward(
     C, channelGrain(N, HW), HW === 1 ? 4 : 1,
   );
 }
-
-/**
- * batchNormBackward with the ReLU mask, fed by a 2×2 stride-2 max pool (no padding, floor mode)
- * of the forward's `relu` output: dp, argmax and pooled are that pool's output gradient, argmax
- * and output (N·C·⌊H/2⌋·⌊W/2⌋ each). The bits of maxPool2dBackward, then batchNormBackward with
- * `reluOut`, without the full-size gradient between them.
- */
-export function batchNormReluPoolBackward(
-  dp: Float32Array, argmax: Int32Array, pooled: Float32Array, x: Float32Array, gamma: Float32Array | null,
-  saveMean: Float32Array, saveInvStd: Float32Array, dx: Float32Array, dgamma: Float32Array | null, dbeta: Float32Array | null,
-  N: number, C: number, H: number, W: number,
-): void {
-  const k = "batchNormReluPoolBackward";
-  checkSizes(k, { N, C, H, W });
-  if (H < 2 || W < 2) throw new Error(`${k}: a 2×2 window needs H, W >= 2, got ${H}×${W}`);
-  const P = N * C * (H >> 1) * (W >> 1);
-  checkView(k, "dp", dp, P);
-  checkView(k, "argmax", argmax, P);
-  checkView(k, "pooled", pooled, P);
-  checkView(k, "x", x, N * C * H * W);
-  checkView(k, "dx", dx, N * C * H * W);
-  checkOptional(k, "gamma", gamma, C);
-  checkView(k, "saveMean", saveMean, C);
-  checkView(k, "saveInvStd", saveInvStd, C);
-  checkOptional(k, "dgamma", dgamma, C);
-  checkOptional(k, "dbeta", dbeta, C);
-  runtime().parallel(
-    "batchNormReluPoolBackwardF32",
-    [dp.byteOffset, argmax.byteOffset, pooled.byteOffset, x.byteOffset, ptr(gamma), saveMean.byteOffset, saveInvStd.byteOffset, dx.byteOffset, ptr(dgamma), ptr(dbeta), N, C, H, W],
-    C, channelGrain(N, H * W),
-  );
-}
