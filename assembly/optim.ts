@@ -1,5 +1,5 @@
-// The optimizers' element-wise updates (src/optim/adam.ts and sgd.ts give the formulas, after
-// torch.optim). Each step below is one f32 operation. The TypeScript loops compute each in f64
+// The optimizers' element-wise updates (src/optim/adam.ts, radam.ts and sgd.ts give the formulas,
+// after torch.optim). Each step below is one f32 operation. The TypeScript loops compute each in f64
 // and round with Math.fround; for +, −, ×, ÷ and √ of f32 operands that double rounding gives the
 // correctly rounded f32 result (f64 has more than 2·24 + 2 bits), so both give the same bits.
 // Maps over [start, end): vector body of 4 lanes, then the tail one lane at a time through the
