@@ -16,21 +16,14 @@
 /** Width of a packed B panel in floats. */
 const PANEL: i32 = 16;
 
-/** This instance's thread in the pool: 0 on the caller, w + 1 on worker w (per instance, so per thread). */
-let threadIndex: i32 = 0;
-
-/** Set once by each worker when it instantiates the module. */
-export function setThreadIndex(index: i32): void {
-  threadIndex = index;
-}
-
 /**
- * Per-thread scratch: the TS side reserves 64 bytes and then one `bytes`-sized slot per thread.
- * A kernel call uses its thread's slot; a thread may run several calls of one job (the pool hands
- * out chunks of items as threads get free), one after another, so slots never overlap.
+ * Per-thread scratch: the TS side reserves 64 bytes for a counter (zeroed before each job) and
+ * then one `bytes`-sized slot per thread. Each kernel call claims the next slot once; kernel
+ * calls of one job run on different threads, so slots never overlap.
  */
 export function threadSlot(base: usize, bytes: i32): usize {
-  return base + 64 + <usize>threadIndex * <usize>bytes;
+  const slot = atomic.add<i32>(base, 1);
+  return base + 64 + <usize>slot * <usize>bytes;
 }
 
 // @ts-ignore: decorator

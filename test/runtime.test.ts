@@ -41,14 +41,10 @@ test("switching thread counts repeatedly never hangs or mixes pools", () => {
 
 test("a kernel that traps in a worker raises an error instead of hanging", () => {
   const rt = initRuntime({ threads: 2 });
-  const n = 1 << 22;
-  // two chunks: the first fits in memory, the second runs past its end. The caller takes the first
-  // and the worker, once awake, the second; if the worker wakes only after the caller's chunk, the
-  // caller traps on the second itself. Either way the job raises, and the pool survives.
+  const n = 1 << 16;
+  // the caller's half fits in memory; the worker's half runs past its end
   const bad = rt.memory.buffer.byteLength - (n / 2) * 4;
-  for (let i = 0; i < 3; i++) {
-    assert.throws(() => rt.parallel("addF32", [bad, bad, bad], n, 1024, 4, 1), /addF32 trapped in a worker thread|out of bounds/);
-  }
+  assert.throws(() => rt.parallel("addF32", [bad, bad, bad], n, 1024, 4), /addF32 trapped in a worker thread/);
   const a = rt.heap.alloc(n * 4);
   rt.f32(a, n).fill(2);
   rt.parallel("addF32", [a, a, a], n, 1024, 4);

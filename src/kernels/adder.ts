@@ -115,7 +115,7 @@ export function adder2dBackwardWeight(x: Float32Array, dy: Float32Array, w: Floa
     rt.parallel(
       "adder2dSignWeightF32",
       [dy.byteOffset, x.byteOffset, w.byteOffset, dw.byteOffset, p.shape, threadScratch(rt, slotBytes), slotBytes],
-      s.groups * p.R, grainFor(p.Kg * s.N * p.P), 4, 1, // one chunk per thread, as conv2dBackwardWeightF32
+      s.groups * p.R, grainFor(p.Kg * s.N * p.P), 4,
     );
     return;
   }

@@ -198,8 +198,7 @@ export function conv2dBackwardWeight(dy: Float32Array, x: Float32Array, dw: Floa
   // per thread: padded planes, Kg × dwCols f32x4 lane-sum accumulators, dwCols × blockP floats
   // of im2col rows
   const slotBytes = alignUp(p.padFloats * 4 + p.Kg * p.dwCols * 16 + p.dwCols * p.blockP * 4, 64);
-  // one chunk per thread: each call passes over every image once per run of dwCols columns
-  p.rt.parallel("conv2dBackwardWeightF32", [...ptrs, threadScratch(p.rt, slotBytes), slotBytes], s.groups * p.R, grainFor(p.Kg * s.N * p.P), 4, 1);
+  p.rt.parallel("conv2dBackwardWeightF32", [...ptrs, threadScratch(p.rt, slotBytes), slotBytes], s.groups * p.R, grainFor(p.Kg * s.N * p.P), 4);
 }
 
 /** db[k] = Σ over images and positions of dy[n][k]; db [K] is overwritten. */

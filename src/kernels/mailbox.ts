@@ -6,10 +6,7 @@ export const KERNEL = 2; // index into the sorted export list; -1 = exit
 export const NARGS = 3; // number of kernel arguments before the range
 export const READY = 4; // workers that have instantiated the module
 export const ERROR = 5; // set by a worker whose slice threw; the caller rethrows
-export const NEXT = 6; // the next unclaimed item of the current job
-export const TOTAL = 7; // the job's items
-export const CHUNK = 8; // items per claim
-export const ACTIVE = 9; // workers taking part in the job (worker w takes part if w < ACTIVE)
+export const RANGES = 16; // per worker: start, end (Int32 slots RANGES + 2w, RANGES + 2w + 1)
 export const MAX_WORKERS = 16;
 export const ARGS_BYTE_OFFSET = 256; // Float64 arguments start here
 export const MAX_ARGS = 24;

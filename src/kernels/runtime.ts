@@ -7,7 +7,7 @@
 import { Arena, WasmHeap } from "./memory.js";
 import { nodeBuiltin } from "./node_builtin.js";
 import { startWorker, warnSingleThread, workerSupport, type PoolWorker } from "./threads.js";
-import { ACTIVE, ARGS_BYTE_OFFSET, CHUNK, ERROR, GEN, HEAP_BASE, KERNEL, MAILBOX_BYTES, MAX_ARGS, MAX_WORKERS, NARGS, NEXT, PENDING, READY, TOTAL, kernelNames } from "./mailbox.js";
+import { ARGS_BYTE_OFFSET, ERROR, GEN, HEAP_BASE, KERNEL, MAILBOX_BYTES, MAX_ARGS, MAX_WORKERS, NARGS, PENDING, RANGES, READY, kernelNames } from "./mailbox.js";
 
 export type KernelFn = (...args: number[]) => void;
 export type Kernels = Record<string, KernelFn>;
@@ -120,11 +120,8 @@ export class Runtime {
    * Run kernel `name(...args, start, end)` over [0, total), split across threads.
    * `grain` is the smallest slice worth a thread; small jobs run on the caller alone.
    * `align` keeps slice boundaries on multiples (e.g. a vector width or a block size).
-   * The items go out in chunks of about total / (threads · `chunksPerThread`), each to whichever
-   * thread is free first, so a thread that starts late or runs slower (another process on its
-   * core) takes fewer. Kernels that pay a fixed cost per call pass 1.
    */
-  parallel(name: string, args: number[], total: number, grain = 1, align = 1, chunksPerThread = CHUNKS_PER_THREAD): void {
+  parallel(name: string, args: number[], total: number, grain = 1, align = 1): void {
     const fn = this.kernels[name];
     if (!fn) throw new Error(`unknown kernel ${name}`);
     let threads = Math.min(this.threads, Math.floor(total / Math.max(grain, 1)));
@@ -137,12 +134,14 @@ export class Runtime {
     const n = args.length;
     if (n > MAX_ARGS) throw new Error(`kernel ${name}: too many arguments`);
     for (let i = 0; i < n; i++) this.args[i] = args[i];
-    const chunk = chunkSize(total, threads * Math.max(1, chunksPerThread), align);
+    const bounds = split(total, threads, align);
+    for (let w = 0; w < this.workers.length; w++) {
+      // worker w takes slice w+1; the caller keeps slice 0
+      const t = w + 1;
+      ctl[RANGES + 2 * w] = t < threads ? bounds[t] : 0;
+      ctl[RANGES + 2 * w + 1] = t < threads ? bounds[t + 1] : 0;
+    }
     ctl[NARGS] = n;
-    ctl[TOTAL] = total;
-    ctl[CHUNK] = chunk;
-    ctl[ACTIVE] = threads - 1;
-    Atomics.store(ctl, NEXT, 0);
     this.parallelJobs++;
     Atomics.store(ctl, KERNEL, this.ids.get(name)!);
     Atomics.store(ctl, PENDING, this.workers.length);
@@ -150,10 +149,9 @@ export class Runtime {
     Atomics.notify(ctl, GEN);
     let callerError: unknown = null;
     try {
-      for (let s = Atomics.add(ctl, NEXT, chunk); s < total; s = Atomics.add(ctl, NEXT, chunk)) call(fn, args, s, Math.min(s + chunk, total));
+      call(fn, args, bounds[0], bounds[1]);
     } catch (e) {
       callerError = e;
-      Atomics.store(ctl, NEXT, total); // the workers stop claiming
     }
     this.waitForWorkers();
     const failed = Atomics.exchange(ctl, ERROR, 0);
@@ -245,15 +243,6 @@ function call(fn: KernelFn, args: number[], start: number, end: number): void {
     case 6: return fn(args[0], args[1], args[2], args[3], args[4], args[5], start, end);
     default: return fn(...args, start, end);
   }
-}
-
-/** Chunks per thread of a parallel job: enough to even out a late or slowed thread, few enough to keep claims cheap. */
-const CHUNKS_PER_THREAD = 4;
-
-/** Items per claim for about `parts` chunks of [0, total), a multiple of `align` (the last chunk takes the rest). */
-export function chunkSize(total: number, parts: number, align = 1): number {
-  const a = Math.max(1, align);
-  return Math.max(a, Math.ceil(total / parts / a) * a);
 }
 
 /** Split [0,total) into `parts` slices whose inner boundaries are multiples of `align`. */

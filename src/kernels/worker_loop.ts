@@ -1,12 +1,12 @@
 // The body of every pool worker, in Node (worker.ts, worker_threads) and in browsers
 // (worker_web.ts, Web Workers): instantiate the kernel module on the shared memory, then run this
 // worker's slice of each job the main thread posts in the mailbox (./mailbox.ts).
-import { ACTIVE, ARGS_BYTE_OFFSET, CHUNK, ERROR, GEN, KERNEL, MAX_ARGS, NARGS, NEXT, PENDING, READY, TOTAL, kernelNames } from "./mailbox.js";
+import { ARGS_BYTE_OFFSET, ERROR, GEN, KERNEL, MAX_ARGS, NARGS, PENDING, RANGES, READY, kernelNames } from "./mailbox.js";
 
 export interface WorkerInit {
   module: WebAssembly.Module;
   memory: WebAssembly.Memory;
-  /** This worker's index in the pool: its thread index is index + 1 (the caller is 0). */
+  /** This worker's index in the pool: it runs slice index + 1 of each job. */
   index: number;
   /** Byte address of the pool's mailbox in the shared memory. */
   mailbox: number;
@@ -19,8 +19,6 @@ const SPIN = 20000;
 export function runWorker({ module, memory, index, mailbox }: WorkerInit): void {
   const instance = new WebAssembly.Instance(module, { env: { memory } });
   const fns = kernelNames(module).map((n) => instance.exports[n] as (...a: number[]) => void);
-  // per-thread scratch slots are picked by thread index (assembly/gemm.ts threadSlot)
-  (instance.exports.setThreadIndex as (i: number) => void)(index + 1);
   const ctl = new Int32Array(memory.buffer, mailbox, 64);
   const args = new Float64Array(memory.buffer, mailbox + ARGS_BYTE_OFFSET, MAX_ARGS);
   const local: number[] = new Array(MAX_ARGS + 2).fill(0);
@@ -38,19 +36,19 @@ export function runWorker({ module, memory, index, mailbox }: WorkerInit): void 
     while (Atomics.load(ctl, GEN) === gen) Atomics.wait(ctl, GEN, gen);
     gen = Atomics.load(ctl, GEN);
     const k = Atomics.load(ctl, KERNEL);
-    if (k >= 0 && index < ctl[ACTIVE]!) {
-      const n = ctl[NARGS]!, total = ctl[TOTAL]!, chunk = ctl[CHUNK]!;
-      for (let i = 0; i < n; i++) local[i] = args[i]!;
-      // take chunks of items until the job has none left (the caller takes them too)
-      for (let s = Atomics.add(ctl, NEXT, chunk); s < total; s = Atomics.add(ctl, NEXT, chunk)) {
-        local[n] = s;
-        local[n + 1] = Math.min(s + chunk, total);
+    if (k >= 0) {
+      const start = ctl[RANGES + 2 * index]!;
+      const end = ctl[RANGES + 2 * index + 1]!;
+      if (start < end) {
+        const n = ctl[NARGS]!;
+        for (let i = 0; i < n; i++) local[i] = args[i]!;
+        local[n] = start;
+        local[n + 1] = end;
         try {
           fns[k]!(...local);
         } catch {
           // a trap in a kernel: report it instead of leaving the caller waiting forever
           Atomics.store(ctl, ERROR, k + 1);
-          Atomics.store(ctl, NEXT, total);
         }
       }
     }
