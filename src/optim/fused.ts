@@ -1,7 +1,8 @@
-// Fused element-wise updates: an optional faster engine for Adam's, RAdam's and SGD's inner loops. optim
-// imports nothing, so the engine is handed in (the library's entry point hands in the wasm
-// kernels of src/kernels/optim.ts). An engine must give the same bits as the loops in adam.ts,
-// radam.ts and sgd.ts; it returns false for arrays it cannot reach, and the optimizer then runs its own loop.
+// Fused element-wise updates: an optional faster engine for the inner loops of Adam, RAdam and
+// SGD. optim imports nothing, so the engine is handed in (the library's entry point hands in the
+// wasm kernels of src/kernels/optim.ts). An engine must give the same bits as the loops in
+// adam.ts, radam.ts and sgd.ts; it returns false for arrays it cannot reach, and the optimizer
+// then runs its own loop.
 
 /** Adam's scalars for one parameter and step, f32 values (adam.ts derives them). */
 export interface AdamScalars {

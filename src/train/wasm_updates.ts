@@ -1,4 +1,8 @@
 // Wires the wasm optimizer updates (src/kernels/optim.ts) into src/optim, which imports nothing:
+// loading the library or the trainer installs them, so Adam, RAdam and SGD steps on parameters in
+// the kernel memory run in wasm, with the same bits as their TypeScript loops.
+// `optim.useFusedUpdates(null)` switches them off; `optim.useFusedUpdates(wasmUpdates)` back on.
+imports nothing:
 // loading the library or the trainer installs them, so Adam, RAdam and SGD steps on parameters in the
 // kernel memory run in wasm, with the same bits as their TypeScript loops.
 // `optim.useFusedUpdates(null)` switches them off; `optim.useFusedUpdates(wasmUpdates)` back on.
