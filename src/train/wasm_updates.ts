@@ -2,10 +2,6 @@
 // loading the library or the trainer installs them, so Adam, RAdam and SGD steps on parameters in
 // the kernel memory run in wasm, with the same bits as their TypeScript loops.
 // `optim.useFusedUpdates(null)` switches them off; `optim.useFusedUpdates(wasmUpdates)` back on.
-imports nothing:
-// loading the library or the trainer installs them, so Adam, RAdam and SGD steps on parameters in the
-// kernel memory run in wasm, with the same bits as their TypeScript loops.
-// `optim.useFusedUpdates(null)` switches them off; `optim.useFusedUpdates(wasmUpdates)` back on.
 import { adamUpdate, radamUpdate, sgdUpdate, stateArray } from "../kernels/optim.js";
 import { useFusedUpdates, type FusedUpdates } from "../optim/fused.js";
 
