@@ -11,10 +11,19 @@ const UPDATE_GRAIN = 1 << 13;
 /** Wasm heap blocks of state arrays, freed once their array is garbage. */
 const stateBlocks = new FinalizationRegistry<{ rt: Runtime; ptr: number }>(({ rt, ptr }) => rt.heap.free(ptr));
 
+/** The flag constants of assembly/optim.ts, read from each runtime's module once. */
+const flagValues = new WeakMap<Runtime, Map<string, number>>();
+
 function flag(rt: Runtime, name: string): number {
-  const g = (rt.kernels as unknown as Record<string, WebAssembly.Global | undefined>)[name];
-  if (!g) throw new Error(`optimizer kernels: the wasm module has no ${name}`);
-  return g.value as number;
+  let values = flagValues.get(rt);
+  if (!values) flagValues.set(rt, (values = new Map()));
+  let v = values.get(name);
+  if (v === undefined) {
+    const g = (rt.kernels as unknown as Record<string, WebAssembly.Global | undefined>)[name];
+    if (!g) throw new Error(`optimizer kernels: the wasm module has no ${name}`);
+    values.set(name, (v = g.value as number));
+  }
+  return v;
 }
 
 /** The runtime that holds every array given, or undefined. */

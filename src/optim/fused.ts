@@ -4,36 +4,33 @@
 // adam.ts, radam.ts and sgd.ts; it returns false for arrays it cannot reach, and the optimizer
 // then runs its own loop.
 
-/** Adam's scalars for one parameter and step, f32 values (adam.ts derives them). */
-export interface AdamScalars {
+/**
+ * What Adam and RAdam share, for one parameter and step, f32 values (f32.ts momentScalars):
+ * the weight decay and the moment estimates' coefficients.
+ */
+export interface MomentScalars {
   decoupled: boolean;
   decay: number;
   /** 0: no L2 term. */
   l2: number;
-  amsgrad: boolean;
   w: number;
   wComplement: number;
   b2: number;
   oneMinusB2: number;
   bc2Sqrt: number;
   eps: number;
+}
+
+/** Adam's scalars (adam.ts derives them). */
+export interface AdamScalars extends MomentScalars {
+  amsgrad: boolean;
   negStepSize: number;
 }
 
-/** RAdam's scalars for one parameter and step, f32 values (radam.ts derives them). */
-export interface RAdamScalars {
-  decoupled: boolean;
-  decay: number;
-  /** 0: no L2 term. */
-  l2: number;
-  w: number;
-  wComplement: number;
-  b2: number;
-  oneMinusB2: number;
+/** RAdam's scalars (radam.ts derives them). */
+export interface RAdamScalars extends MomentScalars {
   bc1: number;
   lr: number;
-  bc2Sqrt: number;
-  eps: number;
   /** The rectification term, or null for the un-rectified step. */
   rect: number | null;
 }

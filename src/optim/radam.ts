@@ -8,16 +8,10 @@
 //   else:    p = p − m̂·lr                     (un-rectified, bias-corrected momentum step)
 import { Optimizer, checkStateKeys, savedArray, savedCount, type OptimParam, type ParamGroup, type ParamsOrGroups, type StateRecord } from "./optimizer.js";
 import { betas, boolean, nonNegative } from "./validate.js";
-import { updateMoments } from "./f32.js";
+import { momentScalars, updateMoments, type MomentOptions } from "./f32.js";
 import { fusedUpdates, newStateArray, type RAdamScalars } from "./fused.js";
 
-export interface RAdamOptions {
-  lr: number;
-  betas: [number, number];
-  eps: number;
-  weightDecay: number;
-  decoupledWeightDecay: boolean;
-}
+export type RAdamOptions = MomentOptions;
 
 export interface RAdamState {
   step: number;
@@ -79,26 +73,11 @@ export class RAdam extends Optimizer<RAdamOptions, RAdamState> {
   }
 }
 
-/** The step's scalars, computed in double and used as float32 (as adam.ts). */
+/** The step's scalars (f32.ts momentScalars, plus RAdam's own). */
 function radamScalars(group: RAdamOptions, step: number): RAdamScalars {
-  const lr = group.lr, beta1 = group.betas[0], beta2 = group.betas[1], wd = group.weightDecay;
-  const w = f32(1 - beta1);
-  const decoupled = group.decoupledWeightDecay && wd !== 0;
-  const rect = radamRectification(beta2, step);
-  return {
-    decoupled,
-    decay: decoupled ? f32(1 - lr * wd) : 1,
-    l2: !group.decoupledWeightDecay && wd !== 0 ? f32(wd) : 0,
-    w,
-    wComplement: f32(1 - w),
-    b2: f32(beta2),
-    oneMinusB2: f32(1 - beta2),
-    bc1: f32(1 - beta1 ** step),
-    lr: f32(lr),
-    bc2Sqrt: f32(Math.sqrt(1 - beta2 ** step)),
-    eps: f32(group.eps),
-    rect: rect === null ? null : f32(rect),
-  };
+  const rect = radamRectification(group.betas[1], step);
+  // added to momentScalars' object, not spread into a new one (see adam.ts)
+  return Object.assign(momentScalars(group, step), { bc1: f32(1 - group.betas[0] ** step), lr: f32(group.lr), rect: rect === null ? null : f32(rect) });
 }
 
 /** The update in f32, one rounding per operation: the definition the fused engine must match. */
