@@ -226,6 +226,37 @@ test("adder kernels match the reference on LeNet and ResNet-20 layer shapes", ()
   }
 });
 
+test("the input gradient's clamp gives clamp(w − x, −1, 1) exactly on edge values, on integer bits (≥ 4 channels) and FP min/max (< 4)", () => {
+  // One output position with dy = 1 and the rest 0: each dx under the window is one term,
+  // clamp(fround(w − x), −1, 1), so fast and reference must agree exactly.
+  const rt = initRuntime({ threads: 1 });
+  const buf = new Buffers(rt);
+  const edges = [0, -0, 1, -1, 0.5, -0.5, 1 + 2 ** -23, -1 - 2 ** -23, 1 - 2 ** -24, -1 + 2 ** -24, 2, -2, 3e38, -3e38,
+    Infinity, -Infinity, 2 ** -140, -(2 ** -140), 1.5, -1.5, 0.75, -0.75, 1e-7, -1e-7];
+  const pick = (i: number) => edges[(i * 7 + 3) % edges.length];
+  try {
+    for (const K of [6, 2]) {
+      const s = conv2dShape([1, 3, 4, 4], [K, 3, 3, 3]);
+      const x = buf.make(48, (i) => pick(i)), w = buf.make(K * 27, (i) => pick(i * 5 + 1));
+      for (let k = 0; k < K; k++) {
+        for (const p of [0, 3]) {
+          const dy = buf.make(K * 4, (i) => (i === k * 4 + p ? 1 : 0));
+          const dx = buf.make(48, () => NaN), dxRef = new Float32Array(48);
+          fast.adder2dBackwardInput(x, dy, w, dx, s);
+          ref.adder2dBackwardInput(x, dy, w, dxRef, s);
+          for (let i = 0; i < 48; i++) {
+            if (dx[i] !== dxRef[i]) assert.fail(`K = ${K}, dy at channel ${k} position ${p}: dx[${i}] = ${dx[i]}, want ${dxRef[i]}`);
+          }
+          assert.ok(dxRef.some((v) => v === 1) && dxRef.some((v) => v === -1) && dxRef.some((v) => v !== 0 && Math.abs(v) < 1));
+        }
+      }
+      buf.free();
+    }
+  } finally {
+    buf.free();
+  }
+});
+
 test("adder kernels reject bad sizes and grad rules with a message naming them", () => {
   const rt = runtime();
   const buf = new Buffers(rt);
