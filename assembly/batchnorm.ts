@@ -16,9 +16,12 @@
 // gamma, beta, running stats, dgamma and dbeta may be 0 (absent): gamma = 1, beta = 0, skipped.
 //
 // A ReLU after a training-mode BatchNorm can run inside it (src/tensor/ops/batchnorm.ts): the
-// forward stores max(y, 0) as reluForwardF32 does, and the backward masks dy with (out > 0) as
+// forward stores max(y, 0) as reluForwardF32 does, and the backward masks dy with (y > 0) as
 // reluBackwardF32 does, in every read of dy. Same bits as the two kernels, two passes over memory
-// fewer.
+// fewer. The backward does not read the output for the mask: it recomputes y > 0 from x with the
+// forward's own f32 operations, ((x - mean_hi) - mean_lo)·a + b, from mean_lo and a that the forward
+// saves per channel (`affine`: C values of mean_lo, then C of a) and b = beta. That is the same
+// test on the same f32 value, and one stream of memory fewer in each of the backward's two passes.
 
 @inline function at(p: usize, i: i32): usize {
   return p + (<usize>i << 2);
@@ -86,15 +89,25 @@ let shiftedSq: f64 = 0;
   }
 }
 
-/** Four floats of dy at address g, masked by (out > 0) at the same element as reluBackwardF32 does, unless out is 0. */
-@inline function gradAt(g: usize, dy: usize, out: usize): v128 {
+/**
+ * Four floats of dy at address g; with a ReLU fused, masked by (y > 0) where y is the forward's
+ * output at the same element: recomputed from x (at x + (g - dy)) with the forward's f32 operations
+ * when `relu` (per lane mean_hi, mean_lo, a and b of that lane's channel), else read from `out`
+ * unless out is 0. Either way the bits of reluBackwardF32's mask.
+ */
+@inline function gradAt(g: usize, dy: usize, x: usize, relu: bool, mhi: v128, mlo: v128, a: v128, b: v128, out: usize): v128 {
   const v = v128.load(g);
+  if (relu) {
+    const d = f32x4.sub(f32x4.sub(v128.load(x + (g - dy)), mhi), mlo);
+    return v128.and(v, f32x4.gt(f32x4.add(f32x4.mul(d, a), b), f32x4.splat(0)));
+  }
   return out == 0 ? v : v128.and(v, f32x4.gt(v128.load(out + (g - dy)), f32x4.splat(0)));
 }
 
-/** One float of dy, masked as gradAt. */
-@inline function gradOne(g: usize, dy: usize, out: usize): f32 {
+/** One float of dy, masked as gradAt (the forward's scalar tail: the same f32 operations). */
+@inline function gradOne(g: usize, dy: usize, x: usize, relu: bool, mhi: f32, mlo: f32, a: f32, b: f32, out: usize): f32 {
   const v = load<f32>(g);
+  if (relu) return ((load<f32>(x + (g - dy)) - mhi) - mlo) * a + b > 0 ? v : 0;
   return out == 0 || load<f32>(out + (g - dy)) > 0 ? v : 0;
 }
 
@@ -118,7 +131,7 @@ let shiftedSq: f64 = 0;
 export function batchNormForwardTrainF32(
   x: usize, gamma: usize, beta: usize, y: usize, saveMean: usize, saveInvStd: usize,
   runningMean: usize, runningVar: usize, N: i32, C: i32, HW: i32, momentum: f64, eps: f64, relu: bool,
-  start: i32, end: i32,
+  affine: usize, start: i32, end: i32,
 ): void {
   const count = N * HW;
   const inv = 1.0 / <f64>count;
@@ -164,6 +177,10 @@ export function batchNormForwardTrainF32(
         v128.store(q, rectify(f32x4.add(f32x4.mul(d, a), b), relu));
       }
       v128.store(at(saveMean, c), mean);
+      if (affine != 0) {
+        v128.store(at(affine, c), mlo);
+        v128.store(at(affine, C + c), a);
+      }
       v128.store(at(saveInvStd, c), f32x4.shuffle(f32x4.demote_f64x2_zero(istd0), f32x4.demote_f64x2_zero(istd1), 0, 1, 4, 5));
       updateRunning(runningMean, runningVar, c, f64x2.extract_lane(m0, 0), f64x2.extract_lane(v0, 0), count, momentum);
       updateRunning(runningMean, runningVar, c + 1, f64x2.extract_lane(m0, 1), f64x2.extract_lane(v0, 1), count, momentum);
@@ -198,6 +215,10 @@ export function batchNormForwardTrainF32(
     for (let n = 0; n < N; n++, p += stride, o += stride) planeAffine(p, o, HW, mhi, mlo, a, b, relu);
     store<f32>(at(saveMean, c), mhi);
     store<f32>(at(saveInvStd, c), <f32>istd);
+    if (affine != 0) {
+      store<f32>(at(affine, c), mlo);
+      store<f32>(at(affine, C + c), a);
+    }
     updateRunning(runningMean, runningVar, c, mean, varB, count, momentum);
   }
 }
@@ -245,19 +266,22 @@ export function batchNormForwardEvalF32(
  */
 export function batchNormBackwardF32(
   dy: usize, x: usize, gamma: usize, saveMean: usize, saveInvStd: usize, dx: usize, dgamma: usize, dbeta: usize,
-  N: i32, C: i32, HW: i32, out: usize, start: i32, end: i32,
+  N: i32, C: i32, HW: i32, out: usize, beta: usize, affine: usize, start: i32, end: i32,
 ): void {
   const count = <f64>(N * HW);
+  const relu = affine != 0; // a fused ReLU, its mask recomputed from x (see gradAt); else read from out if given
   let c = start;
   if (HW == 1) {
     const row = <usize>C << 2;
     for (; c + 4 <= end; c += 4) {
       const m = v128.load(at(saveMean, c));
+      const ml = relu ? v128.load(at(affine, c)) : m, ma = relu ? v128.load(at(affine, C + c)) : m;
+      const mb = beta == 0 ? f32x4.splat(0) : v128.load(at(beta, c));
       const m0 = f64x2.promote_low_f32x4(m), m1 = f64x2.promote_low_f32x4(i32x4.shuffle(m, m, 2, 3, 2, 3));
       let s0 = f64x2.splat(0), s1 = f64x2.splat(0), t0 = f64x2.splat(0), t1 = f64x2.splat(0);
       let p = at(x, c), g = at(dy, c);
       for (let n = 0; n < N; n++, p += row, g += row) {
-        const gv = gradAt(g, dy, out);
+        const gv = gradAt(g, dy, x, relu, m, ml, ma, mb, out);
         const g0 = f64x2.promote_low_f32x4(gv), g1 = f64x2.promote_low_f32x4(i32x4.shuffle(gv, gv, 2, 3, 2, 3));
         s0 = f64x2.add(s0, g0);
         s1 = f64x2.add(s1, g1);
@@ -287,7 +311,7 @@ export function batchNormBackwardF32(
       let o = at(dx, c);
       for (let n = 0; n < N; n++, p += row, g += row, o += row) {
         const d = f32x4.sub(v128.load(p), m);
-        v128.store(o, f32x4.add(f32x4.add(f32x4.mul(gradAt(g, dy, out), A), f32x4.mul(d, B)), D));
+        v128.store(o, f32x4.add(f32x4.add(f32x4.mul(gradAt(g, dy, x, relu, m, ml, ma, mb, out), A), f32x4.mul(d, B)), D));
       }
     }
   }
@@ -297,6 +321,8 @@ export function batchNormBackwardF32(
     const mf = load<f32>(at(saveMean, c));
     const m = <f64>mf;
     const vm = f64x2.splat(m);
+    const lo = relu ? load<f32>(at(affine, c)) : 0, sa = relu ? load<f32>(at(affine, C + c)) : 0, sb = param(beta, c, 0);
+    const vh = f32x4.splat(mf), vl = f32x4.splat(lo), vsa = f32x4.splat(sa), vsb = f32x4.splat(sb);
     const off = plane * <usize>c;
     let s: f64 = 0, t: f64 = 0;
     for (let n = 0; n < N; n++) {
@@ -304,7 +330,7 @@ export function batchNormBackwardF32(
       let s0 = f64x2.splat(0), s1 = f64x2.splat(0), t0 = f64x2.splat(0), t1 = f64x2.splat(0);
       let i = 0;
       for (; i + 4 <= HW; i += 4) {
-        const gv = gradAt(at(g, i), dy, out), pq = at(p, i);
+        const gv = gradAt(at(g, i), dy, x, relu, vh, vl, vsa, vsb, out), pq = at(p, i);
         const g0 = f64x2.promote_low_f32x4(gv), g1 = f64x2.promote_low_f32x4(i32x4.shuffle(gv, gv, 2, 3, 2, 3));
         s0 = f64x2.add(s0, g0);
         s1 = f64x2.add(s1, g1);
@@ -313,7 +339,7 @@ export function batchNormBackwardF32(
       }
       let ps = hsum(f64x2.add(s0, s1)), pt = hsum(f64x2.add(t0, t1));
       for (; i < HW; i++) {
-        const gv = <f64>gradOne(at(g, i), dy, out);
+        const gv = <f64>gradOne(at(g, i), dy, x, relu, mf, lo, sa, sb, out);
         ps += gv;
         pt += gv * (<f64>load<f32>(at(p, i)) - m);
       }
@@ -333,11 +359,11 @@ export function batchNormBackwardF32(
       let i = 0;
       for (; i + 4 <= HW; i += 4) {
         const d = f32x4.sub(v128.load(at(p, i)), vmf);
-        v128.store(at(o, i), f32x4.add(f32x4.add(f32x4.mul(gradAt(at(g, i), dy, out), va), f32x4.mul(d, vb)), vd));
+        v128.store(at(o, i), f32x4.add(f32x4.add(f32x4.mul(gradAt(at(g, i), dy, x, relu, vh, vl, vsa, vsb, out), va), f32x4.mul(d, vb)), vd));
       }
       for (; i < HW; i++) {
         const d = load<f32>(at(p, i)) - mf;
-        store<f32>(at(o, i), (gradOne(at(g, i), dy, out) * Af + d * B) + D);
+        store<f32>(at(o, i), (gradOne(at(g, i), dy, x, relu, mf, lo, sa, sb, out) * Af + d * B) + D);
       }
     }
   }

@@ -304,10 +304,22 @@ test("the ReLU inside BatchNorm gives the bits of BatchNorm then ReLU, forward a
         fast.batchNormForwardTrain(x, gamma, beta, y, mean, invstd, null, null, N, C, HW);
         reluForward(y, z);
         // fused
-        const yf = f32(n), meanF = f32(C), invstdF = f32(C);
-        fast.batchNormForwardTrain(x, gamma, beta, yf, meanF, invstdF, null, null, N, C, HW, 0.1, 1e-5, true);
+        const yf = f32(n), meanF = f32(C), invstdF = f32(C), affine = f32(2 * C);
+        fast.batchNormForwardTrain(x, gamma, beta, yf, meanF, invstdF, null, null, N, C, HW, 0.1, 1e-5, true, affine);
         assert.deepEqual(yf, z, `forward, case ${t}, ${threads} thread(s)`);
         assert.deepEqual([meanF, invstdF], [mean, invstd]);
+        // every fourth case: outputs exactly 0 before the ReLU (x at an exact mean, beta 0), which
+        // the recomputed mask must mask as reluBackward does (y > 0, not y ≥ 0)
+        if (t % 4 === 3 && beta) {
+          beta.fill(0);
+          for (let c = 0; c < C; c++) {
+            for (let k = 0; k < N * HW; k++) x[Math.floor(k / HW) * C * HW + c * HW + (k % HW)] = c + 0.5 + (k === 0 ? -0.25 : k === 1 ? 0.25 : 0);
+          }
+          fast.batchNormForwardTrain(x, gamma, beta, y, mean, invstd, null, null, N, C, HW);
+          reluForward(y, z);
+          fast.batchNormForwardTrain(x, gamma, beta, yf, meanF, invstdF, null, null, N, C, HW, 0.1, 1e-5, true, affine);
+          assert.deepEqual(yf, z);
+        }
         const dz = f32(n);
         for (let i = 0; i < n; i++) dz[i] = (r() - 0.5) * 4;
         const dy = f32(n), dx = f32(n), dg = f32(C), db = f32(C);
@@ -316,6 +328,11 @@ test("the ReLU inside BatchNorm gives the bits of BatchNorm then ReLU, forward a
         const dxF = f32(n), dgF = f32(C), dbF = f32(C);
         fast.batchNormBackward(dz, x, gamma, mean, invstd, dxF, dgF, dbF, N, C, HW, yf);
         assert.deepEqual([dxF, dgF, dbF], [dx, dg, db], `backward, case ${t}, ${threads} thread(s)`);
+        // the mask recomputed from x and the forward's affine constants: the same bits, and the
+        // output is not read (NaN there would leak into the mask if it were)
+        const dxM = f32(n), dgM = f32(C), dbM = f32(C);
+        fast.batchNormBackward(dz, x, gamma, mean, invstd, dxM, dgM, dbM, N, C, HW, f32(n).fill(NaN), { affine, beta });
+        assert.deepEqual([dxM, dgM, dbM], [dx, dg, db], `backward with the recomputed mask, case ${t}, ${threads} thread(s)`);
         // the reference kernels take the same flags, with the same meaning
         const yr = f32(n), yr2 = f32(n), mr = f32(C), sr = f32(C);
         ref.batchNormForwardTrain(x, gamma, beta, yr, mr, sr, null, null, N, C, HW);

@@ -14,6 +14,15 @@ const GRAIN_ELEMS = 16384;
 
 const ptr = (a: Float32Array | null): number => (a ? a.byteOffset : 0);
 
+/**
+ * What batchNormBackward needs to recompute a fused ReLU's mask from x: the `affine` output of the
+ * forward that produced reluOut, and that forward's beta (null: 0).
+ */
+export interface ReluMask {
+  affine: Float32Array;
+  beta: Float32Array | null;
+}
+
 function checkOptional(k: string, name: string, a: Float32Array | null, n: number): void {
   if (a) checkView(k, name, a, n);
 }
@@ -26,12 +35,14 @@ function channelGrain(N: number, HW: number): number {
  * Training-mode forward. y = (x - mean)·invstd·gamma + beta with the batch mean and the biased
  * batch variance; saveMean / saveInvStd keep them for backward; running stats are updated
  * PyTorch-style with the unbiased variance: running = (1 - momentum)·running + momentum·batch.
- * `relu` stores max(y, 0) instead, the bits of reluForward after this kernel.
+ * `relu` stores max(y, 0) instead, the bits of reluForward after this kernel. `affine` (2·C
+ * floats), when given, receives per channel the low part of the mean and the scale that y was
+ * computed with (C of each): batchNormBackward's `mask` then recomputes y > 0 from x.
  */
 export function batchNormForwardTrain(
   x: Float32Array, gamma: Float32Array | null, beta: Float32Array | null, y: Float32Array,
   saveMean: Float32Array, saveInvStd: Float32Array, runningMean: Float32Array | null, runningVar: Float32Array | null,
-  N: number, C: number, HW: number, momentum = 0.1, eps = 1e-5, relu = false,
+  N: number, C: number, HW: number, momentum = 0.1, eps = 1e-5, relu = false, affine: Float32Array | null = null,
 ): void {
   const k = "batchNormForwardTrain";
   checkSizes(k, { N, C, HW });
@@ -46,9 +57,10 @@ export function batchNormForwardTrain(
   checkView(k, "saveInvStd", saveInvStd, C);
   checkOptional(k, "runningMean", runningMean, C);
   checkOptional(k, "runningVar", runningVar, C);
+  checkOptional(k, "affine", affine, 2 * C);
   runtime().parallel(
     "batchNormForwardTrainF32",
-    [x.byteOffset, ptr(gamma), ptr(beta), y.byteOffset, saveMean.byteOffset, saveInvStd.byteOffset, ptr(runningMean), ptr(runningVar), N, C, HW, momentum, eps, relu ? 1 : 0],
+    [x.byteOffset, ptr(gamma), ptr(beta), y.byteOffset, saveMean.byteOffset, saveInvStd.byteOffset, ptr(runningMean), ptr(runningVar), N, C, HW, momentum, eps, relu ? 1 : 0, ptr(affine)],
     C, channelGrain(N, HW), HW === 1 ? 4 : 1,
   );
 }
@@ -79,12 +91,14 @@ export function batchNormForwardEval(
  *   dbeta = Σ dy, dgamma = Σ dy·xhat, dx = gamma·invstd·(dy - dbeta/n - xhat·dgamma/n)
  * with xhat = (x - saveMean)·saveInvStd and n = N·HW. dgamma / dbeta are overwritten.
  * With `reluOut` (the output of a forward with `relu`), dy is first masked by reluOut > 0: the
- * bits of reluBackward before this kernel.
+ * bits of reluBackward before this kernel. With `mask` as well (that forward's `affine` output
+ * and beta), the kernel recomputes reluOut > 0 from x with the forward's own f32 operations instead
+ * of reading reluOut: the same mask, one pass over memory fewer in each of its two passes.
  */
 export function batchNormBackward(
   dy: Float32Array, x: Float32Array, gamma: Float32Array | null, saveMean: Float32Array, saveInvStd: Float32Array,
   dx: Float32Array, dgamma: Float32Array | null, dbeta: Float32Array | null, N: number, C: number, HW: number,
-  reluOut: Float32Array | null = null,
+  reluOut: Float32Array | null = null, mask: ReluMask | null = null,
 ): void {
   const k = "batchNormBackward";
   checkSizes(k, { N, C, HW });
@@ -97,9 +111,14 @@ export function batchNormBackward(
   checkOptional(k, "dgamma", dgamma, C);
   checkOptional(k, "dbeta", dbeta, C);
   checkOptional(k, "reluOut", reluOut, N * C * HW);
+  if (mask) {
+    if (!reluOut) throw new Error(`${k}: mask is given without reluOut, the output it stands for`);
+    checkView(k, "mask.affine", mask.affine, 2 * C);
+    checkOptional(k, "mask.beta", mask.beta, C);
+  }
   runtime().parallel(
     "batchNormBackwardF32",
-    [dy.byteOffset, x.byteOffset, ptr(gamma), saveMean.byteOffset, saveInvStd.byteOffset, dx.byteOffset, ptr(dgamma), ptr(dbeta), N, C, HW, ptr(reluOut)],
+    [dy.byteOffset, x.byteOffset, ptr(gamma), saveMean.byteOffset, saveInvStd.byteOffset, dx.byteOffset, ptr(dgamma), ptr(dbeta), N, C, HW, ptr(reluOut), ptr(mask?.beta ?? null), ptr(mask?.affine ?? null)],
     C, channelGrain(N, HW), HW === 1 ? 4 : 1,
   );
 }

@@ -1,10 +1,11 @@
 // Reference batch normalization: plain f64 loops, the same signatures as ../batchnorm.ts.
+import type { ReluMask } from "../batchnorm.js";
 const idx = (n: number, c: number, s: number, C: number, HW: number): number => (n * C + c) * HW + s;
 
 export function batchNormForwardTrain(
   x: Float32Array, gamma: Float32Array | null, beta: Float32Array | null, y: Float32Array,
   saveMean: Float32Array, saveInvStd: Float32Array, runningMean: Float32Array | null, runningVar: Float32Array | null,
-  N: number, C: number, HW: number, momentum = 0.1, eps = 1e-5, relu = false,
+  N: number, C: number, HW: number, momentum = 0.1, eps = 1e-5, relu = false, affine: Float32Array | null = null,
 ): void {
   const count = N * HW;
   for (let c = 0; c < C; c++) {
@@ -25,6 +26,11 @@ export function batchNormForwardTrain(
     }
     saveMean[c] = mean;
     saveInvStd[c] = invstd;
+    if (affine) {
+      // the fast kernel's per-channel constants: the f32 mean's low part, and the scale in f32
+      affine[c] = mean - Math.fround(mean);
+      affine[C + c] = g * invstd;
+    }
     if (runningMean) runningMean[c] = (1 - momentum) * runningMean[c] + momentum * mean;
     if (runningVar) runningVar[c] = (1 - momentum) * runningVar[c] + momentum * variance * (count / (count - 1));
   }
@@ -49,8 +55,9 @@ export function batchNormForwardEval(
 export function batchNormBackward(
   dy: Float32Array, x: Float32Array, gamma: Float32Array | null, saveMean: Float32Array, saveInvStd: Float32Array,
   dx: Float32Array, dgamma: Float32Array | null, dbeta: Float32Array | null, N: number, C: number, HW: number,
-  reluOut: Float32Array | null = null,
+  reluOut: Float32Array | null = null, _mask: ReluMask | null = null,
 ): void {
+  // `_mask` only lets the fast kernel recompute reluOut > 0 instead of reading it: same mask
   const count = N * HW;
   if (reluOut) dy = dy.map((g, i) => (reluOut[i] > 0 ? g : 0));
   for (let c = 0; c < C; c++) {

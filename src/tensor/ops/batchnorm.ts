@@ -40,9 +40,12 @@ export function batchNorm(
   if (N * HW < 2) throw new Error(`BatchNorm: training needs more than one value per channel, got input [${x.shape.join(", ")}]`);
   const mean = allocF32(C);
   const invStd = allocF32(C);
-  batchNormForwardTrain(x.data, gamma, beta, y.data, mean, invStd, runningMean.data, runningVar.data, N, C, HW, momentum, eps, reluNext);
+  // with the ReLU fused, the backward recomputes its mask from x and these (see batchNormBackward)
+  const affine = reluNext ? allocF32(2 * C) : null;
+  batchNormForwardTrain(x.data, gamma, beta, y.data, mean, invStd, runningMean.data, runningVar.data, N, C, HW, momentum, eps, reluNext, affine);
   const inputs = weight && bias ? [x, weight, bias] : [x];
   const reluOut = reluNext ? y.data : null;
+  const mask = affine ? { affine, beta } : null;
   const out = record(y, reluNext ? "batchnorm_relu" : "batchnorm", inputs, (dy) => {
     const dgamma = allocF32(C);
     const dbeta = allocF32(C);
@@ -50,7 +53,7 @@ export function batchNorm(
     // the kernel runs once either way, since dgamma and dbeta come out of the same pass
     let done = false;
     const backward = (dx: Float32Array) => {
-      batchNormBackward(dy, x.data, gamma, mean, invStd, dx, dgamma, dbeta, N, C, HW, reluOut);
+      batchNormBackward(dy, x.data, gamma, mean, invStd, dx, dgamma, dbeta, N, C, HW, reluOut, mask);
       done = true;
     };
     accumulateGrad(x, backward);
