@@ -336,7 +336,13 @@ test("the ReLU inside BatchNorm gives the bits of BatchNorm then ReLU, forward a
         // the reference kernels take the same flags, with the same meaning
         const yr = f32(n), yr2 = f32(n), mr = f32(C), sr = f32(C);
         ref.batchNormForwardTrain(x, gamma, beta, yr, mr, sr, null, null, N, C, HW);
-        ref.batchNormForwardTrain(x, gamma, beta, yr2, f32(C), f32(C), null, null, N, C, HW, 0.1, 1e-5, true);
+        const affineR = f32(2 * C);
+        ref.batchNormForwardTrain(x, gamma, beta, yr2, f32(C), f32(C), null, null, N, C, HW, 0.1, 1e-5, true, affineR);
+        for (let c = 0; c < C; c++) {
+          // the reference's mean_lo and scale: the fast kernel's within f32 rounding of its statistics
+          assert.ok(Math.abs(affineR[c] - affine[c]) <= 1e-6 * (1 + Math.abs(mean[c])), `mean_lo of channel ${c}: ${affine[c]}, reference ${affineR[c]}`);
+          assert.ok(Math.abs(affineR[C + c] - affine[C + c]) <= 1e-4 * Math.abs(affineR[C + c]) + 1e-6, `scale of channel ${c}: ${affine[C + c]}, reference ${affineR[C + c]}`);
+        }
         assert.deepEqual(yr2, yr.map((v) => Math.max(v, 0)), `reference forward, case ${t}`);
         const masked = dz.map((g, i) => (yr2[i] > 0 ? g : 0));
         const dxr = f32(n), dxr2 = f32(n), dgr = f32(C), dgr2 = f32(C), dbr = f32(C), dbr2 = f32(C);
