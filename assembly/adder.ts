@@ -337,12 +337,9 @@ export function adderLinearForwardF32(M: i32, N: i32, K: i32, x: usize, w: usize
 
 // ---- the surrogate f(d) of the input gradient ----
 
-/** The rules f: clamp(d, −1, 1) on bit patterns or with FP min/max (same bits), or sgn(d). */
-const CLAMP_BITS = 0, CLAMP_FP = 1, SIGN = 2;
-
 /**
  * clamp(d, −1, 1) (HardTanh, the paper's rule) or sgn(d) (the true derivative, for ablations).
- * Callers pass a constant `rule` into @inline code, so each variant compiles to its own loop.
+ * Callers pass a constant `sign` into @inline code, so each variant compiles to its own loop.
  *
  * The clamp runs on the bit patterns, as two integer mins (inputs here are never NaN):
  *   min_s(d, bits(1))    a float with its sign bit set is a negative i32, below bits(1); two
@@ -354,19 +351,18 @@ const CLAMP_BITS = 0, CLAMP_FP = 1, SIGN = 2;
  * issue on any vector pipe (bench/kernels/pipes.mjs measures both).
  */
 // @ts-ignore: decorator
-@inline function surrogate(d: v128, rule: i32): v128 {
-  if (rule == SIGN) {
+@inline function surrogate(d: v128, sign: bool): v128 {
+  if (sign) {
     // ±1 with the sign bit of d, and 0 where d == 0
     const one = v128.or(v128.and(d, i32x4.splat(0x80000000)), f32x4.splat(1));
     return v128.and(one, f32x4.ne(d, f32x4.splat(0)));
   }
-  if (rule == CLAMP_FP) return f32x4.pmax(f32x4.pmin(d, f32x4.splat(1)), f32x4.splat(-1));
   return i32x4.min_u(i32x4.min_s(d, f32x4.splat(1)), f32x4.splat(-1));
 }
 
 // @ts-ignore: decorator
-@inline function gradStep(acc: v128, g: v128, d: v128, rule: i32): v128 {
-  return f32x4.add(acc, f32x4.mul(g, surrogate(d, rule)));
+@inline function gradStep(acc: v128, g: v128, d: v128, sign: bool): v128 {
+  return f32x4.add(acc, f32x4.mul(g, surrogate(d, sign)));
 }
 
 // ---- backward input, conv: col[r][j] ← Σ_k dy[k][j] · f(W[k][r] − col[r][j]) ----
@@ -376,7 +372,7 @@ const CLAMP_BITS = 0, CLAMP_FP = 1, SIGN = 2;
  * (row r + 1 at s + sars); dy[k][j] at v + k·ldv. The eight col values stay in registers over k.
  */
 // @ts-ignore: decorator
-@inline function convGradTile2x8(s: usize, sars: usize, sks: usize, v: usize, ldv: usize, h: usize, ldh: usize, K: i32, rule: i32): void {
+@inline function convGradTile2x8(s: usize, sars: usize, sks: usize, v: usize, ldv: usize, h: usize, ldh: usize, K: i32, sign: bool): void {
   const h1 = h + ldh;
   const x00 = v128.load(h), x01 = v128.load(h, 16), x10 = v128.load(h1), x11 = v128.load(h1, 16);
   let a00 = f32x4.splat(0), a01 = f32x4.splat(0), a10 = f32x4.splat(0), a11 = f32x4.splat(0);
@@ -384,10 +380,10 @@ const CLAMP_BITS = 0, CLAMP_FP = 1, SIGN = 2;
   for (let k = 0; k < K; k++) {
     const g0 = v128.load(v), g1 = v128.load(v, 16);
     const w0 = v128.load32_splat(s), w1 = v128.load32_splat(s1);
-    a00 = gradStep(a00, g0, f32x4.sub(w0, x00), rule);
-    a01 = gradStep(a01, g1, f32x4.sub(w0, x01), rule);
-    a10 = gradStep(a10, g0, f32x4.sub(w1, x10), rule);
-    a11 = gradStep(a11, g1, f32x4.sub(w1, x11), rule);
+    a00 = gradStep(a00, g0, f32x4.sub(w0, x00), sign);
+    a01 = gradStep(a01, g1, f32x4.sub(w0, x01), sign);
+    a10 = gradStep(a10, g0, f32x4.sub(w1, x10), sign);
+    a11 = gradStep(a11, g1, f32x4.sub(w1, x11), sign);
     v += ldv; s += sks; s1 += sks;
   }
   v128.store(h, a00); v128.store(h, a01, 16);
@@ -395,13 +391,13 @@ const CLAMP_BITS = 0, CLAMP_FP = 1, SIGN = 2;
 }
 
 // @ts-ignore: decorator
-@inline function convGradTile1x8(s: usize, sks: usize, v: usize, ldv: usize, h: usize, K: i32, rule: i32): void {
+@inline function convGradTile1x8(s: usize, sks: usize, v: usize, ldv: usize, h: usize, K: i32, sign: bool): void {
   const x00 = v128.load(h), x01 = v128.load(h, 16);
   let a00 = f32x4.splat(0), a01 = f32x4.splat(0);
   for (let k = 0; k < K; k++) {
     const w0 = v128.load32_splat(s);
-    a00 = gradStep(a00, v128.load(v), f32x4.sub(w0, x00), rule);
-    a01 = gradStep(a01, v128.load(v, 16), f32x4.sub(w0, x01), rule);
+    a00 = gradStep(a00, v128.load(v), f32x4.sub(w0, x00), sign);
+    a01 = gradStep(a01, v128.load(v, 16), f32x4.sub(w0, x01), sign);
     v += ldv; s += sks;
   }
   v128.store(h, a00); v128.store(h, a01, 16);
@@ -412,21 +408,20 @@ const CLAMP_BITS = 0, CLAMP_FP = 1, SIGN = 2;
  * R floats), dy rows of ld floats. Strip-outer, so one 8-column strip of dy stays in L1.
  */
 // @ts-ignore: decorator
-@inline function convGradBlock(w: usize, R: i32, dy: usize, col: usize, ld: i32, Kg: i32, rule: i32): void {
+@inline function convGradBlock(w: usize, R: i32, dy: usize, col: usize, ld: i32, Kg: i32, sign: bool): void {
   const ldb = <usize>ld << 2, wks = <usize>R << 2;
   for (let j = 0; j < ld; j += 8) {
     const dj = dy + (<usize>j << 2), cj = col + (<usize>j << 2);
     let r = 0;
-    for (; r + 2 <= R; r += 2) convGradTile2x8(w + (<usize>r << 2), 4, wks, dj, ldb, cj + <usize>r * ldb, ldb, Kg, rule);
-    if (r < R) convGradTile1x8(w + (<usize>r << 2), wks, dj, ldb, cj + <usize>r * ldb, Kg, rule);
+    for (; r + 2 <= R; r += 2) convGradTile2x8(w + (<usize>r << 2), 4, wks, dj, ldb, cj + <usize>r * ldb, ldb, Kg, sign);
+    if (r < R) convGradTile1x8(w + (<usize>r << 2), wks, dj, ldb, cj + <usize>r * ldb, Kg, sign);
   }
 }
 
-// One function per rule, not inlined into the caller, so that each keeps its own loop: inlined
-// into one function, the three loops ran slower (and see heldBlockBits).
-function convGradBlockBits(w: usize, R: i32, dy: usize, col: usize, ld: i32, Kg: i32): void { convGradBlock(w, R, dy, col, ld, Kg, CLAMP_BITS); }
-function convGradBlockFp(w: usize, R: i32, dy: usize, col: usize, ld: i32, Kg: i32): void { convGradBlock(w, R, dy, col, ld, Kg, CLAMP_FP); }
-function convGradBlockSign(w: usize, R: i32, dy: usize, col: usize, ld: i32, Kg: i32): void { convGradBlock(w, R, dy, col, ld, Kg, SIGN); }
+// One function per rule, not inlined into the caller, so that each keeps its own loop (and see
+// heldBlockClamp).
+function convGradBlockClamp(w: usize, R: i32, dy: usize, col: usize, ld: i32, Kg: i32): void { convGradBlock(w, R, dy, col, ld, Kg, false); }
+function convGradBlockSign(w: usize, R: i32, dy: usize, col: usize, ld: i32, Kg: i32): void { convGradBlock(w, R, dy, col, ld, Kg, true); }
 
 /**
  * dx = Σ dy · f(w − x) scattered through col2im, over items (n, g) in [start, end); dx is
@@ -455,8 +450,7 @@ export function adder2dBackwardInputF32(x: usize, dy: usize, w: usize, dx: usize
       }
       im2colBlock(xp, s, 0, R, p0, np, col, ld);
       if (sign) convGradBlockSign(wg, R, dyp, col, ld, Kg);
-      else if (Kg < 4) convGradBlockFp(wg, R, dyp, col, ld, Kg);
-      else convGradBlockBits(wg, R, dyp, col, ld, Kg);
+      else convGradBlockClamp(wg, R, dyp, col, ld, Kg);
       col2imBlock(col, ld, s, R, p0, np, dxp);
     }
     unpadPlanes(dxp, s, Cg, dx + (<usize>((n * s.C + g * Cg) * HW) << 2));
@@ -470,17 +464,17 @@ export function adder2dBackwardInputF32(x: usize, dy: usize, w: usize, dx: usize
 
 /** Two rows × 8 columns; H and V are packed panels (64-byte rows), out gets `cols` columns. */
 // @ts-ignore: decorator
-@inline function heldTile2x8(s: usize, sars: usize, sks: usize, v: usize, h: usize, K: i32, out: usize, ldo: usize, cols: i32, rule: i32): void {
+@inline function heldTile2x8(s: usize, sars: usize, sks: usize, v: usize, h: usize, K: i32, out: usize, ldo: usize, cols: i32, sign: bool): void {
   const x00 = v128.load(h), x01 = v128.load(h, 16), x10 = v128.load(h, 64), x11 = v128.load(h, 80);
   let a00 = f32x4.splat(0), a01 = f32x4.splat(0), a10 = f32x4.splat(0), a11 = f32x4.splat(0);
   let s1 = s + sars;
   for (let k = 0; k < K; k++) {
     const v0 = v128.load(v), v1 = v128.load(v, 16);
     const g0 = v128.load32_splat(s), g1 = v128.load32_splat(s1);
-    a00 = gradStep(a00, g0, f32x4.sub(v0, x00), rule);
-    a01 = gradStep(a01, g0, f32x4.sub(v1, x01), rule);
-    a10 = gradStep(a10, g1, f32x4.sub(v0, x10), rule);
-    a11 = gradStep(a11, g1, f32x4.sub(v1, x11), rule);
+    a00 = gradStep(a00, g0, f32x4.sub(v0, x00), sign);
+    a01 = gradStep(a01, g0, f32x4.sub(v1, x01), sign);
+    a10 = gradStep(a10, g1, f32x4.sub(v0, x10), sign);
+    a11 = gradStep(a11, g1, f32x4.sub(v1, x11), sign);
     v += PANEL << 2; s += sks; s1 += sks;
   }
   storeRow8(out, a00, a01, cols);
@@ -488,35 +482,35 @@ export function adder2dBackwardInputF32(x: usize, dy: usize, w: usize, dx: usize
 }
 
 // @ts-ignore: decorator
-@inline function heldTile1x8(s: usize, sks: usize, v: usize, h: usize, K: i32, out: usize, cols: i32, rule: i32): void {
+@inline function heldTile1x8(s: usize, sks: usize, v: usize, h: usize, K: i32, out: usize, cols: i32, sign: bool): void {
   const x00 = v128.load(h), x01 = v128.load(h, 16);
   let a00 = f32x4.splat(0), a01 = f32x4.splat(0);
   for (let k = 0; k < K; k++) {
     const g0 = v128.load32_splat(s);
-    a00 = gradStep(a00, g0, f32x4.sub(v128.load(v), x00), rule);
-    a01 = gradStep(a01, g0, f32x4.sub(v128.load(v, 16), x01), rule);
+    a00 = gradStep(a00, g0, f32x4.sub(v128.load(v), x00), sign);
+    a01 = gradStep(a01, g0, f32x4.sub(v128.load(v, 16), x01), sign);
     v += PANEL << 2; s += sks;
   }
   storeRow8(out, a00, a01, cols);
 }
 
 // @ts-ignore: decorator
-@inline function heldBlock(s: usize, sars: usize, sks: usize, vp: usize, hp: usize, K: i32, out: usize, ldo: usize, rows: i32, cols: i32, rule: i32): void {
+@inline function heldBlock(s: usize, sars: usize, sks: usize, vp: usize, hp: usize, K: i32, out: usize, ldo: usize, rows: i32, cols: i32, sign: bool): void {
   for (let j = 0; j < cols; j += 8) {
     const c = cols - j, vj = vp + (<usize>j << 2), hj = hp + (<usize>j << 2), oj = out + (<usize>j << 2);
     let i = 0;
-    for (; i + 2 <= rows; i += 2) heldTile2x8(s + <usize>i * sars, sars, sks, vj, hj + (<usize>i << 6), K, oj + <usize>i * ldo, ldo, c, rule);
-    if (i < rows) heldTile1x8(s + <usize>i * sars, sks, vj, hj + (<usize>i << 6), K, oj + <usize>i * ldo, c, rule);
+    for (; i + 2 <= rows; i += 2) heldTile2x8(s + <usize>i * sars, sars, sks, vj, hj + (<usize>i << 6), K, oj + <usize>i * ldo, ldo, c, sign);
+    if (i < rows) heldTile1x8(s + <usize>i * sars, sks, vj, hj + (<usize>i << 6), K, oj + <usize>i * ldo, c, sign);
   }
 }
 
-// One function per rule (see convGradBlockBits): inlined into one caller, the optimizer merged the
-// two calls into one loop that tested the rule on every term, at half the speed.
-function heldBlockBits(s: usize, sars: usize, sks: usize, vp: usize, hp: usize, K: i32, out: usize, ldo: usize, rows: i32, cols: i32): void {
-  heldBlock(s, sars, sks, vp, hp, K, out, ldo, rows, cols, CLAMP_BITS);
+// One function per rule: inlined into one caller, the optimizer merged the two calls into one loop
+// that tested the rule on every term, at half the speed.
+function heldBlockClamp(s: usize, sars: usize, sks: usize, vp: usize, hp: usize, K: i32, out: usize, ldo: usize, rows: i32, cols: i32): void {
+  heldBlock(s, sars, sks, vp, hp, K, out, ldo, rows, cols, false);
 }
 function heldBlockSign(s: usize, sars: usize, sks: usize, vp: usize, hp: usize, K: i32, out: usize, ldo: usize, rows: i32, cols: i32): void {
-  heldBlock(s, sars, sks, vp, hp, K, out, ldo, rows, cols, SIGN);
+  heldBlock(s, sars, sks, vp, hp, K, out, ldo, rows, cols, true);
 }
 
 /**
@@ -543,7 +537,7 @@ export function adderLinearGradF32(
     packPanel(h + (<usize>(i0 * ldh) << 2), ldh, false, rows, j0, cols, hp);
     const si = s + <usize>i0 * <usize>sars, oi = out + (<usize>(i0 * ldo + j0) << 2);
     if (sign) heldBlockSign(si, sars, saks, vp, hp, K, oi, <usize>ldo << 2, rows, cols);
-    else heldBlockBits(si, sars, saks, vp, hp, K, oi, <usize>ldo << 2, rows, cols);
+    else heldBlockClamp(si, sars, saks, vp, hp, K, oi, <usize>ldo << 2, rows, cols);
   }
 }
 
@@ -581,10 +575,10 @@ function signDotTile1x4(d: usize, c0: usize, ldc: usize, w: usize, np: i32, acc:
   for (let q = 0; q < np; q += 4) {
     const o = <usize>q << 2;
     const g = q + 4 <= np ? v128.load(d + o) : loadFirst(d + o, np - q);
-    a0 = gradStep(a0, g, f32x4.sub(v128.load(c0 + o), w0), SIGN);
-    a1 = gradStep(a1, g, f32x4.sub(v128.load(c1 + o), w1), SIGN);
-    a2 = gradStep(a2, g, f32x4.sub(v128.load(c2 + o), w2), SIGN);
-    a3 = gradStep(a3, g, f32x4.sub(v128.load(c3 + o), w3), SIGN);
+    a0 = gradStep(a0, g, f32x4.sub(v128.load(c0 + o), w0), true);
+    a1 = gradStep(a1, g, f32x4.sub(v128.load(c1 + o), w1), true);
+    a2 = gradStep(a2, g, f32x4.sub(v128.load(c2 + o), w2), true);
+    a3 = gradStep(a3, g, f32x4.sub(v128.load(c3 + o), w3), true);
   }
   v128.store(acc, a0); v128.store(acc, a1, 16); v128.store(acc, a2, 32); v128.store(acc, a3, 48);
 }
@@ -595,7 +589,7 @@ function signDotTile1x1(d: usize, c0: usize, w: usize, np: i32, acc: usize): voi
   for (let q = 0; q < np; q += 4) {
     const o = <usize>q << 2;
     const g = q + 4 <= np ? v128.load(d + o) : loadFirst(d + o, np - q);
-    a0 = gradStep(a0, g, f32x4.sub(v128.load(c0 + o), w0), SIGN);
+    a0 = gradStep(a0, g, f32x4.sub(v128.load(c0 + o), w0), true);
   }
   v128.store(acc, a0);
 }

@@ -257,6 +257,9 @@ test("bad input gets a clear error", () => {
   assert.throws(() => fast.batchNormForwardTrain(x, c2, null, x, c3, c3, null, null, 2, 3, 1), /gamma has 2 elements, expected 3/);
   assert.throws(() => fast.batchNormForwardEval(x, null, null, c3, c3, f32(5), 2, 3, 1), /y has 5 elements, expected 6/);
   assert.throws(() => fast.batchNormBackward(x, x, null, c3, c2, x, null, null, 2, 3, 1), /saveInvStd has 2 elements/);
+  assert.throws(() => fast.batchNormForwardTrain(x, null, null, x, c3, c3, null, null, 2, 3, 1, 0.1, 1e-5, true, f32(3)), /affine has 3 elements, expected 6/);
+  assert.throws(() => fast.batchNormBackward(x, x, null, c3, c3, x, null, null, 2, 3, 1, null, { affine: f32(6), beta: null }), /mask is given without reluOut/);
+  assert.throws(() => fast.batchNormBackward(x, x, null, c3, c3, x, null, null, 2, 3, 1, x, { affine: f32(5), beta: null }), /mask.affine has 5 elements, expected 6/);
   freeAll();
 });
 
