@@ -379,18 +379,27 @@ function dotBlock(dy: usize, P: i32, col: usize, ldcol: i32, Kg: i32, rs: i32, n
  * dw = Σ_n dy_n · col_nᵀ over items (g, r) in [start, end) of G·R; dw is overwritten.
  * Scratch slot: padded planes (padFloats), Kg × dwCols f32x4 accumulators, dwCols × blockP
  * floats of col.
+ *
+ * rowSum (0 for none; only with one group): also rowSum[k] = Σ_n Σ_p dy[n][k][p], the AdderNet
+ * weight gradient's row term and a conv bias gradient, in conv2dBackwardBiasF32's order (so the
+ * same bits) but in this pass, while each image's dy rows are in cache for the GEMM. Each thread
+ * takes the channels in the same share of [0, K) as its items are of [0, R), in its first run.
  */
-export function conv2dBackwardWeightF32(dy: usize, x: usize, dw: usize, shape: usize, scratch: usize, slotBytes: i32, start: i32, end: i32): void {
+export function conv2dBackwardWeightF32(dy: usize, x: usize, dw: usize, rowSum: usize, shape: usize, scratch: usize, slotBytes: i32, start: i32, end: i32): void {
   const s = changetype<ConvShape>(shape);
   const xp = threadSlot(scratch, slotBytes);
   const Cg = s.C / s.G, Kg = s.K / s.G, khw = s.kh * s.kw;
   const R = Cg * khw, P = s.OH * s.OW, HW = s.H * s.W;
   const acc = xp + (<usize>s.padFloats << 2), col = acc + (<usize>(Kg * s.dwCols) << 4);
+  const total = s.G * R;
+  const k0 = rowSum == 0 ? 0 : shareOf(start, s.K, total), k1 = rowSum == 0 ? 0 : shareOf(end, s.K, total);
+  for (let k = k0; k < k1; k++) store<f32>(rowSum + (<usize>k << 2), 0);
   for (let item = start; item < end; ) {
     // the next run of at most dwCols columns [r0, r1) of group g inside this slice, and the
     // channels they read; each run is one pass over all images
     const g = item / R, r0 = item % R, r1 = min(R, r0 + min(end - item, s.dwCols)), rs = r1 - r0;
     const c0 = r0 / khw, c1 = (r1 - 1) / khw + 1;
+    const sums = item == start ? k1 : k0; // the row sums ride on the slice's first run only
     fillZero(acc, Kg * rs * 4);
     for (let n = 0; n < s.N; n++) {
       padPlanes(x + (<usize>((n * s.C + g * Cg) * HW) << 2), s, c0, c1, xp);
@@ -400,6 +409,10 @@ export function conv2dBackwardWeightF32(dy: usize, x: usize, dw: usize, shape: u
         im2colBlock(xp, s, r0, r1, p0, np, col, ld);
         dotBlock(dyg + (<usize>p0 << 2), P, col, ld, Kg, rs, np, acc);
       }
+      for (let k = k0; k < sums; k++) {
+        const at = rowSum + (<usize>k << 2);
+        store<f32>(at, load<f32>(at) + sumF32(dyg + (<usize>(k * P) << 2), P));
+      }
     }
     for (let k = 0; k < Kg; k++) {
       const dst = dw + (<usize>((g * Kg + k) * R + r0) << 2);
@@ -407,6 +420,12 @@ export function conv2dBackwardWeightF32(dy: usize, x: usize, dw: usize, shape: u
     }
     item += rs;
   }
+}
+
+/** round(i · K / total): slices that partition [0, total) map to ranges that partition [0, K). */
+// @ts-ignore: decorator
+@inline function shareOf(i: i32, K: i32, total: i32): i32 {
+  return <i32>((<i64>i * K + (total >> 1)) / total);
 }
 
 // ---- backward bias ----

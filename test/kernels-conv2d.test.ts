@@ -151,11 +151,13 @@ test("conv2dShape and the kernels reject bad shapes with a message naming the va
   assert.throws(() => fast.conv2dForward(x.subarray(1), w, null, y, s), /x has 49 elements, expected N·C·H·W = 50/);
   assert.throws(() => fast.conv2dForward(x, w, null, y, { ...s, OH: 4 }), /output size 4×3 should be 3×3/);
   assert.throws(() => fast.conv2dForward(new Float32Array(50), w, null, y, s), /x is not in the kernel runtime's memory/);
+  const dy = buf.make(27, () => 0), dw = buf.make(54, () => 0);
+  assert.throws(() => fast.conv2dBackwardWeight(dy, x, dw, s, buf.make(2, () => 0)), /conv2dBackwardWeight: rowSum has 2 elements, expected K = 3/);
   buf.free();
 });
 
 // Last: it leaves the runtime on one thread (switching the worker pool back and forth is slow).
-test("conv2d kernels give the same bytes with one and two threads", () => {
+test("conv2d kernels give the same bytes with one and two threads; dW's fused row sums are conv2dBackwardBias's bits", () => {
   const rt = initRuntime({ threads: 2 });
   const rand = rng(77);
   const shapes = [
@@ -172,12 +174,15 @@ test("conv2d kernels give the same bytes with one and two threads", () => {
     const x = buf.make(n.x, () => rand() - 0.5), w = buf.make(n.w, () => rand() - 0.5), dy = buf.make(n.y, () => rand() - 0.5);
     const b = buf.make(s.K, () => rand() - 0.5);
     const y = buf.make(n.y, () => 0), dx = buf.make(n.x, () => 0), dw = buf.make(n.w, () => 0), db = buf.make(s.K, () => 0);
+    const dwFused = buf.make(n.w, () => 0), rowSum = buf.make(s.K, () => NaN);
     return () => {
       fast.conv2dForward(x, w, b, y, s);
       fast.conv2dBackwardInput(dy, w, dx, s);
       fast.conv2dBackwardWeight(dy, x, dw, s);
       fast.conv2dBackwardBias(dy, db, s);
-      return [y, dx, dw, db].map((a) => new Uint8Array(a.slice().buffer));
+      rowSum.fill(NaN); // every channel must be written
+      fast.conv2dBackwardWeight(dy, x, dwFused, s, rowSum);
+      return [y, dx, dw, db, dwFused, rowSum].map((a) => new Uint8Array(a.slice().buffer));
     };
   });
   const saved = [tuning.minMacsPerThread, convTuning.blockFloats, convTuning.weightColumns];
@@ -189,7 +194,12 @@ test("conv2d kernels give the same bytes with one and two threads", () => {
     rt.setThreads(1);
     const one = cases.map((run) => run());
     for (let i = 0; i < cases.length; i++) {
-      for (let j = 0; j < 4; j++) assert.deepEqual(one[i][j], two[i][j], `output ${j} of ${JSON.stringify(shapes[i])}`);
+      const what = JSON.stringify(shapes[i]);
+      for (let j = 0; j < 6; j++) assert.deepEqual(one[i][j], two[i][j], `output ${j} of ${what}`);
+      for (const run of [one[i], two[i]]) {
+        assert.deepEqual(run[4], run[2], `dW with row sums, ${what}`);
+        assert.deepEqual(run[5], run[3], `row sums against conv2dBackwardBias, ${what}`);
+      }
     }
   } finally {
     [tuning.minMacsPerThread, convTuning.blockFloats, convTuning.weightColumns] = saved;

@@ -24,7 +24,7 @@
 // Conv-shaped layers always take the im2col path (depthwise too: a 1-row L1-GEMM), with the conv
 // kernels' planning (blocks, padded planes). Every kernel writes disjoint outputs per slice, so
 // results are bit-identical for any thread count.
-import { checkConv2dShape, checkLength, conv2dBackwardBias, conv2dBackwardWeight, plan, type Conv2dShape } from "./conv2d.js";
+import { checkConv2dShape, checkLength, conv2dBackwardWeight, plan, type Conv2dShape } from "./conv2d.js";
 import { addChannelBias, sumChannels } from "./elementwise.js";
 import { alignUp, gemm, grainFor, inMemory, threadScratch } from "./gemm.js";
 import { runtime, type Runtime } from "./runtime.js";
@@ -119,9 +119,8 @@ export function adder2dBackwardWeight(x: Float32Array, dy: Float32Array, w: Floa
     );
     return;
   }
-  conv2dBackwardWeight(dy, x, dw, s);
   const rowSum = rt.f32(rt.scratch(ROW_SUM_SLOT, s.K * 4), s.K);
-  conv2dBackwardBias(dy, rowSum, s);
+  conv2dBackwardWeight(dy, x, dw, s, rowSum);
   subtractRowTerm(rt, dw, w, rowSum, s.K, n.w / s.K);
 }
 

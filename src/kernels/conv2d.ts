@@ -180,25 +180,31 @@ export function conv2dBackwardInput(dy: Float32Array, w: Float32Array, dx: Float
  * dw = ∂L/∂w from dy and x; dw [K,C/groups,kh,kw] is overwritten (the caller accumulates).
  * Split over the elements of dw with every thread summing the images in the same order, so the
  * result is bit-identical for any thread count.
+ * `rowSum` [K], if given, is overwritten with conv2dBackwardBias(dy) (the same bits): with one
+ * group it is taken in the same pass, while each image's dy is in cache.
  */
-export function conv2dBackwardWeight(dy: Float32Array, x: Float32Array, dw: Float32Array, s: Conv2dShape): void {
+export function conv2dBackwardWeight(dy: Float32Array, x: Float32Array, dw: Float32Array, s: Conv2dShape, rowSum: Float32Array | null = null): void {
   const op = "conv2dBackwardWeight";
   checkConv2dShape(s);
   checkLength(op, "dy", dy, s.N * s.K * s.OH * s.OW, "N·K·OH·OW");
   checkLength(op, "x", x, s.N * s.C * s.H * s.W, "N·C·H·W");
   checkLength(op, "dw", dw, s.K * (s.C / s.groups) * s.kh * s.kw, "K·(C/groups)·kh·kw");
+  if (rowSum) checkLength(op, "rowSum", rowSum, s.K, "K");
   const p = plan(s);
-  inMemory(p.rt, op, { dy, x, dw });
-  const ptrs = [dy.byteOffset, x.byteOffset, dw.byteOffset, p.shape];
+  inMemory(p.rt, op, rowSum ? { dy, x, dw, rowSum } : { dy, x, dw });
+  const ptrs = [dy.byteOffset, x.byteOffset, dw.byteOffset];
   if (isDepthwise(s)) {
     const slotBytes = alignUp(p.plane * 4, 64);
-    p.rt.parallel("depthwiseBackwardWeightF32", [...ptrs, threadScratch(p.rt, slotBytes), slotBytes], s.K, grainFor(s.N * p.P * s.kh * s.kw));
-    return;
+    p.rt.parallel("depthwiseBackwardWeightF32", [...ptrs, p.shape, threadScratch(p.rt, slotBytes), slotBytes], s.K, grainFor(s.N * p.P * s.kh * s.kw));
+  } else {
+    // per thread: padded planes, Kg × dwCols f32x4 lane-sum accumulators, dwCols × blockP floats
+    // of im2col rows
+    const fused = rowSum !== null && s.groups === 1;
+    const slotBytes = alignUp(p.padFloats * 4 + p.Kg * p.dwCols * 16 + p.dwCols * p.blockP * 4, 64);
+    p.rt.parallel("conv2dBackwardWeightF32", [...ptrs, fused ? rowSum.byteOffset : 0, p.shape, threadScratch(p.rt, slotBytes), slotBytes], s.groups * p.R, grainFor(p.Kg * s.N * p.P), 4);
+    if (fused) return;
   }
-  // per thread: padded planes, Kg × dwCols f32x4 lane-sum accumulators, dwCols × blockP floats
-  // of im2col rows
-  const slotBytes = alignUp(p.padFloats * 4 + p.Kg * p.dwCols * 16 + p.dwCols * p.blockP * 4, 64);
-  p.rt.parallel("conv2dBackwardWeightF32", [...ptrs, threadScratch(p.rt, slotBytes), slotBytes], s.groups * p.R, grainFor(p.Kg * s.N * p.P), 4);
+  if (rowSum) conv2dBackwardBias(dy, rowSum, s);
 }
 
 /** db[k] = Σ over images and positions of dy[n][k]; db [K] is overwritten. */

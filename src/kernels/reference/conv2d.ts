@@ -47,11 +47,12 @@ export function conv2dBackwardInput(dy: Float32Array, w: Float32Array, dx: Float
   dx.set(sum);
 }
 
-/** dw = Σ over terms dy[y] · x; dw is overwritten. */
-export function conv2dBackwardWeight(dy: Float32Array, x: Float32Array, dw: Float32Array, s: Conv2dShape): void {
+/** dw = Σ over terms dy[y] · x; dw is overwritten, and rowSum (if given) with the bias gradient. */
+export function conv2dBackwardWeight(dy: Float32Array, x: Float32Array, dw: Float32Array, s: Conv2dShape, rowSum: Float32Array | null = null): void {
   const sum = new Float64Array(s.K * (s.C / s.groups) * s.kh * s.kw);
   forEachTerm(s, (yi, xi, wi) => { sum[wi] += dy[yi] * x[xi]; });
   dw.set(sum);
+  if (rowSum) conv2dBackwardBias(dy, rowSum, s);
 }
 
 /** db[k] = Σ_{n, oh, ow} dy[n][k][oh][ow]; db is overwritten. */
