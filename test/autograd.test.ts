@@ -11,8 +11,9 @@ import { crossEntropy } from "../src/tensor/ops/loss.js";
 import { add } from "../src/tensor/ops/arith.js";
 import { flatten } from "../src/tensor/ops/shape.js";
 import { Buffer, Tensor } from "../src/tensor/tensor.js";
-import { accumulateGrad, record } from "../src/tensor/autograd.js";
-import { allocI32 } from "../src/tensor/storage.js";
+import { accumulateGrad, backward, record } from "../src/tensor/autograd.js";
+import { allocF32, allocI32 } from "../src/tensor/storage.js";
+import { conv2dBackwardBias, conv2dShape } from "../src/kernels/conv2d.js";
 import { checkGradients, randomParam } from "./helpers.js";
 
 initRuntime({ threads: 1 });
@@ -28,6 +29,24 @@ test("conv2d gradients match finite differences (stride, padding, groups)", () =
     const w = randomParam([cfg.K, cfg.C / cfg.groups, cfg.k, cfg.k], rng);
     const b = randomParam([cfg.K], rng);
     checkGradients(() => conv2d(x, w, b, cfg), [x, w, b], rng, { h: 1e-1, tol: 2e-3 });
+  }
+});
+
+test("conv2d's bias gradient, taken in the weight gradient's pass, has conv2dBackwardBias's bits", () => {
+  const rng = Rng.fromSeed(5);
+  const x = randomParam([3, 4, 9, 9], rng), w = randomParam([5, 4, 3, 3], rng), b = randomParam([5], rng);
+  const s = conv2dShape(x.shape, w.shape, { padding: 1 });
+  const dy = allocF32(3 * 5 * 9 * 9, true);
+  for (let i = 0; i < dy.length; i++) dy[i] = uniform(rng, -1, 1);
+  const expected = allocF32(5, true);
+  conv2dBackwardBias(dy, expected, s);
+  for (const weightGrad of [true, false]) { // fused into dW's pass, and alone when w is frozen
+    w.requiresGrad = weightGrad;
+    w.grad = null;
+    b.grad = null;
+    backward(conv2d(x, w, b, { padding: 1 }), dy);
+    assert.deepEqual(new Uint8Array(b.grad!.slice().buffer), new Uint8Array(expected.slice().buffer), `weight grad ${weightGrad}`);
+    assert.equal(w.grad === null, !weightGrad);
   }
 });
 

@@ -6,6 +6,9 @@
 //
 //   node bench/kernels/pipes.mjs [--rounds 15]
 //
+// Then the adder input gradient's term in its real tile loop, with its clamp's ops taken away one
+// at a time, against the conv GEMM's tile: what each op costs where it really runs.
+//
 // Why it matters: the adder input gradient's clamp(d, −1, 1) ran as FP min/max, which on Zen 3
 // share the FP add pipes with the loop's sub and add; assembly/adder.ts now clamps on the bit
 // patterns with integer mins, which issue on any vector pipe. The u8 rows are the int8 adder
@@ -51,4 +54,24 @@ const probesByLabel = {
 for (const [label, name] of Object.entries(probesByLabel)) {
   const ms = time(probes[name], N, 0.5);
   console.log(`| ${label} | ${((N * 12) / (ms * 1e6) / ghz).toFixed(2)} |`);
+}
+
+// The adder input gradient's term in its real 2 × 8 tile loop (K = 64, data in L1), against the
+// conv GEMM's 2 × 16 tile: cycles per four-lane term.
+probes.init();
+const K = 64, reps = 50_000;
+console.log('');
+console.log('| loop (K = 64, in L1) | ops per four-lane term | cycles per four-lane term |');
+console.log('|---|---|---|');
+const loops = [
+  ['conv GEMM 2×16: acc + a·b', 'termGemm', 2, 8],
+  ['adder dX 2×8: acc + dy·(w − x), no clamp', 'termNoClamp', 3, 4],
+  ['… + min_s (the upper bound only)', 'termUpperOnly', 4, 4],
+  ['… + min_s + min_u (the clamp, as shipped)', 'termClampBits', 5, 4],
+  ['… the clamp as f32 pmin + pmax', 'termClampFp', 5, 4],
+];
+for (const [label, name, ops, termsPerK] of loops) {
+  probes[name](100, K);
+  const ms = time(probes[name], reps, K);
+  console.log(`| ${label} | ${ops} | ${((ms * 1e6 * ghz) / (reps * K * termsPerK)).toFixed(2)} |`);
 }

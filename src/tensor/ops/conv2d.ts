@@ -1,6 +1,7 @@
 // 2-D convolution (NCHW) with stride, padding, dilation and groups.
 import { conv2dBackwardBias, conv2dBackwardInput, conv2dBackwardWeight, conv2dForward, type Conv2dShape } from "../../kernels/conv2d.js";
 import { accumulateGrad, record } from "../autograd.js";
+import { allocF32 } from "../storage.js";
 import { Tensor } from "../tensor.js";
 
 export interface Conv2dOptions {
@@ -39,7 +40,9 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null, opts: Con
   const inputs = bias ? [x, weight, bias] : [x, weight];
   return record(y, "conv2d", inputs, (dy) => {
     accumulateGrad(x, (dx) => conv2dBackwardInput(dy, weight.data, dx, s));
-    accumulateGrad(weight, (dw) => conv2dBackwardWeight(dy, x.data, dw, s));
-    if (bias) accumulateGrad(bias, (db) => conv2dBackwardBias(dy, db, s));
+    // with both gradients wanted, the bias's (Σ dy per channel) rides on the weight gradient's pass
+    const db = bias?.requiresGrad && weight.requiresGrad ? allocF32(s.K) : null;
+    accumulateGrad(weight, (dw) => conv2dBackwardWeight(dy, x.data, dw, s, db));
+    if (bias) accumulateGrad(bias, (out) => (db ? out.set(db) : conv2dBackwardBias(dy, out, s)));
   });
 }
