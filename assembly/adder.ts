@@ -212,10 +212,33 @@ function l1GemmBitsMin(a: usize, ars: usize, aks: usize, b: usize, bks: usize, c
 /**
  * out[i] = Σ_k A[i][k] for M contiguous rows of K floats, row stride ars bytes (4 lane sums, then
  * hsum). Returns whether any element has its sign bit set.
+ * Four rows at a time: each row's sum is one chain of adds whose latency, not the adder's
+ * throughput, bounds a lone row; four independent chains keep every row's order (and bits).
  */
 function rowSums(a: usize, ars: usize, K: i32, M: i32, out: usize): bool {
   let bits = i32x4.splat(0), tailBits: u32 = 0;
-  for (let i = 0; i < M; i++, a += ars) {
+  let i = 0;
+  for (; i + 4 <= M; i += 4, a += ars << 2) {
+    const a1 = a + ars, a2 = a1 + ars, a3 = a2 + ars;
+    let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
+    let k = 0;
+    for (; k + 4 <= K; k += 4) {
+      const o = <usize>k << 2;
+      const v0 = v128.load(a + o), v1 = v128.load(a1 + o), v2 = v128.load(a2 + o), v3 = v128.load(a3 + o);
+      s0 = f32x4.add(s0, v0); s1 = f32x4.add(s1, v1); s2 = f32x4.add(s2, v2); s3 = f32x4.add(s3, v3);
+      bits = v128.or(bits, v128.or(v128.or(v0, v1), v128.or(v2, v3)));
+    }
+    let t0: f32 = 0, t1: f32 = 0, t2: f32 = 0, t3: f32 = 0;
+    for (; k < K; k++) {
+      const o = <usize>k << 2;
+      t0 += load<f32>(a + o); t1 += load<f32>(a1 + o); t2 += load<f32>(a2 + o); t3 += load<f32>(a3 + o);
+      tailBits |= load<u32>(a + o) | load<u32>(a1 + o) | load<u32>(a2 + o) | load<u32>(a3 + o);
+    }
+    const d = out + (<usize>i << 2);
+    store<f32>(d, hsum(s0) + t0); store<f32>(d, hsum(s1) + t1, 4);
+    store<f32>(d, hsum(s2) + t2, 8); store<f32>(d, hsum(s3) + t3, 12);
+  }
+  for (; i < M; i++, a += ars) {
     let acc = f32x4.splat(0), t: f32 = 0;
     let k = 0;
     for (; k + 4 <= K; k += 4) {
@@ -233,20 +256,37 @@ function rowSums(a: usize, ars: usize, K: i32, M: i32, out: usize): bool {
 }
 
 /**
- * out[j] = Σ_r B[r][j] for R rows of ld floats (ld a multiple of 4), rows in order. Returns
+ * out[j] = Σ_r B[r][j] for R rows of ld floats (ld a multiple of 8), rows in order. Returns
  * whether any element has its sign bit set.
+ * Sixteen columns (four vectors, four independent chains) at a time, then eight: one vector's
+ * chain alone waits on the add's latency at every row (it cost about a quarter of the L1-GEMM's
+ * time on LeNet's convs).
  */
 function columnSums(b: usize, ld: i32, R: i32, out: usize): bool {
   const ldb = <usize>ld << 2;
   let bits = i32x4.splat(0);
-  for (let j = 0; j < ld; j += 4) {
-    let acc = f32x4.splat(0), p = b + (<usize>j << 2);
+  let j = 0;
+  for (; j + 16 <= ld; j += 16) {
+    let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
+    let p = b + (<usize>j << 2);
     for (let r = 0; r < R; r++, p += ldb) {
-      const v = v128.load(p);
-      acc = f32x4.add(acc, v);
-      bits = v128.or(bits, v);
+      const v0 = v128.load(p), v1 = v128.load(p, 16), v2 = v128.load(p, 32), v3 = v128.load(p, 48);
+      s0 = f32x4.add(s0, v0); s1 = f32x4.add(s1, v1); s2 = f32x4.add(s2, v2); s3 = f32x4.add(s3, v3);
+      bits = v128.or(bits, v128.or(v128.or(v0, v1), v128.or(v2, v3)));
     }
-    v128.store(out + (<usize>j << 2), acc);
+    const d = out + (<usize>j << 2);
+    v128.store(d, s0); v128.store(d, s1, 16); v128.store(d, s2, 32); v128.store(d, s3, 48);
+  }
+  for (; j < ld; j += 8) {
+    let s0 = f32x4.splat(0), s1 = f32x4.splat(0);
+    let p = b + (<usize>j << 2);
+    for (let r = 0; r < R; r++, p += ldb) {
+      const v0 = v128.load(p), v1 = v128.load(p, 16);
+      s0 = f32x4.add(s0, v0); s1 = f32x4.add(s1, v1);
+      bits = v128.or(bits, v128.or(v0, v1));
+    }
+    const d = out + (<usize>j << 2);
+    v128.store(d, s0); v128.store(d, s1, 16);
   }
   return i32x4.bitmask(bits) != 0;
 }
