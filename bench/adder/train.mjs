@@ -5,7 +5,8 @@
 //
 // One step = forward, backward and SGD update (momentum 0.9, wd 5e-4; the adder model with its
 // adaptive learning rate). After 5 warm-up steps per model, conv and adder timings alternate
-// (repeats × `steps` steps each) so background load hits both alike; medians are reported.
+// (repeats × `steps` steps each) so background load hits both alike; medians are reported, and
+// the median of the rounds' own adder ÷ conv ratios.
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 
@@ -56,5 +57,8 @@ for (const batch of batches) {
   }
   const [c, a] = runs.map((run) => median(run.rates));
   const range = (run) => `${Math.round(Math.min(...run.rates))}–${Math.round(Math.max(...run.rates))}`;
-  console.log(`${model} batch ${batch}: conv ${Math.round(c)} img/s (${range(runs[0])}), adder ${Math.round(a)} img/s (${range(runs[1])}), adder/conv ${(a / c).toFixed(2)}× (medians of ${repeats} × ${steps} steps, ${threads} threads)`);
+  // each round's adder ÷ conv, from steps taken back to back: steadier than the ratio of
+  // medians when the host's load drifts between rounds
+  const sameRound = median(runs[1].rates.map((rate, r) => rate / runs[0].rates[r]));
+  console.log(`${model} batch ${batch}: conv ${Math.round(c)} img/s (${range(runs[0])}), adder ${Math.round(a)} img/s (${range(runs[1])}), adder/conv ${(a / c).toFixed(2)}× (medians of ${repeats} × ${steps} steps, ${threads} threads); same-round median ${sameRound.toFixed(2)}×`);
 }
