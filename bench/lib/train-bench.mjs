@@ -97,6 +97,8 @@ export async function measureTrainRounds({ rounds, runtimes, batches, threadsLis
       ...ok[0], imgPerSec: summarize(ok.flatMap((r) => r.imgPerSec.samples)), msPerStep: summarize(ok.flatMap((r) => r.msPerStep.samples)),
       cpuPerWall: median(ok.map((r) => r.cpuPerWall)), otherLoad: Math.max(...ok.map((r) => r.otherLoad)), retries: ok.reduce((a, r) => a + (r.retries ?? 0), 0),
       perRound: same.map((r) => (r && !r.error ? r.imgPerSec.median : null)),
+      // mulfree's rows: each round's core probe (bench/lib/mulfree.mjs coreProbe), and their median
+      ...(ok[0].coreGmacs === undefined ? {} : { coreGmacs: median(ok.map((r) => r.coreGmacs)), coreGmacsPerRound: same.map((r) => r?.coreGmacs ?? null) }),
     };
   });
   return rows.sort((a, b) => a.batch - b.batch || (a.runtime !== 'mulfree') - (b.runtime !== 'mulfree') || a.threads - b.threads);
@@ -125,12 +127,13 @@ export function sameRoundRatios(rows, batches, tfjsLabel) {
 export function trainTable(rows) {
   const mf = (b, t) => rows.find((r) => r.runtime === 'mulfree' && r.batch === b && r.threads === t && !r.error);
   return markdownTable(
-    ['runtime', 'threads', 'batch', 'img/s median (min–max)', 'ms/step', 'CPU/wall', 'other load', 'loss first → last', 'mulfree ÷ this'],
+    ['runtime', 'threads', 'batch', 'img/s median (min–max)', 'ms/step', 'CPU/wall', 'other load', 'core probe GMAC/s', 'loss first → last', 'mulfree ÷ this'],
     rows.map((r) => {
-      if (r.error) return [r.runtime, r.threads, r.batch, r.error, '', '', '', '', ''];
+      if (r.error) return [r.runtime, r.threads, r.batch, r.error, '', '', '', '', '', ''];
       const mref = r.runtime === 'mulfree' ? null : mf(r.batch, r.threads);
+      const probe = r.coreGmacsPerRound ? r.coreGmacsPerRound.map((g) => (g === null ? '–' : g.toFixed(1))).join(' / ') : r.coreGmacs === undefined ? '' : fmtNum(r.coreGmacs, 1);
       return [r.runtime, r.threads, r.batch, fmtRange(r.imgPerSec), fmtNum(r.msPerStep.median, 1), fmtNum(r.cpuPerWall, 2), `${fmtNum(r.otherLoad, 2)}${r.retries ? ` (${r.retries} retried)` : ''}`,
-        `${fmtNum(r.lossFirst, 3)} → ${fmtNum(r.lossLast, 3)}`, mref ? `${(mref.imgPerSec.median / r.imgPerSec.median).toFixed(2)}×` : ''];
+        probe, `${fmtNum(r.lossFirst, 3)} → ${fmtNum(r.lossLast, 3)}`, mref ? `${(mref.imgPerSec.median / r.imgPerSec.median).toFixed(2)}×` : ''];
     }));
 }
 
@@ -142,6 +145,9 @@ export function printTrainReport({ title, notes, rows, batches, tfjsLabel, cfg, 
   const table = trainTable(rows);
   const busy = rows.some((r) => r.otherLoad > 0.15);
   if (busy) console.log('\nWARNING: other processes used CPU during some measurements ("other load" > 0.15 cores); those numbers are low.');
+  if (rows.some((r) => r.coreGmacs !== undefined)) {
+    console.log('\n"core probe": per-core GMAC/s of an L1 f32 multiply-add stream on the row\'s threads, the slower of just before and just after each round\'s timing (one value per round). It falls when other guests share the cores, which "other load" cannot see; compare it with `node bench/kernels/f32-ceiling.mjs` on a quiet machine.');
+  }
   const method = `median of ${cfg.rounds > 1 ? `${cfg.rounds} rounds × ` : ''}${cfg.repeats} × ${cfg.steps} steps after ${cfg.warmup} warm-up`;
   console.log(`\n### ${title} (${m.cpu}, ${m.cores} cores, Node ${m.node}; ${method})\n\n${notes.join('\n\n')}\n\n${table}\n`);
   const ratios = cfg.rounds > 1 ? sameRoundRatios(rows, batches, tfjsLabel) : [];
