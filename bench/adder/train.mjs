@@ -23,8 +23,9 @@ const { loadMnist } = await load("src/data/mnist.js");
 const { cifarFromBytes, syntheticCifar } = await load("src/data/cifar.js");
 const { Trainer } = await load("src/train/trainer.js");
 const { allocF32, allocI32 } = await load("src/tensor/storage.js");
+const { probeCores } = await import("../lib/core-probe.mjs");
 
-initRuntime({ threads });
+const rt = initRuntime({ threads });
 const train = model === "lenet5" ? loadMnist("train") : cifarFromBytes([{ bytes: syntheticCifar(2048, 1), name: "synthetic" }]);
 const sample = train.images.length / train.n, shape = train.shape;
 const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
@@ -48,7 +49,9 @@ for (const batch of batches) {
     for (let i = 0; i < 5; i++) step();
     return { op, step, rates: [] };
   });
+  const probes = [];
   for (let r = 0; r < repeats; r++) {
+    probes.push(probeCores(rt, threads));
     for (const run of runs) {
       const t = performance.now();
       for (let i = 0; i < steps; i++) run.step();
@@ -60,5 +63,5 @@ for (const batch of batches) {
   // each round's adder ÷ conv, from steps taken back to back: steadier than the ratio of
   // medians when the host's load drifts between rounds
   const sameRound = median(runs[1].rates.map((rate, r) => rate / runs[0].rates[r]));
-  console.log(`${model} batch ${batch}: conv ${Math.round(c)} img/s (${range(runs[0])}), adder ${Math.round(a)} img/s (${range(runs[1])}), adder/conv ${(a / c).toFixed(2)}× (medians of ${repeats} × ${steps} steps, ${threads} threads); same-round median ${sameRound.toFixed(2)}×`);
+  console.log(`${model} batch ${batch}: conv ${Math.round(c)} img/s (${range(runs[0])}), adder ${Math.round(a)} img/s (${range(runs[1])}), adder/conv ${(a / c).toFixed(2)}× (medians of ${repeats} × ${steps} steps, ${threads} threads); same-round median ${sameRound.toFixed(2)}×; core probe per round ${probes.map((g) => g.toFixed(1)).join(" / ")} GMAC/s (bench/lib/core-probe.mjs)`);
 }

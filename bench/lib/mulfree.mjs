@@ -2,38 +2,15 @@
 // ../dist, or the directory in MULFREE_DIST), timed by the same helpers as the peers.
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { probeCores } from './core-probe.mjs';
 
 /** The built library: $MULFREE_DIST (relative to the current directory) or the repository's dist/. */
 export const MULFREE_DIST = path.resolve(process.env.MULFREE_DIST ?? fileURLToPath(new URL('../../dist/', import.meta.url)));
 const lib = await import(pathToFileURL(path.join(MULFREE_DIST, 'src/index.js')).href);
 const { backward, createModel, initRuntime, manualSeed, noGrad, ops, optim, resolveSpec, runtime, scope, Tensor } = lib;
 
-/**
- * The cores' own speed right now: per-core GMAC/s of the library's f32 dot stream (two L1-resident
- * arrays through f32x4 mul + add, as bench/kernels/f32-ceiling.mjs) on `threads` threads at once,
- * over at least `ms` ms. Other guests sharing this machine's cores slow it down without showing in
- * any load figure the guest can read (a benchmark's "other load" stays 0), so the training
- * benchmarks record it next to each timing.
- */
-export function coreProbe(threads, ms = 30) {
-  const rt = initRuntime({ threads });
-  const N = 2048, REPS = 10000; // about 2 ms per call on each thread: the split's own cost stays small
-  probeBuffers ??= (() => {
-    const a = rt.heap.alloc(N * 4), b = rt.heap.alloc(N * 4), out = rt.heap.alloc(16);
-    const fa = rt.f32(a, N), fb = rt.f32(b, N);
-    for (let i = 0; i < N; i++) { fa[i] = 1 + (i % 7) * 1e-3; fb[i] = 1 - (i % 5) * 1e-3; }
-    return [a, b, out];
-  })();
-  // one item per thread: each runs the whole stream once per call (the extra range arguments are
-  // ignored by the kernel)
-  const call = () => rt.parallel('dotStreamF32', [...probeBuffers.slice(0, 2), N, REPS, probeBuffers[2]], threads, 1);
-  for (let i = 0; i < 3; i++) call();
-  let calls = 0;
-  const t0 = performance.now();
-  do { call(); calls++; } while (performance.now() - t0 < ms);
-  return (N * REPS * calls) / ((performance.now() - t0) / 1e3) / 1e9;
-}
-let probeBuffers = null;
+/** bench/lib/core-probe.mjs's probe on this library's runtime, on `threads` threads. */
+export const coreProbe = (threads, ms) => probeCores(initRuntime({ threads }), threads, ms);
 
 /** A zoo model with the conv op ('lenet5', 'resnet20', ...), seeded init, then the given weights ({name: {shape, data}}) if any. */
 export function zooModel(name, W) {
