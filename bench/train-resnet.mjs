@@ -23,7 +23,7 @@ const GOAL = 8; // mulfree 2 threads ÷ tfjs-wasm
 
 const DEFAULTS = { batches: '64,128', warmup: 2, steps: 5, lr: 0.002, save: 'train-resnet20' };
 const HELP = trainHelp('Usage: node train-resnet.mjs [options]', [
-  'batches', 'threads', 'repeats', 'rounds', 'warmup', 'steps', 'optimizer', 'lr', 'tfjs-bn', 'runtimes', 'quiet-wait', 'no-save',
+  'batches', 'threads', 'repeats', 'rounds', 'warmup', 'steps', 'optimizer', 'lr', 'tfjs-bn', 'runtimes', 'quiet-wait', 'quiet-probe', 'no-save',
 ], DEFAULTS);
 
 /** "1.2e-5 (max |logit| 3.4)" from compareLogits' {maxAbs, maxRel}. */
@@ -53,9 +53,11 @@ async function main() {
 
   const rows = await measureTrainRounds({
     rounds: cfg.rounds, runtimes, batches, threadsList, quiet, budget, tfjsLabel,
-    measureMulfree: (batch, threads) => {
+    measureMulfree: async (batch, threads) => {
       const step = mulfree.trainStepFn({ ...cfg, W, model: MODEL }, dataFor(batch), batch, threads);
-      return timeSteps(step, { batch, warmup: cfg.warmup, steps: cfg.steps, repeats: cfg.repeats, budget });
+      const before = mulfree.coreProbe(threads);
+      const r = await timeSteps(step, { batch, warmup: cfg.warmup, steps: cfg.steps, repeats: cfg.repeats, budget });
+      return { ...r, coreGmacs: Math.min(before, mulfree.coreProbe(threads)) }; // the slower of just before and just after
     },
     // the first child also returns its logits for the check
     tfjsJob: (batch) => ({ kind: 'tfjs-train-resnet', weightsFile: INIT_FILE, batches: [batch], dataSeed: DATA_SEED, check: tfjsCheck ? null : CHECK, ...cfg }),

@@ -28,7 +28,7 @@ const HELP = trainHelp('Usage: node train.mjs [options]', [
   '  --weights FILE      initial LeNet-5-BN weights, safetensors (default: random weights in out/)',
   'batches', 'threads', 'repeats', 'rounds', 'warmup', 'steps', 'optimizer', 'lr',
   '  --tfjs-mode M       custom (optimizer.minimize loop, default) or layers (model.trainOnBatch)',
-  'tfjs-bn', 'runtimes', 'quiet-wait', 'no-save',
+  'tfjs-bn', 'runtimes', 'quiet-wait', 'quiet-probe', 'no-save',
 ], DEFAULTS);
 
 async function main() {

@@ -24,6 +24,9 @@ export const OPTION_HELP = {
   'quiet-wait': () => `  --quiet-wait S      wait for other processes to go idle before each runtime and retry repeats they disturbed,
                       spending at most S seconds on it in the whole run (default 120; 0 = don't)`,
   'no-save': (d) => `  --no-save           do not write results/${d.save}-*.json`,
+  'quiet-probe': () => `  --quiet-probe G     with --rounds: also give each same-round ratio over the rounds whose mulfree
+                      rows all had a core probe ≥ G GMAC/s (lib/core-probe.mjs; about 10.9 on a
+                      quiet core of the project's host), with how many rounds those were`,
 };
 
 /** Help text: `lines` are option names (common, from OPTION_HELP) or literal lines. */
@@ -43,13 +46,14 @@ export function parseTrainOptions(argv, defaults, extra = () => ({})) {
   const threadsList = intList(o.threads ?? '1,2', 'threads');
   const cfg = {
     repeats: Number(o.repeats ?? 5), warmup: Number(o.warmup ?? defaults.warmup), steps: Number(o.steps ?? defaults.steps),
-    rounds: Number(o.rounds ?? 1),
+    rounds: Number(o.rounds ?? 1), quietProbe: o['quiet-probe'] === undefined ? null : Number(o['quiet-probe']),
     optimizer: o.optimizer ?? 'adam', lr: Number(o.lr ?? defaults.lr), ...extra(o), bnMode: o['tfjs-bn'] ?? 'custom',
   };
   if (!['adam', 'sgd'].includes(cfg.optimizer)) throw new Error(`--optimizer: expected adam or sgd, got "${cfg.optimizer}"`);
   if (!['custom', 'fused', 'ops'].includes(cfg.bnMode)) throw new Error(`--tfjs-bn: expected custom, fused or ops, got "${cfg.bnMode}"`);
   const runtimes = (o.runtimes ?? 'mulfree,tfjs-wasm').split(',');
   if (!Number.isInteger(cfg.rounds) || cfg.rounds < 1) throw new Error(`--rounds: expected a positive integer, got "${o.rounds}"`);
+  if (cfg.quietProbe !== null && !(cfg.quietProbe > 0)) throw new Error(`--quiet-probe: expected GMAC/s > 0, got "${o['quiet-probe']}"`);
   for (const r of runtimes) if (!['mulfree', 'tfjs-wasm'].includes(r)) throw new Error(`--runtimes: unknown runtime "${r}"`);
   const quietWait = Number(o['quiet-wait'] ?? 120) * 1000;
   const budget = waitBudget(quietWait); // shared by every wait and retry of the run, children included
@@ -104,21 +108,33 @@ export async function measureTrainRounds({ rounds, runtimes, batches, threadsLis
   return rows.sort((a, b) => a.batch - b.batch || (a.runtime !== 'mulfree') - (b.runtime !== 'mulfree') || a.threads - b.threads);
 }
 
-/** Median over rounds of a's img/s ÷ b's in the same round. */
-function paired(a, b) {
-  const q = a.perRound.map((x, i) => (x && b.perRound[i] ? x / b.perRound[i] : null)).filter((x) => x !== null);
+/** Median over rounds of a's img/s ÷ b's in the same round, over the rounds `keep(i)` allows. */
+function paired(a, b, keep = () => true) {
+  const q = a.perRound.map((x, i) => (x && b.perRound[i] && keep(i) ? x / b.perRound[i] : null)).filter((x) => x !== null);
   return q.length ? median(q) : null;
 }
 
-/** [[name, batch, value|null]]: mulfree 2 ÷ 1 threads, mulfree 1 and 2 threads ÷ tfjs-wasm, per batch. */
-export function sameRoundRatios(rows, batches, tfjsLabel) {
+/**
+ * [[name, batch, value|null]]: mulfree 2 ÷ 1 threads, mulfree 1 and 2 threads ÷ tfjs-wasm, per
+ * batch. With `quietProbe` (GMAC/s), each ratio again over the rounds in which every mulfree row
+ * it involves had a core probe at least that high, named with how many rounds those were.
+ */
+export function sameRoundRatios(rows, batches, tfjsLabel, quietProbe = null) {
   const ratios = [];
   const find = (runtime, t, b) => rows.find((r) => r.runtime === runtime && r.threads === t && r.batch === b && !r.error && r.perRound);
+  const add = (name, batch, a, b) => {
+    ratios.push([name, batch, paired(a, b)]);
+    if (quietProbe === null) return;
+    const mf = [a, b].filter((r) => r.coreGmacsPerRound);
+    const quiet = (i) => mf.every((r) => (r.coreGmacsPerRound[i] ?? 0) >= quietProbe);
+    const n = a.perRound.filter((_, i) => quiet(i)).length;
+    ratios.push([`${name}, rounds with core probe ≥ ${quietProbe} (${n} of ${a.perRound.length})`, batch, paired(a, b, quiet)]);
+  };
   for (const batch of batches) {
     const one = find('mulfree', 1, batch), two = find('mulfree', 2, batch), tf = find(tfjsLabel, 1, batch);
-    if (one && two) ratios.push([`mulfree 2 threads ÷ 1 thread`, batch, paired(two, one)]);
-    if (one && tf) ratios.push([`mulfree 1 thread ÷ tfjs-wasm`, batch, paired(one, tf)]);
-    if (two && tf) ratios.push([`mulfree 2 threads ÷ tfjs-wasm`, batch, paired(two, tf)]);
+    if (one && two) add(`mulfree 2 threads ÷ 1 thread`, batch, two, one);
+    if (one && tf) add(`mulfree 1 thread ÷ tfjs-wasm`, batch, one, tf);
+    if (two && tf) add(`mulfree 2 threads ÷ tfjs-wasm`, batch, two, tf);
   }
   return ratios;
 }
@@ -150,7 +166,7 @@ export function printTrainReport({ title, notes, rows, batches, tfjsLabel, cfg, 
   }
   const method = `median of ${cfg.rounds > 1 ? `${cfg.rounds} rounds × ` : ''}${cfg.repeats} × ${cfg.steps} steps after ${cfg.warmup} warm-up`;
   console.log(`\n### ${title} (${m.cpu}, ${m.cores} cores, Node ${m.node}; ${method})\n\n${notes.join('\n\n')}\n\n${table}\n`);
-  const ratios = cfg.rounds > 1 ? sameRoundRatios(rows, batches, tfjsLabel) : [];
+  const ratios = cfg.rounds > 1 ? sameRoundRatios(rows, batches, tfjsLabel, cfg.quietProbe) : [];
   if (cfg.rounds > 1) {
     console.log(`Same-round ratios (median over ${cfg.rounds} rounds):\n\n${markdownTable(['ratio', 'batch', 'value'], ratios.map(([n, b, v]) => [n, b, v === null ? '' : `${v.toFixed(2)}×`]))}\n`);
   }
