@@ -53,11 +53,9 @@ async function main() {
 
   const rows = await measureTrainRounds({
     rounds: cfg.rounds, runtimes, batches, threadsList, quiet, budget, tfjsLabel,
-    measureMulfree: async (batch, threads) => {
+    measureMulfree: (batch, threads) => {
       const step = mulfree.trainStepFn({ ...cfg, W, model: MODEL }, dataFor(batch), batch, threads);
-      const before = mulfree.coreProbe(threads);
-      const r = await timeSteps(step, { batch, warmup: cfg.warmup, steps: cfg.steps, repeats: cfg.repeats, budget });
-      return { ...r, coreGmacs: Math.min(before, mulfree.coreProbe(threads)) }; // the slower of just before and just after
+      return mulfree.withCoreProbe(threads, () => timeSteps(step, { batch, warmup: cfg.warmup, steps: cfg.steps, repeats: cfg.repeats, budget }));
     },
     // the first child also returns its logits for the check
     tfjsJob: (batch) => ({ kind: 'tfjs-train-resnet', weightsFile: INIT_FILE, batches: [batch], dataSeed: DATA_SEED, check: tfjsCheck ? null : CHECK, ...cfg }),

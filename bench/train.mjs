@@ -16,11 +16,9 @@ import { saveResult, machineInfo, timeSteps } from './lib/stats.mjs';
 // ctx.loadData() gives the MNIST training set: {images NCHW Float32Array (normalised), labels Int32Array, n}.
 // =============================================================================================
 async function mulfreeTrain(batch, threads, ctx) {
-  const { coreProbe, trainStepFn } = await import('./lib/mulfree.mjs');
+  const { trainStepFn, withCoreProbe } = await import('./lib/mulfree.mjs');
   const step = trainStepFn(ctx, await ctx.loadData(), batch, threads);
-  const before = coreProbe(threads);
-  const r = await ctx.timeSteps(step, { batch, warmup: ctx.warmup, steps: ctx.steps, repeats: ctx.repeats, budget: ctx.budget });
-  return { ...r, coreGmacs: Math.min(before, coreProbe(threads)) }; // the slower of just before and just after
+  return withCoreProbe(threads, () => ctx.timeSteps(step, { batch, warmup: ctx.warmup, steps: ctx.steps, repeats: ctx.repeats, budget: ctx.budget }));
 }
 
 const DEFAULTS = { batches: '64,256', warmup: 5, steps: 20, lr: 0.002, save: 'train' };

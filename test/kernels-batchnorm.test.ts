@@ -296,6 +296,7 @@ test("1 and 2 threads give bit-identical results", () => {
 
 test("the ReLU inside BatchNorm gives the bits of BatchNorm then ReLU, forward and backward (1 and 2 threads)", () => {
   const r = rng(33);
+  let exactZeroCases = 0; // cases whose outputs before the ReLU include an exact +0
   try {
     for (const threads of [2, 1]) {
       rt.setThreads(threads);
@@ -322,6 +323,7 @@ test("the ReLU inside BatchNorm gives the bits of BatchNorm then ReLU, forward a
           reluForward(y, z);
           fast.batchNormForwardTrain(x, gamma, beta, yf, meanF, invstdF, null, null, N, C, HW, 0.1, 1e-5, true, affine);
           assert.deepEqual(yf, z);
+          if (y.some((v) => Object.is(v, 0))) exactZeroCases++;
         }
         const dz = f32(n);
         for (let i = 0; i < n; i++) dz[i] = (r() - 0.5) * 4;
@@ -355,6 +357,7 @@ test("the ReLU inside BatchNorm gives the bits of BatchNorm then ReLU, forward a
         freeAll();
       }
     }
+    assert.ok(exactZeroCases >= 10, `only ${exactZeroCases} cases had outputs of exactly 0 before the ReLU`);
   } finally {
     rt.setThreads(2);
   }

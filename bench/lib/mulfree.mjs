@@ -10,7 +10,14 @@ const lib = await import(pathToFileURL(path.join(MULFREE_DIST, 'src/index.js')).
 const { backward, createModel, initRuntime, manualSeed, noGrad, ops, optim, resolveSpec, runtime, scope, Tensor } = lib;
 
 /** bench/lib/core-probe.mjs's probe on this library's runtime, on `threads` threads. */
-export const coreProbe = (threads, ms) => probeCores(initRuntime({ threads }), threads, ms);
+const coreProbe = (threads, ms) => probeCores(initRuntime({ threads }), threads, ms);
+
+/** `await time()` with coreGmacs: the slower core probe of just before and just after it. */
+export async function withCoreProbe(threads, time) {
+  const before = coreProbe(threads);
+  const result = await time();
+  return { ...result, coreGmacs: Math.min(before, coreProbe(threads)) };
+}
 
 /** A zoo model with the conv op ('lenet5', 'resnet20', ...), seeded init, then the given weights ({name: {shape, data}}) if any. */
 export function zooModel(name, W) {

@@ -101,7 +101,7 @@ export async function measureTrainRounds({ rounds, runtimes, batches, threadsLis
       ...ok[0], imgPerSec: summarize(ok.flatMap((r) => r.imgPerSec.samples)), msPerStep: summarize(ok.flatMap((r) => r.msPerStep.samples)),
       cpuPerWall: median(ok.map((r) => r.cpuPerWall)), otherLoad: Math.max(...ok.map((r) => r.otherLoad)), retries: ok.reduce((a, r) => a + (r.retries ?? 0), 0),
       perRound: same.map((r) => (r && !r.error ? r.imgPerSec.median : null)),
-      // mulfree's rows: each round's core probe (bench/lib/mulfree.mjs coreProbe), and their median
+      // mulfree's rows: each round's core probe (bench/lib/mulfree.mjs withCoreProbe), and their median
       ...(ok[0].coreGmacs === undefined ? {} : { coreGmacs: median(ok.map((r) => r.coreGmacs)), coreGmacsPerRound: same.map((r) => r?.coreGmacs ?? null) }),
     };
   });
