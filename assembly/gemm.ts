@@ -16,14 +16,22 @@
 /** Width of a packed B panel in floats. */
 const PANEL: i32 = 16;
 
+// This instance's thread: 0 on the caller, w + 1 on pool worker w (src/kernels/worker_loop.ts sets
+// it once, after instantiating). wasm globals are per instance, so per thread.
+let threadIndex: i32 = 0;
+
+/** Called once by pool worker w with w + 1, before its first job. */
+export function setThreadIndex(index: i32): void {
+  threadIndex = index;
+}
+
 /**
- * Per-thread scratch: the TS side reserves 64 bytes for a counter (zeroed before each job) and
- * then one `bytes`-sized slot per thread. Each kernel call claims the next slot once; kernel
- * calls of one job run on different threads, so slots never overlap.
+ * Per-thread scratch: the TS side reserves 64 bytes and then one `bytes`-sized slot per thread.
+ * A kernel call takes its thread's slot, so the calls of one job never share a slot, and a thread
+ * that runs several chunks of a job (Runtime.parallel's chunked split) reuses its own.
  */
 export function threadSlot(base: usize, bytes: i32): usize {
-  const slot = atomic.add<i32>(base, 1);
-  return base + 64 + <usize>slot * <usize>bytes;
+  return base + 64 + <usize>threadIndex * <usize>bytes;
 }
 
 // @ts-ignore: decorator

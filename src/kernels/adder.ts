@@ -72,7 +72,7 @@ export function adder2dForward(x: Float32Array, w: Float32Array, bias: Float32Ar
   p.rt.parallel(
     "adder2dForwardF32",
     [x.byteOffset, w.byteOffset, bias ? bias.byteOffset : 0, y.byteOffset, p.shape, +(minForm && p.Kg >= 2), threadScratch(p.rt, slotBytes), slotBytes],
-    s.N * s.groups * blocks, grainFor(p.Kg * p.R * p.blockP),
+    s.N * s.groups * blocks, grainFor(p.Kg * p.R * p.blockP), 1, true,
   );
 }
 
@@ -93,7 +93,7 @@ export function adder2dBackwardInput(x: Float32Array, dy: Float32Array, w: Float
   p.rt.parallel(
     "adder2dBackwardInputF32",
     [x.byteOffset, dy.byteOffset, w.byteOffset, dx.byteOffset, p.shape, +sign, threadScratch(p.rt, slotBytes), slotBytes],
-    s.N * s.groups, grainFor(p.Kg * p.R * p.P),
+    s.N * s.groups, grainFor(p.Kg * p.R * p.P), 1, true,
   );
 }
 
@@ -112,6 +112,7 @@ export function adder2dBackwardWeight(x: Float32Array, dy: Float32Array, w: Floa
   if (sign) {
     const p = plan(s);
     const slotBytes = alignUp(p.padFloats * 4 + p.Kg * p.dwCols * 16 + p.dwCols * p.blockP * 4, 64);
+    // fixed slices, as conv2dBackwardWeight: each call walks every image
     rt.parallel(
       "adder2dSignWeightF32",
       [dy.byteOffset, x.byteOffset, w.byteOffset, dw.byteOffset, p.shape, threadScratch(rt, slotBytes), slotBytes],
@@ -160,7 +161,7 @@ export function adderLinearForward(x: Float32Array, w: Float32Array, bias: Float
   // a packed panel of wᵀ, then the min form's panel column sums and x row sums
   const slotBytes = alignUp((I * PANEL + PANEL + rows) * 4, 64);
   const items = Math.ceil(O / PANEL) * Math.ceil(N / rows);
-  rt.parallel("adderLinearForwardF32", [N, O, I, x.byteOffset, w.byteOffset, y.byteOffset, +minForm, rows, threadScratch(rt, slotBytes), slotBytes], items, grainFor(rows * PANEL * I));
+  rt.parallel("adderLinearForwardF32", [N, O, I, x.byteOffset, w.byteOffset, y.byteOffset, +minForm, rows, threadScratch(rt, slotBytes), slotBytes], items, grainFor(rows * PANEL * I), 1, true);
   if (bias) addChannelBias(y, bias, N, O, 1);
 }
 
@@ -175,7 +176,7 @@ function linearGrad(rt: Runtime, S: Float32Array, sars: number, saks: number, V:
   rt.parallel(
     "adderLinearGradF32",
     [S.byteOffset, sars * 4, saks * 4, V.byteOffset, cols, H.byteOffset, cols, out.byteOffset, cols, M, cols, K, +sign, rows, threadScratch(rt, slotBytes), slotBytes],
-    items, grainFor(rows * PANEL * K * 2),
+    items, grainFor(rows * PANEL * K * 2), 1, true,
   );
 }
 

@@ -61,7 +61,7 @@ export function batchNormForwardTrain(
   runtime().parallel(
     "batchNormForwardTrainF32",
     [x.byteOffset, ptr(gamma), ptr(beta), y.byteOffset, saveMean.byteOffset, saveInvStd.byteOffset, ptr(runningMean), ptr(runningVar), N, C, HW, momentum, eps, relu ? 1 : 0, ptr(affine)],
-    C, channelGrain(N, HW), HW === 1 ? 4 : 1,
+    C, channelGrain(N, HW), HW === 1 ? 4 : 1, true,
   );
 }
 
@@ -82,7 +82,7 @@ export function batchNormForwardEval(
   runtime().parallel(
     "batchNormForwardEvalF32",
     [x.byteOffset, ptr(gamma), ptr(beta), runningMean.byteOffset, runningVar.byteOffset, y.byteOffset, N, C, HW, eps],
-    C, channelGrain(N, HW), HW === 1 ? 4 : 1,
+    C, channelGrain(N, HW), HW === 1 ? 4 : 1, true,
   );
 }
 
@@ -119,6 +119,6 @@ export function batchNormBackward(
   runtime().parallel(
     "batchNormBackwardF32",
     [dy.byteOffset, x.byteOffset, ptr(gamma), saveMean.byteOffset, saveInvStd.byteOffset, dx.byteOffset, ptr(dgamma), ptr(dbeta), N, C, HW, ptr(reluOut), ptr(mask?.beta ?? null), ptr(mask?.affine ?? null)],
-    C, channelGrain(N, HW), HW === 1 ? 4 : 1,
+    C, channelGrain(N, HW), HW === 1 ? 4 : 1, true,
   );
 }

@@ -44,7 +44,7 @@ export function gemm(
   rt.parallel(
     "gemmF32",
     [+transA, +transB, M, N, K, A.byteOffset, lda, B.byteOffset, ldb, C.byteOffset, ldc, +accumulate, rowsPerItem, scratch, slotBytes],
-    items, grainFor(macsPerItem),
+    items, grainFor(macsPerItem), 1, true,
   );
 }
 
@@ -83,13 +83,11 @@ export function inMemory(rt: Runtime, op: string, arrays: Record<string, Float32
 }
 
 /**
- * Per-thread scratch for one job: a 64-byte counter (zeroed here) followed by one slot of
- * `slotBytes` per thread. Each kernel call claims a slot with `threadSlot` in assembly/gemm.ts.
+ * Per-thread scratch for one job: 64 bytes, then one slot of `slotBytes` per thread. Each kernel
+ * call takes its thread's slot with `threadSlot` in assembly/gemm.ts.
  */
 export function threadScratch(rt: Runtime, slotBytes: number): number {
-  const base = rt.scratch(SCRATCH_THREADS, 64 + rt.threads * slotBytes);
-  rt.i32(base, 1)[0] = 0;
-  return base;
+  return rt.scratch(SCRATCH_THREADS, 64 + rt.threads * slotBytes);
 }
 
 /** Smallest number of work items worth a thread. */

@@ -438,7 +438,7 @@ function bindConv(
     // the only state that can change after binding: disposal, and the scratch blocks
     p[F_W] = w.address;
     p[F_RQ] = prepared ? prepared.address : plainBlock ? scratchRequant(rt, plainBlock) : 0;
-    p[F_SCRATCH] = threadSlots(rt, st, slotBytes);
+    p[F_SCRATCH] = threadScratch(rt, slotBytes);
     st.params.set(p);
     rt.parallel(kernel, args, positions, grain, 4);
   };
@@ -524,8 +524,6 @@ interface State {
   params: Int32Array;
   rqPtr: number;
   rqBytes: number;
-  /** all of memory as i32, refreshed when memory has grown past it */
-  words: Int32Array;
 }
 const states = new WeakMap<Runtime, State>();
 
@@ -534,22 +532,12 @@ function state(rt: Runtime): State {
   if (!st) {
     const paramsPtr = rt.heap.alloc(PARAM_FIELDS * 4);
     // shared memory never detaches on growth, so the view stays valid
-    st = { paramsPtr, params: rt.i32(paramsPtr, PARAM_FIELDS), rqPtr: 0, rqBytes: 0, words: new Int32Array(rt.memory.buffer) };
+    st = { paramsPtr, params: rt.i32(paramsPtr, PARAM_FIELDS), rqPtr: 0, rqBytes: 0 };
     states.set(rt, st);
   }
   return st;
 }
 
-/**
- * threadScratch of gemm.ts (the shared slot 0 and its claim counter), without a new typed-array
- * view per call: at batch 1 a layer's whole kernel takes a few microseconds.
- */
-function threadSlots(rt: Runtime, st: State, slotBytes: number): number {
-  const base = rt.scratch(SCRATCH_THREADS, 64 + rt.threads * slotBytes);
-  if (st.words.length * 4 < base + 4) st.words = new Int32Array(rt.memory.buffer);
-  st.words[base >> 2] = 0;
-  return base;
-}
 
 /** A requantization block (requantBlock) copied into the runtime's grow-only scratch block. */
 function scratchRequant(rt: Runtime, block: Uint8Array): number {

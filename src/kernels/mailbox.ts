@@ -6,8 +6,12 @@ export const KERNEL = 2; // index into the sorted export list; -1 = exit
 export const NARGS = 3; // number of kernel arguments before the range
 export const READY = 4; // workers that have instantiated the module
 export const ERROR = 5; // set by a worker whose slice threw; the caller rethrows
+export const CHUNKS = 6; // 0: each thread runs its slice in RANGES; else the job's chunk count, bounds in BOUNDS
+export const NEXT = 7; // the next chunk to claim (Atomics.add), for chunked jobs
 export const RANGES = 16; // per worker: start, end (Int32 slots RANGES + 2w, RANGES + 2w + 1)
 export const MAX_WORKERS = 16;
+export const BOUNDS = RANGES + 2 * MAX_WORKERS; // chunk c is [BOUNDS + c, BOUNDS + c + 1)
+export const MAX_CHUNKS = 64 - BOUNDS - 1;
 export const ARGS_BYTE_OFFSET = 256; // Float64 arguments start here
 export const MAX_ARGS = 24;
 export const MAILBOX_BYTES = ARGS_BYTE_OFFSET + MAX_ARGS * 8;
@@ -20,4 +24,10 @@ export function kernelNames(module: WebAssembly.Module): string[] {
     .filter((e) => e.kind === "function")
     .map((e) => e.name)
     .sort();
+}
+
+/** Claim the chunks of the job in `ctl` one by one and run each (caller and workers alike). */
+export function runChunks(ctl: Int32Array, run: (start: number, end: number) => void): void {
+  const chunks = ctl[CHUNKS]!;
+  for (let c = Atomics.add(ctl, NEXT, 1); c < chunks; c = Atomics.add(ctl, NEXT, 1)) run(ctl[BOUNDS + c]!, ctl[BOUNDS + c + 1]!);
 }

@@ -97,7 +97,7 @@ export function maxPool2dForward(x: Float32Array, y: Float32Array, argmax: Int32
   checkView(k, "y", y, planes * oh * ow);
   checkView(k, "argmax", argmax, planes * oh * ow);
   const hw = shape.H * shape.W;
-  runtime().parallel("maxPool2dForwardF32", [x.byteOffset, y.byteOffset, argmax.byteOffset, ...geometry(shape, oh, ow)], planes, planeGrain(hw));
+  runtime().parallel("maxPool2dForwardF32", [x.byteOffset, y.byteOffset, argmax.byteOffset, ...geometry(shape, oh, ow)], planes, planeGrain(hw), 1, true);
 }
 
 /**
@@ -112,7 +112,7 @@ export function maxPool2dBackward(dy: Float32Array, argmax: Int32Array, dx: Floa
   checkView(k, "dy", dy, planes * oh * ow);
   checkView(k, "argmax", argmax, planes * oh * ow);
   checkView(k, "dx", dx, planes * hw);
-  runtime().parallel("maxPool2dBackwardF32", [dy.byteOffset, argmax.byteOffset, dx.byteOffset, ...geometry(shape, oh, ow)], planes, planeGrain(hw));
+  runtime().parallel("maxPool2dBackwardF32", [dy.byteOffset, argmax.byteOffset, dx.byteOffset, ...geometry(shape, oh, ow)], planes, planeGrain(hw), 1, true);
 }
 
 function avgOptions(k: string, shape: AvgPool2dShape): [number, number] {

@@ -1,13 +1,13 @@
 // The kernel runtime: one wasm module on one shared memory, a heap and arena inside it, and a pool
 // of workers that instantiate the same module on the same memory.
 //
-// Jobs are synchronous: the main thread posts a job, runs its own slice, then waits for the
-// workers. Every kernel writes disjoint outputs per slice, so results do not depend on the
-// thread count.
+// Jobs are synchronous: the main thread posts a job, runs its own slice (or claims chunks with
+// the workers, for chunked jobs), then waits for the workers. Every kernel writes disjoint outputs
+// per slice, so results do not depend on the thread count or on which thread ran which chunk.
 import { Arena, WasmHeap } from "./memory.js";
 import { nodeBuiltin } from "./node_builtin.js";
 import { startWorker, warnSingleThread, workerSupport, type PoolWorker } from "./threads.js";
-import { ARGS_BYTE_OFFSET, ERROR, GEN, HEAP_BASE, KERNEL, MAILBOX_BYTES, MAX_ARGS, MAX_WORKERS, NARGS, PENDING, RANGES, READY, kernelNames } from "./mailbox.js";
+import { ARGS_BYTE_OFFSET, BOUNDS, CHUNKS, ERROR, GEN, HEAP_BASE, KERNEL, MAILBOX_BYTES, MAX_ARGS, MAX_CHUNKS, MAX_WORKERS, NARGS, NEXT, PENDING, RANGES, READY, kernelNames, runChunks } from "./mailbox.js";
 
 export type KernelFn = (...args: number[]) => void;
 export type Kernels = Record<string, KernelFn>;
@@ -120,8 +120,13 @@ export class Runtime {
    * Run kernel `name(...args, start, end)` over [0, total), split across threads.
    * `grain` is the smallest slice worth a thread; small jobs run on the caller alone.
    * `align` keeps slice boundaries on multiples (e.g. a vector width or a block size).
+   * `chunked`: instead of one fixed slice per thread, the threads claim chunks of shrinking size
+   * (chunkBounds) from a shared counter until none is left, so a thread that starts late or runs
+   * on a busy core takes less of the job. The kernel must accept any number of calls per thread
+   * (its scratch is per thread: threadSlot in assembly/gemm.ts). Either way each item is computed
+   * by one call in the kernel's fixed order, so the bits do not depend on the split.
    */
-  parallel(name: string, args: number[], total: number, grain = 1, align = 1): void {
+  parallel(name: string, args: number[], total: number, grain = 1, align = 1, chunked = false): void {
     const fn = this.kernels[name];
     if (!fn) throw new Error(`unknown kernel ${name}`);
     let threads = Math.min(this.threads, Math.floor(total / Math.max(grain, 1)));
@@ -134,12 +139,19 @@ export class Runtime {
     const n = args.length;
     if (n > MAX_ARGS) throw new Error(`kernel ${name}: too many arguments`);
     for (let i = 0; i < n; i++) this.args[i] = args[i];
-    const bounds = split(total, threads, align);
-    for (let w = 0; w < this.workers.length; w++) {
-      // worker w takes slice w+1; the caller keeps slice 0
-      const t = w + 1;
-      ctl[RANGES + 2 * w] = t < threads ? bounds[t] : 0;
-      ctl[RANGES + 2 * w + 1] = t < threads ? bounds[t + 1] : 0;
+    const bounds = chunked ? chunkBounds(total, threads, align, grain) : split(total, threads, align);
+    if (chunked) {
+      for (let c = 0; c < bounds.length; c++) ctl[BOUNDS + c] = bounds[c]!;
+      ctl[CHUNKS] = bounds.length - 1;
+      ctl[NEXT] = 0;
+    } else {
+      ctl[CHUNKS] = 0;
+      for (let w = 0; w < this.workers.length; w++) {
+        // worker w takes slice w+1; the caller keeps slice 0
+        const t = w + 1;
+        ctl[RANGES + 2 * w] = t < threads ? bounds[t] : 0;
+        ctl[RANGES + 2 * w + 1] = t < threads ? bounds[t + 1] : 0;
+      }
     }
     ctl[NARGS] = n;
     this.parallelJobs++;
@@ -149,7 +161,8 @@ export class Runtime {
     Atomics.notify(ctl, GEN);
     let callerError: unknown = null;
     try {
-      call(fn, args, bounds[0], bounds[1]);
+      if (chunked) runChunks(ctl, (start, end) => call(fn, args, start, end));
+      else call(fn, args, bounds[0], bounds[1]);
     } catch (e) {
       callerError = e;
     }
@@ -255,6 +268,25 @@ export function split(total: number, parts: number, align = 1): number[] {
   bounds.push(total);
   return bounds;
 }
+
+/**
+ * Bounds of a chunked job (Runtime.parallel): each chunk is 1 / (2·threads) of what is left (a
+ * quarter for two threads), aligned, and at least 1 / (8·threads) of the job and `grain` items,
+ * so the first chunks are large (few calls) and the last small (the threads finish together).
+ * At most MAX_CHUNKS chunks: the last takes the rest.
+ */
+export function chunkBounds(total: number, threads: number, align = 1, grain = 1): number[] {
+  const up = (v: number) => Math.ceil(v / align) * align;
+  const least = Math.max(align, up(total / (8 * threads)), up(grain));
+  const bounds = [0];
+  let at = 0;
+  while (at < total) {
+    at = bounds.length === MAX_CHUNKS ? total : Math.min(total, at + Math.max(least, up((total - at) / (2 * threads))));
+    bounds.push(at);
+  }
+  return bounds;
+}
+
 
 export { nodeBuiltin };
 

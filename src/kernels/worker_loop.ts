@@ -1,12 +1,13 @@
 // The body of every pool worker, in Node (worker.ts, worker_threads) and in browsers
 // (worker_web.ts, Web Workers): instantiate the kernel module on the shared memory, then run this
-// worker's slice of each job the main thread posts in the mailbox (./mailbox.ts).
-import { ARGS_BYTE_OFFSET, ERROR, GEN, KERNEL, MAX_ARGS, NARGS, PENDING, RANGES, READY, kernelNames } from "./mailbox.js";
+// worker's slice of each job the main thread posts in the mailbox (./mailbox.ts), or claim chunks
+// of it with the other threads.
+import { ARGS_BYTE_OFFSET, CHUNKS, ERROR, GEN, KERNEL, MAX_ARGS, NARGS, PENDING, RANGES, READY, kernelNames, runChunks } from "./mailbox.js";
 
 export interface WorkerInit {
   module: WebAssembly.Module;
   memory: WebAssembly.Memory;
-  /** This worker's index in the pool: it runs slice index + 1 of each job. */
+  /** This worker's index in the pool: it runs slice index + 1 of each job, and scratch slot index + 1. */
   index: number;
   /** Byte address of the pool's mailbox in the shared memory. */
   mailbox: number;
@@ -19,6 +20,8 @@ const SPIN = 20000;
 export function runWorker({ module, memory, index, mailbox }: WorkerInit): void {
   const instance = new WebAssembly.Instance(module, { env: { memory } });
   const fns = kernelNames(module).map((n) => instance.exports[n] as (...a: number[]) => void);
+  // this thread's scratch slot in every kernel (threadSlot in assembly/gemm.ts); the caller's is 0
+  (instance.exports.setThreadIndex as (i: number) => void)(index + 1);
   const ctl = new Int32Array(memory.buffer, mailbox, 64);
   const args = new Float64Array(memory.buffer, mailbox + ARGS_BYTE_OFFSET, MAX_ARGS);
   const local: number[] = new Array(MAX_ARGS + 2).fill(0);
@@ -37,19 +40,19 @@ export function runWorker({ module, memory, index, mailbox }: WorkerInit): void 
     gen = Atomics.load(ctl, GEN);
     const k = Atomics.load(ctl, KERNEL);
     if (k >= 0) {
-      const start = ctl[RANGES + 2 * index]!;
-      const end = ctl[RANGES + 2 * index + 1]!;
-      if (start < end) {
-        const n = ctl[NARGS]!;
+      const n = ctl[NARGS]!;
+      const run = (start: number, end: number) => {
         for (let i = 0; i < n; i++) local[i] = args[i]!;
         local[n] = start;
         local[n + 1] = end;
-        try {
-          fns[k]!(...local);
-        } catch {
-          // a trap in a kernel: report it instead of leaving the caller waiting forever
-          Atomics.store(ctl, ERROR, k + 1);
-        }
+        fns[k]!(...local);
+      };
+      try {
+        if (ctl[CHUNKS]! > 0) runChunks(ctl, run);
+        else if (ctl[RANGES + 2 * index]! < ctl[RANGES + 2 * index + 1]!) run(ctl[RANGES + 2 * index]!, ctl[RANGES + 2 * index + 1]!);
+      } catch {
+        // a trap in a kernel: report it instead of leaving the caller waiting forever
+        Atomics.store(ctl, ERROR, k + 1);
       }
     }
     // acknowledge the job (or the exit request, so the caller knows this worker is gone)
