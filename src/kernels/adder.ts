@@ -26,7 +26,7 @@
 // results are bit-identical for any thread count.
 import { checkConv2dShape, checkLength, conv2dBackwardWeight, plan, type Conv2dShape } from "./conv2d.js";
 import { addChannelBias, sumChannels } from "./elementwise.js";
-import { alignUp, gemm, grainFor, inMemory, threadScratch } from "./gemm.js";
+import { alignUp, gemm, grainFor, inMemory, rowsPerPanelItem, threadScratch } from "./gemm.js";
 import { runtime, type Runtime } from "./runtime.js";
 
 export type AdderGrad = "paper" | "sign";
@@ -140,10 +140,7 @@ function checkLinear(op: string, N: number, I: number, O: number): void {
 
 /** Rows per work item: whole columns of panels, cut into row blocks when there are few panels (as gemm). */
 function rowsPerItem(rt: Runtime, M: number, cols: number): number {
-  const panels = Math.ceil(cols / PANEL);
-  if (rt.threads <= 1 || panels >= 4 * rt.threads) return M;
-  const blocks = Math.ceil((4 * rt.threads) / panels);
-  return Math.min(M, Math.max(16, 2 * Math.ceil(M / blocks / 2)));
+  return rowsPerPanelItem(rt, M, Math.ceil(cols / PANEL));
 }
 
 /** y = −Σ_i |x[n][i] − w[o][i]| (+ bias[o]); y is overwritten. */

@@ -31,12 +31,7 @@ export function gemm(
   const rt = runtime();
   inMemory(rt, "gemm", { A, B, C });
   const panels = Math.ceil(N / PANEL);
-  // Few column panels (small N): cut M into row blocks too, so that both threads get work.
-  let rowsPerItem = M;
-  if (rt.threads > 1 && panels < 4 * rt.threads) {
-    const blocks = Math.ceil((4 * rt.threads) / panels);
-    rowsPerItem = Math.min(M, Math.max(16, 2 * Math.ceil(M / blocks / 2)));
-  }
+  const rowsPerItem = rowsPerPanelItem(rt, M, panels);
   const items = panels * Math.ceil(M / rowsPerItem);
   const macsPerItem = rowsPerItem * PANEL * Math.max(K, 1);
   const slotBytes = alignUp(K * PANEL * 4, 64);
@@ -88,6 +83,17 @@ export function inMemory(rt: Runtime, op: string, arrays: Record<string, Float32
  */
 export function threadScratch(rt: Runtime, slotBytes: number): number {
   return rt.scratch(SCRATCH_THREADS, 64 + rt.threads * slotBytes);
+}
+
+/**
+ * Rows of a work item for a job of `panels` column panels × M rows: with few panels (small N), M
+ * is cut into row blocks too, so that the threads' chunks (8 per thread) can even out their time.
+ */
+export function rowsPerPanelItem(rt: Runtime, M: number, panels: number): number {
+  const wanted = 8 * rt.threads;
+  if (rt.threads <= 1 || panels >= wanted) return M;
+  const blocks = Math.ceil(wanted / panels);
+  return Math.min(M, Math.max(16, 2 * Math.ceil(M / blocks / 2)));
 }
 
 /** Smallest number of work items worth a thread. */
