@@ -37,14 +37,14 @@ test("chunk bounds partition the range: aligned, shrinking, at most MAX_CHUNKS",
 test("a chunked job runs every item once, and static jobs after it keep their slices", () => {
   const rt = initRuntime({ threads: 2 });
   const n = 100003;
-  const a = rt.heap.alloc(n * 4), o = rt.heap.alloc(n * 4);
-  const A = rt.f32(a, n);
-  for (let i = 0; i < n; i++) A[i] = Math.sin(i);
+  const x = rt.heap.alloc(n * 4), y = rt.heap.alloc(n * 4);
+  rt.f32(x, n).fill(1);
+  // y += x: an item run twice ends at 2, an item missed stays at 0
   for (const [total, chunked] of [[n, true], [n, false], [4096, true], [8, true], [n, false]] as const) {
-    rt.f32(o, n).fill(-1);
-    rt.parallel("addF32", [a, a, o], total, 4, 4, chunked);
-    const O = rt.f32(o, n);
-    for (let i = 0; i < n; i++) assert.equal(O[i], i < total ? Math.fround(A[i]! + A[i]!) : -1, `item ${i} of ${total} (chunked ${chunked})`);
+    rt.f32(y, n).fill(0);
+    rt.parallel("axpyF32", [1, x, y], total, 4, 4, chunked);
+    const Y = rt.f32(y, n);
+    for (let i = 0; i < n; i++) if (Y[i] !== (i < total ? 1 : 0)) assert.fail(`item ${i} of ${total} (chunked ${chunked}) = ${Y[i]}`);
   }
   rt.close();
 });

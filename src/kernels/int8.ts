@@ -11,7 +11,7 @@
 // Threads split output positions (or rows, images); every output is computed by one thread in a
 // fixed order, so results are identical for any thread count.
 import { checkConv2dShape, type Conv2dShape } from "./conv2d.js";
-import { alignUp, grainFor, SCRATCH_THREADS, threadScratch } from "./gemm.js";
+import { alignUp, grainFor, threadScratch } from "./gemm.js";
 import { checkAddRequant, checkRequant, type AddRequant } from "./reference/int8.js";
 import { PROGRAM_BLOCK, type ProgramOp } from "./int8_program.js";
 import { u16Requant } from "./requant_u16.js";
@@ -537,7 +537,6 @@ function state(rt: Runtime): State {
   }
   return st;
 }
-
 
 /** A requantization block (requantBlock) copied into the runtime's grow-only scratch block. */
 function scratchRequant(rt: Runtime, block: Uint8Array): number {
