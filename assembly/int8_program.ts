@@ -17,11 +17,12 @@
 // machine's two vCPUs drift apart) simply takes fewer chunks. Which thread runs an image never
 // changes its bytes.
 //
-// Layout, i32 words: header [ops, chunk, slot counter, slot stride, scratch base, next image,
-// images, 0], then
+// Layout, i32 words: header [ops, chunk, 0, slot stride, scratch base, next image, images, 0],
+// then
 // per op OP_WORDS words: [code, units per image, a0 .. a9]. The kernels take [start, end) in
 // their own units (positions, rows, elements, images), so an image range [i0, i1) is
 // [i0·units, i1·units).
+import { threadSlot } from "./gemm";
 import { adderConvInSlot } from "./int8_adder";
 import { mulConvInSlot } from "./int8_mul";
 import { addRequantU8, avgPoolGlobalInSlot, maxPool2dU8, quantizeF32U8 } from "./int8_ops";
@@ -63,9 +64,8 @@ function runOp(op: usize, slot: usize, i0: i32, i1: i32): void {
 export function runInt8Program(prog: usize, start: i32, end: i32): void {
   if (start >= end) return;
   const ops = load<i32>(prog), chunk = load<i32>(prog, 4), images = load<i32>(prog, 24);
-  // one scratch slot per thread for the whole run: the ops of a chunk run one after another
-  const index = atomic.add<i32>(prog + 8, 1);
-  const slot = <usize>load<i32>(prog, 16) + 64 + <usize>index * <usize>load<i32>(prog, 12);
+  // this thread's scratch slot for the whole run: the ops of a chunk run one after another
+  const slot = threadSlot(<usize>load<i32>(prog, 16), load<i32>(prog, 12));
   const first = prog + (HEADER_WORDS << 2);
   for (let i0 = atomic.add<i32>(prog + 20, chunk); i0 < images; i0 = atomic.add<i32>(prog + 20, chunk)) {
     const i1 = min(images, i0 + chunk);

@@ -1,6 +1,7 @@
 // The per-core f32 SIMD ceiling on this machine: dotStreamF32 (assembly/gemm.ts) streams two
-// L1-resident 8 KiB f32 arrays through f32x4.mul + f32x4.add into 8 accumulators, one thread,
-// so training throughput can be stated as a share of the same machine's ceiling.
+// L1-resident 8 KiB f32 arrays through f32x4.mul + f32x4.add into 8 accumulators, one thread
+// (the core probe of ../lib/core-probe.mjs), so training throughput can be stated as a share of
+// the same machine's ceiling.
 //
 //   node bench/kernels/f32-ceiling.mjs [--dist DIR] [--rounds 7] [--ms 300]
 //
@@ -8,6 +9,7 @@
 // the mean of calls over ≥ `ms` ms.
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { probeCores } from '../lib/core-probe.mjs';
 import { median, parseArgs } from '../lib/stats.mjs';
 
 const opts = parseArgs(process.argv.slice(2));
@@ -16,17 +18,7 @@ const rounds = Number(opts.rounds ?? 7), minMs = Number(opts.ms ?? 300);
 const { initRuntime } = await import(pathToFileURL(path.join(dist, 'src/kernels/runtime.js')).href);
 const rt = initRuntime({ threads: 1 });
 
-const N = 2048, REPS = 2000;
-const a = rt.heap.alloc(N * 4), b = rt.heap.alloc(N * 4), out = rt.heap.alloc(16);
-const fa = new Float32Array(rt.memory.buffer, a, N), fb = new Float32Array(rt.memory.buffer, b, N);
-for (let i = 0; i < N; i++) { fa[i] = 1 + (i % 7) * 1e-3; fb[i] = 1 - (i % 5) * 1e-3; }
-const call = () => rt.kernels.dotStreamF32(a, b, N, REPS, out);
-for (const t = performance.now(); performance.now() - t < 200;) call(); // optimising tier
+probeCores(rt, 1, 200); // optimising tier
 const samples = [];
-for (let r = 0; r < rounds; r++) {
-  let calls = 0;
-  const t0 = performance.now();
-  do { call(); calls++; } while (performance.now() - t0 < minMs);
-  samples.push((N * REPS * calls) / ((performance.now() - t0) / 1e3) / 1e9);
-}
+for (let r = 0; r < rounds; r++) samples.push(probeCores(rt, 1, minMs));
 console.log(`f32 dot ceiling, 1 thread: ${median(samples).toFixed(2)} GMAC/s median, ${Math.max(...samples).toFixed(2)} best (${rounds} samples of ≥ ${minMs} ms)`);

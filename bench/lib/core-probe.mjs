@@ -1,5 +1,5 @@
 // The cores' own speed right now: per-core GMAC/s of mulfree's f32 dot stream (dotStreamF32: two
-// L1-resident arrays through f32x4 mul + add, as bench/kernels/f32-ceiling.mjs) on `threads`
+// L1-resident arrays through f32x4 mul + add; bench/kernels/f32-ceiling.mjs samples it alone) on `threads`
 // threads at once, over at least `ms` ms. Other guests sharing this machine's cores slow it down
 // without showing in any load figure the guest can read (a benchmark's "other load" stays 0), so
 // the training benchmarks record it next to their timings. About 10.9 on a quiet core of the

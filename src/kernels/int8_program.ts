@@ -28,7 +28,7 @@ export interface ProgramOp {
 const HEADER_WORDS = 8;
 const OP_WORDS = 12;
 const MAX_ARGS = OP_WORDS - 2;
-const H_OPS = 0, H_CHUNK = 1, H_COUNTER = 2, H_STRIDE = 3, H_SCRATCH = 4, H_NEXT = 5, H_IMAGES = 6;
+const H_OPS = 0, H_CHUNK = 1, H_STRIDE = 3, H_SCRATCH = 4, H_NEXT = 5, H_IMAGES = 6; // word 2 unused
 
 /** Activation bytes per chunk worth keeping close: a fraction of a 512 KiB–1 MiB L2. */
 const CHUNK_BYTES = 192 * 1024;
@@ -92,7 +92,6 @@ export class Int8Program {
     }
     const header = this.header;
     header[H_SCRATCH] = this.scratch;
-    header[H_COUNTER] = 0;
     header[H_NEXT] = 0;
     rt.parallel("runInt8Program", [this.ptr], this.images, 1);
   }

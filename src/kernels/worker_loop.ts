@@ -26,6 +26,15 @@ export function runWorker({ module, memory, index, mailbox }: WorkerInit): void 
   const args = new Float64Array(memory.buffer, mailbox + ARGS_BYTE_OFFSET, MAX_ARGS);
   const local: number[] = new Array(MAX_ARGS + 2).fill(0);
 
+  // the current job's kernel and argument count, read by `run` (one closure for every job)
+  let k = -1, n = 0;
+  const run = (start: number, end: number) => {
+    for (let i = 0; i < n; i++) local[i] = args[i]!;
+    local[n] = start;
+    local[n + 1] = end;
+    fns[k]!(...local);
+  };
+
   let gen = Atomics.load(ctl, GEN);
   Atomics.add(ctl, READY, 1);
   Atomics.notify(ctl, READY);
@@ -38,15 +47,9 @@ export function runWorker({ module, memory, index, mailbox }: WorkerInit): void 
     // job a second time and drive PENDING to −1 (the main thread then waits forever).
     while (Atomics.load(ctl, GEN) === gen) Atomics.wait(ctl, GEN, gen);
     gen = Atomics.load(ctl, GEN);
-    const k = Atomics.load(ctl, KERNEL);
+    k = Atomics.load(ctl, KERNEL);
     if (k >= 0) {
-      const n = ctl[NARGS]!;
-      const run = (start: number, end: number) => {
-        for (let i = 0; i < n; i++) local[i] = args[i]!;
-        local[n] = start;
-        local[n + 1] = end;
-        fns[k]!(...local);
-      };
+      n = ctl[NARGS]!;
       try {
         if (ctl[CHUNKS]! > 0) runChunks(ctl, run);
         else if (ctl[RANGES + 2 * index]! < ctl[RANGES + 2 * index + 1]!) run(ctl[RANGES + 2 * index]!, ctl[RANGES + 2 * index + 1]!);
