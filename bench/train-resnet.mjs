@@ -23,7 +23,7 @@ const GOAL = 8; // mulfree 2 threads ÷ tfjs-wasm
 
 const DEFAULTS = { batches: '64,128', warmup: 2, steps: 5, lr: 0.002, save: 'train-resnet20' };
 const HELP = trainHelp('Usage: node train-resnet.mjs [options]', [
-  'batches', 'threads', 'repeats', 'rounds', 'warmup', 'steps', 'optimizer', 'lr', 'tfjs-bn', 'runtimes', 'quiet-wait', 'quiet-probe', 'no-save',
+  'batches', 'threads', 'repeats', 'rounds', 'warmup', 'steps', 'optimizer', 'lr', 'tfjs-bn', 'runtimes', 'quiet-wait', 'quiet-probe', 'quiet-rounds', 'no-save',
 ], DEFAULTS);
 
 /** "1.2e-5 (max |logit| 3.4)" from compareLogits' {maxAbs, maxRel}. */
@@ -52,7 +52,7 @@ async function main() {
   let tfjsCheck = null;
 
   const rows = await measureTrainRounds({
-    rounds: cfg.rounds, runtimes, batches, threadsList, quiet, budget, tfjsLabel,
+    rounds: cfg.rounds, quietProbe: cfg.quietProbe, quietRounds: cfg.quietRounds, runtimes, batches, threadsList, quiet, budget, tfjsLabel,
     measureMulfree: (batch, threads) => {
       const step = mulfree.trainStepFn({ ...cfg, W, model: MODEL }, dataFor(batch), batch, threads);
       return mulfree.withCoreProbe(threads, () => timeSteps(step, { batch, warmup: cfg.warmup, steps: cfg.steps, repeats: cfg.repeats, budget }));

@@ -26,7 +26,7 @@ const HELP = trainHelp('Usage: node train.mjs [options]', [
   '  --weights FILE      initial LeNet-5-BN weights, safetensors (default: random weights in out/)',
   'batches', 'threads', 'repeats', 'rounds', 'warmup', 'steps', 'optimizer', 'lr',
   '  --tfjs-mode M       custom (optimizer.minimize loop, default) or layers (model.trainOnBatch)',
-  'tfjs-bn', 'runtimes', 'quiet-wait', 'quiet-probe', 'no-save',
+  'tfjs-bn', 'runtimes', 'quiet-wait', 'quiet-probe', 'quiet-rounds', 'no-save',
 ], DEFAULTS);
 
 async function main() {
@@ -47,7 +47,7 @@ async function main() {
   const tfjsLabel = `tfjs-wasm (${cfg.mode === 'layers' ? 'trainOnBatch' : `custom loop, BN ${cfg.bnMode}`})`;
 
   const rows = await measureTrainRounds({
-    rounds: cfg.rounds, runtimes, batches, threadsList, quiet, budget, tfjsLabel,
+    rounds: cfg.rounds, quietProbe: cfg.quietProbe, quietRounds: cfg.quietRounds, runtimes, batches, threadsList, quiet, budget, tfjsLabel,
     measureMulfree: (batch, threads) => mulfreeTrain(batch, threads, ctx),
     tfjsJob: (batch) => ({ kind: 'tfjs-train', weights, batches: [batch], ...cfg }),
     onTfjsResult: (r) => { dataSource = r.dataSource; },

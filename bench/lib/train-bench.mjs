@@ -27,6 +27,9 @@ export const OPTION_HELP = {
   'quiet-probe': () => `  --quiet-probe G     with --rounds: also give each same-round ratio over the rounds whose mulfree
                       rows all had a core probe ≥ G GMAC/s (lib/core-probe.mjs; about 10.9 on a
                       quiet core of the project's host), with how many rounds those were`,
+  'quiet-rounds': () => `  --quiet-rounds N    with --quiet-probe: stop as soon as N rounds had every mulfree row's core
+                      probe ≥ G (a machine whose cores other guests share is quiet only for
+                      moments); --rounds is then the most rounds to run`,
 };
 
 /** Help text: `lines` are option names (common, from OPTION_HELP) or literal lines. */
@@ -47,6 +50,7 @@ export function parseTrainOptions(argv, defaults, extra = () => ({})) {
   const cfg = {
     repeats: Number(o.repeats ?? 5), warmup: Number(o.warmup ?? defaults.warmup), steps: Number(o.steps ?? defaults.steps),
     rounds: Number(o.rounds ?? 1), quietProbe: o['quiet-probe'] === undefined ? null : Number(o['quiet-probe']),
+    quietRounds: o['quiet-rounds'] === undefined ? null : Number(o['quiet-rounds']),
     optimizer: o.optimizer ?? 'adam', lr: Number(o.lr ?? defaults.lr), ...extra(o), bnMode: o['tfjs-bn'] ?? 'custom',
   };
   if (!['adam', 'sgd'].includes(cfg.optimizer)) throw new Error(`--optimizer: expected adam or sgd, got "${cfg.optimizer}"`);
@@ -54,6 +58,11 @@ export function parseTrainOptions(argv, defaults, extra = () => ({})) {
   const runtimes = (o.runtimes ?? 'mulfree,tfjs-wasm').split(',');
   if (!Number.isInteger(cfg.rounds) || cfg.rounds < 1) throw new Error(`--rounds: expected a positive integer, got "${o.rounds}"`);
   if (cfg.quietProbe !== null && !(cfg.quietProbe > 0)) throw new Error(`--quiet-probe: expected GMAC/s > 0, got "${o['quiet-probe']}"`);
+  if (cfg.quietRounds !== null) {
+    if (!Number.isInteger(cfg.quietRounds) || cfg.quietRounds < 1) throw new Error(`--quiet-rounds: expected a positive integer, got "${o['quiet-rounds']}"`);
+    if (cfg.quietProbe === null) throw new Error('--quiet-rounds needs --quiet-probe (the GMAC/s that makes a round quiet)');
+    if (cfg.quietRounds > cfg.rounds) throw new Error(`--quiet-rounds ${cfg.quietRounds} is more than --rounds ${cfg.rounds}, the most rounds to run`);
+  }
   for (const r of runtimes) if (!['mulfree', 'tfjs-wasm'].includes(r)) throw new Error(`--runtimes: unknown runtime "${r}"`);
   const quietWait = Number(o['quiet-wait'] ?? 120) * 1000;
   const budget = waitBudget(quietWait); // shared by every wait and retry of the run, children included
@@ -61,13 +70,20 @@ export function parseTrainOptions(argv, defaults, extra = () => ({})) {
   return { o, batches, threadsList, cfg, runtimes, budget, quiet };
 }
 
+/** Whether every mulfree row of one round had a core probe ≥ quietProbe (GMAC/s). */
+export function isQuietRound(roundRows, quietProbe) {
+  const mf = roundRows.filter((r) => r.runtime === 'mulfree' && !r.error);
+  return mf.length > 0 && mf.every((r) => r.coreGmacs >= quietProbe);
+}
+
 /**
  * `rounds` rounds, each measuring every configuration once: mulfree via measureMulfree(batch, threads)
  * at every threads × batch, then tfjs-wasm in a child per batch size running job(batch) (runJob spec);
- * onTfjsResult(r) sees each child's whole result. Returns one row per configuration, sorted for the
+ * onTfjsResult(r) sees each child's whole result. With quietRounds (and quietProbe), it stops early
+ * once that many rounds were quiet (isQuietRound). Returns one row per configuration, sorted for the
  * table: the samples of all rounds, and perRound (each round's median img/s, for same-round ratios).
  */
-export async function measureTrainRounds({ rounds, runtimes, batches, threadsList, quiet, budget, measureMulfree, tfjsLabel, tfjsJob, onTfjsResult = () => {} }) {
+export async function measureTrainRounds({ rounds, quietProbe = null, quietRounds = null, runtimes, batches, threadsList, quiet, budget, measureMulfree, tfjsLabel, tfjsJob, onTfjsResult = () => {} }) {
   async function measureRound() {
     const rows = runtimes.includes('mulfree') ? await measureMulfreeConfigs(threadsList, batches, quiet, measureMulfree) : [];
     if (runtimes.includes('tfjs-wasm')) {
@@ -88,9 +104,11 @@ export async function measureTrainRounds({ rounds, runtimes, batches, threadsLis
   }
 
   const byRound = [];
-  for (let round = 0; round < rounds; round++) {
-    if (rounds > 1) console.error(`round ${round + 1} of ${rounds}`);
+  let quietSoFar = 0;
+  for (let round = 0; round < rounds && !(quietRounds && quietSoFar >= quietRounds); round++) {
+    if (rounds > 1) console.error(`round ${round + 1} of ${rounds}${quietRounds ? ` (${quietSoFar} of ${quietRounds} quiet so far)` : ''}`);
     byRound.push(await measureRound());
+    if (quietRounds && isQuietRound(byRound[round], quietProbe)) quietSoFar++;
   }
   // one row per configuration: the samples of all rounds, and each round's median (for paired ratios)
   const rows = byRound[0].map((first) => {
@@ -164,11 +182,12 @@ export function printTrainReport({ title, notes, rows, batches, tfjsLabel, cfg, 
   if (rows.some((r) => r.coreGmacs !== undefined)) {
     console.log('\n"core probe": per-core GMAC/s of an L1 f32 multiply-add stream on the row\'s threads, the slower of just before and just after each round\'s timing (one value per round). It falls when other guests share the cores, which "other load" cannot see; compare it with `node bench/kernels/f32-ceiling.mjs` on a quiet machine.');
   }
-  const method = `median of ${cfg.rounds > 1 ? `${cfg.rounds} rounds × ` : ''}${cfg.repeats} × ${cfg.steps} steps after ${cfg.warmup} warm-up`;
+  const roundsRun = rows.find((r) => r.perRound)?.perRound.length ?? cfg.rounds;
+  const method = `median of ${roundsRun > 1 ? `${roundsRun} rounds × ` : ''}${cfg.repeats} × ${cfg.steps} steps after ${cfg.warmup} warm-up`;
   console.log(`\n### ${title} (${m.cpu}, ${m.cores} cores, Node ${m.node}; ${method})\n\n${notes.join('\n\n')}\n\n${table}\n`);
-  const ratios = cfg.rounds > 1 ? sameRoundRatios(rows, batches, tfjsLabel, cfg.quietProbe) : [];
-  if (cfg.rounds > 1) {
-    console.log(`Same-round ratios (median over ${cfg.rounds} rounds):\n\n${markdownTable(['ratio', 'batch', 'value'], ratios.map(([n, b, v]) => [n, b, v === null ? '' : `${v.toFixed(2)}×`]))}\n`);
+  const ratios = roundsRun > 1 ? sameRoundRatios(rows, batches, tfjsLabel, cfg.quietProbe) : [];
+  if (roundsRun > 1) {
+    console.log(`Same-round ratios (median over ${roundsRun} rounds):\n\n${markdownTable(['ratio', 'batch', 'value'], ratios.map(([n, b, v]) => [n, b, v === null ? '' : `${v.toFixed(2)}×`]))}\n`);
   }
   return { table, ratios, busy };
 }
