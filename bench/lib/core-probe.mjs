@@ -2,7 +2,7 @@
 // L1-resident arrays through f32x4 mul + add; bench/kernels/f32-ceiling.mjs samples it alone) on `threads`
 // threads at once, over at least `ms` ms. Other guests sharing this machine's cores slow it down
 // without showing in any load figure the guest can read (a benchmark's "other load" stays 0), so
-// the training benchmarks record it next to their timings. About 10.9 on a quiet core of the
+// the training benchmarks record it next to their timings. About 11–13 on a quiet core of the
 // project's host (BENCHMARKS.md).
 
 const N = 2048, REPS = 10000; // about 2 ms per call on each thread: the split's own cost stays small

@@ -25,7 +25,7 @@ export const OPTION_HELP = {
                       spending at most S seconds on it in the whole run (default 120; 0 = don't)`,
   'no-save': (d) => `  --no-save           do not write results/${d.save}-*.json`,
   'quiet-probe': () => `  --quiet-probe G     with --rounds: also give each same-round ratio over the rounds whose mulfree
-                      rows all had a core probe ≥ G GMAC/s (lib/core-probe.mjs; about 10.9 on a
+                      rows all had a core probe ≥ G GMAC/s (lib/core-probe.mjs; about 11–13 on a
                       quiet core of the project's host), with how many rounds those were`,
   'quiet-rounds': () => `  --quiet-rounds N    with --quiet-probe: stop as soon as N rounds had every mulfree row's core
                       probe ≥ G (a machine whose cores other guests share is quiet only for
