@@ -7,6 +7,7 @@ import * as fast from "../src/kernels/adder.js";
 import * as ref from "../src/kernels/reference/adder.js";
 import type { AdderForm, AdderGrad } from "../src/kernels/adder.js";
 import { rng } from "./random.js";
+import { randomConvShape, type ConvKind } from "./conv-shapes.js";
 
 /** mulberry32: small seeded generator so a failing shape reproduces. */
 
@@ -131,28 +132,6 @@ function linearCase(l: LinearShape, rand: () => number, label: string): Case {
   };
 }
 
-type Kind = "dense" | "grouped" | "depthwise";
-
-function randomConvShape(rand: () => number, kind: Kind): Conv2dShape {
-  const int = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
-  const N = rand() < 0.25 ? 1 : int(2, 3);
-  let C: number, K: number, groups: number;
-  if (kind === "dense") {
-    groups = 1; C = int(1, 6); K = int(1, 9);
-  } else if (kind === "grouped") {
-    groups = int(2, 3); C = groups * int(1, 3); K = groups * int(1, 4);
-  } else {
-    C = int(2, 6); groups = C; K = C * int(1, 3); // channel multiplier 1..3
-  }
-  const kh = int(1, 5), kw = int(1, 5);
-  const stride: [number, number] = [int(1, 3), int(1, 3)];
-  const dilation: [number, number] = [int(1, 2), int(1, 2)];
-  const padding: [number, number] = [int(0, 3), int(0, 3)];
-  const H = Math.max(1, dilation[0] * (kh - 1) + 1 - 2 * padding[0]) + int(0, 11);
-  const W = Math.max(1, dilation[1] * (kw - 1) + 1 - 2 * padding[1]) + int(0, 13);
-  return conv2dShape([N, C, H, W], [K, C / groups, kh, kw], { stride, padding, dilation, groups });
-}
-
 /** Run `fn` with tiny thread grains (every kernel splits) and the given im2col knobs. */
 function withTuning<T>(blockFloats: number, weightColumns: number, fn: () => T): T {
   const saved = [tuning.minMacsPerThread, convTuning.blockFloats, convTuning.weightColumns];
@@ -169,7 +148,7 @@ function withTuning<T>(blockFloats: number, weightColumns: number, fn: () => T):
 test("adder2d kernels (forward, input and weight gradients, paper and sign) match the reference on 240 random shapes", () => {
   const rt = initRuntime({ threads: 2 });
   const rand = rng(1912);
-  const kinds: Kind[] = ["dense", "dense", "grouped", "depthwise"];
+  const kinds: ConvKind[] = ["dense", "dense", "grouped", "depthwise"];
   const buf = new Buffers(rt);
   try {
     for (let i = 0; i < 240; i++) {

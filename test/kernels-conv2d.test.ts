@@ -6,6 +6,7 @@ import * as fast from "../src/kernels/conv2d.js";
 import { conv2dShape, convTuning, type Conv2dShape } from "../src/kernels/conv2d.js";
 import * as ref from "../src/kernels/reference/conv2d.js";
 import { rng } from "./random.js";
+import { randomConvShape, type ConvKind } from "./conv-shapes.js";
 
 /** mulberry32: small seeded generator so a failing shape reproduces. */
 
@@ -81,42 +82,19 @@ function checkShape(rt: Runtime, s: Conv2dShape, rand: () => number, label: stri
   }
 }
 
-type Kind = "dense" | "grouped" | "depthwise";
-
-function randomShape(rand: () => number, kind: Kind): Conv2dShape {
-  const int = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
-  const N = rand() < 0.25 ? 1 : int(2, 3);
-  let C: number, K: number, groups: number;
-  if (kind === "dense") {
-    groups = 1; C = int(1, 6); K = int(1, 9);
-  } else if (kind === "grouped") {
-    groups = int(2, 3); C = groups * int(1, 3); K = groups * int(1, 4);
-  } else {
-    C = int(2, 6); groups = C; K = C * int(1, 3); // channel multiplier 1..3
-  }
-  const kh = int(1, 5), kw = int(1, 5);
-  const stride: [number, number] = [int(1, 3), int(1, 3)];
-  const dilation: [number, number] = [int(1, 2), int(1, 2)];
-  const padding: [number, number] = [int(0, 3), int(0, 3)];
-  // the smallest input the dilated kernel fits, then some random extra (often odd)
-  const H = Math.max(1, dilation[0] * (kh - 1) + 1 - 2 * padding[0]) + int(0, 11);
-  const W = Math.max(1, dilation[1] * (kw - 1) + 1 - 2 * padding[1]) + int(0, 13);
-  return conv2dShape([N, C, H, W], [K, C / groups, kh, kw], { stride, padding, dilation, groups });
-}
-
 test("conv2d kernels match the reference on 240 random shapes (dense, grouped, depthwise)", () => {
   const rt = initRuntime({ threads: 2 });
   const saved = [tuning.minMacsPerThread, convTuning.blockFloats, convTuning.weightColumns];
   tuning.minMacsPerThread = 0; // split even tiny jobs across both threads
   try {
     const rand = rng(2024);
-    const kinds: Kind[] = ["dense", "dense", "grouped", "depthwise"];
+    const kinds: ConvKind[] = ["dense", "dense", "grouped", "depthwise"];
     for (let i = 0; i < 240; i++) {
       // a tiny block budget forces several im2col blocks per image (blockP = 16)
       convTuning.blockFloats = rand() < 0.5 ? 64 : saved[1];
       // and sometimes backward weight in passes of 4 columns of dW
       convTuning.weightColumns = rand() < 0.3 ? 4 : saved[2];
-      checkShape(rt, randomShape(rand, kinds[i % kinds.length]), rand, `shape ${i}`);
+      checkShape(rt, randomConvShape(rand, kinds[i % kinds.length]), rand, `shape ${i}`);
     }
   } finally {
     [tuning.minMacsPerThread, convTuning.blockFloats, convTuning.weightColumns] = saved;

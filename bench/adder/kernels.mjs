@@ -12,6 +12,7 @@
 // sees normalized pixels): the adder forward then takes the min on integer bit patterns.
 import path from "node:path";
 import { pathToFileURL } from "node:url";
+import { bestCallMs } from "../lib/stats.mjs";
 
 const dist = path.resolve(process.argv[2] ?? "dist");
 const batch = Number(process.argv[3] ?? 256);
@@ -30,22 +31,9 @@ function array(n, nonNegative = false) {
   return v;
 }
 
-function measure(fn, elems, reps = 5) {
-  for (let i = 0; i < 3; i++) fn();
-  let inner = 1;
-  for (;;) {
-    const t = performance.now();
-    for (let i = 0; i < inner; i++) fn();
-    if (performance.now() - t > 20) break;
-    inner *= 2;
-  }
-  let best = Infinity;
-  for (let r = 0; r < reps; r++) {
-    const t = performance.now();
-    for (let i = 0; i < inner; i++) fn();
-    best = Math.min(best, (performance.now() - t) / inner);
-  }
-  return { ms: best, gelems: elems / best / 1e6 };
+function measure(fn, elems) {
+  const ms = bestCallMs(fn);
+  return { ms, gelems: elems / ms / 1e6 };
 }
 
 function convCase(name, input, weight, opts, afterRelu = true) {

@@ -9,6 +9,7 @@
 // worker pool and only raise the threading threshold, so the pool is never restarted.
 import path from "node:path";
 import { pathToFileURL } from "node:url";
+import { bestCallMs } from "../lib/stats.mjs";
 
 const dist = path.resolve(process.argv[2] ?? "dist");
 const batch = Number(process.argv[3] ?? 256);
@@ -28,23 +29,10 @@ function array(n) {
   return v;
 }
 
-/** Best GMAC/s of `reps` timed runs, each repeated until it takes ≥ 20 ms. */
-function measure(fn, macs, reps = 5) {
-  for (let i = 0; i < 3; i++) fn(); // warm-up (also lets V8 tier up to optimised code)
-  let inner = 1;
-  for (;;) {
-    const t = performance.now();
-    for (let i = 0; i < inner; i++) fn();
-    if (performance.now() - t > 20) break;
-    inner *= 2;
-  }
-  let best = Infinity;
-  for (let r = 0; r < reps; r++) {
-    const t = performance.now();
-    for (let i = 0; i < inner; i++) fn();
-    best = Math.min(best, (performance.now() - t) / inner);
-  }
-  return { ms: best, gmacs: macs / best / 1e6 };
+/** Best time per call (stats.mjs bestCallMs) and GMAC/s. */
+function measure(fn, macs) {
+  const ms = bestCallMs(fn);
+  return { ms, gmacs: macs / ms / 1e6 };
 }
 
 function convCase(name, input, weight, opts) {

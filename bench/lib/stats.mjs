@@ -12,6 +12,28 @@ export function median(xs) {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
+/**
+ * Best ms per call of fn over `reps` timed runs, each repeating fn until a run takes ≥ 20 ms (after
+ * 3 warm-up calls, which also let V8 tier up to optimised code). For kernel-level tables.
+ */
+export function bestCallMs(fn, reps = 5) {
+  for (let i = 0; i < 3; i++) fn();
+  let inner = 1;
+  for (;;) {
+    const t = performance.now();
+    for (let i = 0; i < inner; i++) fn();
+    if (performance.now() - t > 20) break;
+    inner *= 2;
+  }
+  let best = Infinity;
+  for (let r = 0; r < reps; r++) {
+    const t = performance.now();
+    for (let i = 0; i < inner; i++) fn();
+    best = Math.min(best, (performance.now() - t) / inner);
+  }
+  return best;
+}
+
 /** {median, min, max, n, samples} of a list of numbers. */
 export function summarize(samples) {
   return { median: median(samples), min: Math.min(...samples), max: Math.max(...samples), n: samples.length, samples };
