@@ -24,3 +24,16 @@ export function randomConvShape(rand: () => number, kind: ConvKind): Conv2dShape
   const W = Math.max(1, dilation[1] * (kw - 1) + 1 - 2 * padding[1]) + int(0, 13);
   return conv2dShape([N, C, H, W], [K, C / groups, kh, kw], { stride, padding, dilation, groups });
 }
+
+/** Shapes for the 1- vs 2-thread byte tests: LeNet's, grouped, depthwise, dilated, and one whose
+ *  weight gradient takes two passes of columns. */
+export function threadSplitShapes(): Conv2dShape[] {
+  return [
+    conv2dShape([8, 6, 14, 14], [16, 6, 5, 5]),
+    conv2dShape([4, 1, 28, 28], [6, 1, 5, 5], { padding: 2 }),
+    conv2dShape([3, 12, 9, 11], [9, 4, 3, 2], { groups: 3, stride: [2, 1], padding: 1 }),
+    conv2dShape([5, 8, 10, 10], [16, 1, 3, 3], { groups: 8, padding: 1 }),
+    conv2dShape([2, 5, 7, 13], [7, 5, 3, 3], { dilation: 2, padding: [2, 3] }),
+    conv2dShape([3, 40, 6, 5], [6, 40, 3, 3], { padding: 1 }), // R = 360: two passes of dW columns
+  ];
+}

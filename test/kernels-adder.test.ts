@@ -7,7 +7,7 @@ import * as fast from "../src/kernels/adder.js";
 import * as ref from "../src/kernels/reference/adder.js";
 import type { AdderForm, AdderGrad } from "../src/kernels/adder.js";
 import { rng } from "./random.js";
-import { randomConvShape, type ConvKind } from "./conv-shapes.js";
+import { randomConvShape, threadSplitShapes, type ConvKind } from "./conv-shapes.js";
 
 /** mulberry32: small seeded generator so a failing shape reproduces. */
 
@@ -255,14 +255,7 @@ test("adder kernels reject bad sizes and grad rules with a message naming them",
 test("adder kernels give the same bytes with one and two threads", () => {
   const rt = initRuntime({ threads: 2 });
   const rand = rng(78);
-  const convShapes = [
-    conv2dShape([8, 6, 14, 14], [16, 6, 5, 5]),
-    conv2dShape([4, 1, 28, 28], [6, 1, 5, 5], { padding: 2 }),
-    conv2dShape([3, 12, 9, 11], [9, 4, 3, 2], { groups: 3, stride: [2, 1], padding: 1 }),
-    conv2dShape([5, 8, 10, 10], [16, 1, 3, 3], { groups: 8, padding: 1 }),
-    conv2dShape([2, 5, 7, 13], [7, 5, 3, 3], { dilation: 2, padding: [2, 3] }),
-    conv2dShape([3, 40, 6, 5], [6, 40, 3, 3], { padding: 1 }), // R = 360: two passes of dW columns
-  ];
+  const convShapes = threadSplitShapes();
   const linearShapes: LinearShape[] = [{ N: 64, I: 256, O: 120 }, { N: 37, I: 29, O: 83 }, { N: 1, I: 84, O: 10 }];
   const buf = new Buffers(rt);
   const v = () => rand() * 3 - 1.5;

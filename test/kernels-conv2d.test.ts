@@ -6,7 +6,7 @@ import * as fast from "../src/kernels/conv2d.js";
 import { conv2dShape, convTuning, type Conv2dShape } from "../src/kernels/conv2d.js";
 import * as ref from "../src/kernels/reference/conv2d.js";
 import { rng } from "./random.js";
-import { randomConvShape, type ConvKind } from "./conv-shapes.js";
+import { randomConvShape, threadSplitShapes, type ConvKind } from "./conv-shapes.js";
 
 /** mulberry32: small seeded generator so a failing shape reproduces. */
 
@@ -138,14 +138,7 @@ test("conv2dShape and the kernels reject bad shapes with a message naming the va
 test("conv2d kernels give the same bytes with one and two threads; dW's fused row sums are conv2dBackwardBias's bits", () => {
   const rt = initRuntime({ threads: 2 });
   const rand = rng(77);
-  const shapes = [
-    conv2dShape([8, 6, 14, 14], [16, 6, 5, 5]),
-    conv2dShape([4, 1, 28, 28], [6, 1, 5, 5], { padding: 2 }),
-    conv2dShape([3, 12, 9, 11], [9, 4, 3, 2], { groups: 3, stride: [2, 1], padding: 1 }),
-    conv2dShape([5, 8, 10, 10], [16, 1, 3, 3], { groups: 8, padding: 1 }),
-    conv2dShape([2, 5, 7, 13], [7, 5, 3, 3], { dilation: 2, padding: [2, 3] }),
-    conv2dShape([3, 40, 6, 5], [6, 40, 3, 3], { padding: 1 }), // R = 360: two passes of dW columns
-  ];
+  const shapes = threadSplitShapes();
   const buf = new Buffers(rt);
   const cases = shapes.map((s) => {
     const n = sizes(s);

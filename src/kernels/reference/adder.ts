@@ -5,35 +5,9 @@
 // padded tap adds −|w|. Gradients (paper / sign):
 //   dw += dy·(xpad − w)        / dy·sgn(xpad − w)      every tap, padded ones with x = 0
 //   dx += dy·clamp(w − x,−1,1) / dy·sgn(w − x)         in-image taps only (padding is dropped)
-import { checkConv2dShape, type Conv2dShape } from "../conv2d.js";
+import type { Conv2dShape } from "../conv2d.js";
+import { forEachTap } from "./conv_taps.js";
 import type { AdderGrad } from "../adder.js";
-
-/** Calls visit(yIndex, xIndex or −1 for a padded tap, wIndex) for every tap of the sum. */
-function forEachTap(s: Conv2dShape, visit: (yIndex: number, xIndex: number, wIndex: number) => void): void {
-  checkConv2dShape(s);
-  const Cg = s.C / s.groups, Kg = s.K / s.groups;
-  for (let n = 0; n < s.N; n++) {
-    for (let k = 0; k < s.K; k++) {
-      const g = Math.floor(k / Kg);
-      for (let oh = 0; oh < s.OH; oh++) {
-        for (let ow = 0; ow < s.OW; ow++) {
-          const yIndex = ((n * s.K + k) * s.OH + oh) * s.OW + ow;
-          for (let c = 0; c < Cg; c++) {
-            for (let ki = 0; ki < s.kh; ki++) {
-              const ih = oh * s.strideH - s.padH + ki * s.dilationH;
-              for (let kj = 0; kj < s.kw; kj++) {
-                const iw = ow * s.strideW - s.padW + kj * s.dilationW;
-                const inside = ih >= 0 && ih < s.H && iw >= 0 && iw < s.W;
-                const xIndex = inside ? ((n * s.C + g * Cg + c) * s.H + ih) * s.W + iw : -1;
-                visit(yIndex, xIndex, ((k * Cg + c) * s.kh + ki) * s.kw + kj);
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-}
 
 const clamp1 = (v: number) => Math.min(1, Math.max(-1, v));
 const inputRule = (grad: AdderGrad) => (grad === "sign" ? Math.sign : clamp1);

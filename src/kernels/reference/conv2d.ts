@@ -2,34 +2,11 @@
 // written for clarity: y[n][k][oh][ow] = bias[k] + Σ_{c,ki,kj} w[k][c][ki][kj] · x[n][g·Cg + c][ih][iw]
 // with ih = oh·strideH − padH + ki·dilationH (likewise iw), zero outside the image.
 import { checkConv2dShape, type Conv2dShape } from "../conv2d.js";
+import { forEachTap } from "./conv_taps.js";
 
-/** Calls visit(yIndex, xIndex, wIndex) for every term y += x · w of the convolution sum. */
+/** Calls visit(yIndex, xIndex, wIndex) for every term y += x · w of the convolution sum (padded taps add nothing). */
 function forEachTerm(s: Conv2dShape, visit: (yIndex: number, xIndex: number, wIndex: number) => void): void {
-  checkConv2dShape(s);
-  const Cg = s.C / s.groups, Kg = s.K / s.groups;
-  for (let n = 0; n < s.N; n++) {
-    for (let k = 0; k < s.K; k++) {
-      const g = Math.floor(k / Kg);
-      for (let oh = 0; oh < s.OH; oh++) {
-        for (let ow = 0; ow < s.OW; ow++) {
-          const yIndex = ((n * s.K + k) * s.OH + oh) * s.OW + ow;
-          for (let c = 0; c < Cg; c++) {
-            for (let ki = 0; ki < s.kh; ki++) {
-              const ih = oh * s.strideH - s.padH + ki * s.dilationH;
-              if (ih < 0 || ih >= s.H) continue;
-              for (let kj = 0; kj < s.kw; kj++) {
-                const iw = ow * s.strideW - s.padW + kj * s.dilationW;
-                if (iw < 0 || iw >= s.W) continue;
-                const xIndex = ((n * s.C + g * Cg + c) * s.H + ih) * s.W + iw;
-                const wIndex = ((k * Cg + c) * s.kh + ki) * s.kw + kj;
-                visit(yIndex, xIndex, wIndex);
-              }
-            }
-          }
-        }
-      }
-    }
-  }
+  forEachTap(s, (yIndex, xIndex, wIndex) => { if (xIndex >= 0) visit(yIndex, xIndex, wIndex); });
 }
 
 /** y = conv2d(x, w) + bias; y is overwritten. */
