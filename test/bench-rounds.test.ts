@@ -60,6 +60,9 @@ test("--rounds caps the run when too few rounds are quiet; without --quiet-round
   const lib = (await import(benchLib)) as BenchLib;
   const capped = await run(lib, [150, 160, 170, 180], [5, 12, 5, 5], 4, 2);
   assert.equal(capped.find((r) => r.threads === 2)!.perRound!.length, 4);
+  // the same all-quiet rounds: without --quiet-rounds all four run, with 2 the run stops at two
   const all = await run(lib, [150, 160, 170, 180], [12, 12, 12, 12], 4, null);
   assert.equal(all.find((r) => r.threads === 2)!.perRound!.length, 4);
+  const early = await run(lib, [150, 160, 170, 180], [12, 12, 12, 12], 4, 2);
+  assert.deepEqual(early.find((r) => r.threads === 2)!.perRound, [150, 160]);
 });
