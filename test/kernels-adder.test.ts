@@ -1,32 +1,14 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { initRuntime, runtime, type Runtime } from "../src/kernels/runtime.js";
+import { initRuntime, runtime } from "../src/kernels/runtime.js";
 import { tuning } from "../src/kernels/gemm.js";
 import { conv2dShape, convTuning, type Conv2dShape } from "../src/kernels/conv2d.js";
 import * as fast from "../src/kernels/adder.js";
 import * as ref from "../src/kernels/reference/adder.js";
 import type { AdderForm, AdderGrad } from "../src/kernels/adder.js";
 import { rng } from "./random.js";
+import { WasmBuffers } from "./wasm-buffers.js";
 import { randomConvShape, threadSplitShapes, type ConvKind } from "./conv-shapes.js";
-
-/** mulberry32: small seeded generator so a failing shape reproduces. */
-
-/** Float32 arrays in wasm memory, freed together. */
-class Buffers {
-  private ptrs: number[] = [];
-  constructor(private rt: Runtime) {}
-  make(n: number, fill: (i: number) => number): Float32Array {
-    const ptr = this.rt.heap.alloc(Math.max(n, 1) * 4);
-    this.ptrs.push(ptr);
-    const v = this.rt.f32(ptr, n);
-    for (let i = 0; i < n; i++) v[i] = fill(i);
-    return v;
-  }
-  free(): void {
-    for (const p of this.ptrs) this.rt.heap.free(p);
-    this.ptrs = [];
-  }
-}
 
 /** |got − want| ≤ 2e-5 · (1 + bound), bound = Σ|terms| of that element (f32 vs f64 summation order). */
 function assertClose(got: Float32Array, want: Float32Array, bound: Float32Array, what: string): void {
@@ -52,7 +34,7 @@ function values(rand: () => number, grid: boolean): () => number {
 
 interface Case {
   /** the five outputs, fast and reference, with per-element error bounds */
-  run(buf: Buffers): void;
+  run(buf: WasmBuffers): void;
 }
 
 function convCase(s: Conv2dShape, rand: () => number, label: string): Case {
@@ -61,14 +43,14 @@ function convCase(s: Conv2dShape, rand: () => number, label: string): Case {
   return {
     run(buf) {
       const v = values(rand, rand() < 0.3);
-      const x = buf.make(nx, v), w = buf.make(nw, v), dy = buf.make(ny, v);
-      const bias = rand() < 0.3 ? buf.make(s.K, v) : null;
+      const x = buf.f32(nx, v), w = buf.f32(nw, v), dy = buf.f32(ny, v);
+      const bias = rand() < 0.3 ? buf.f32(s.K, v) : null;
 
       const yRef = new Float32Array(ny), yBound = new Float32Array(ny);
       ref.adder2dForward(x, w, bias, yRef, s);
       ref.adder2dForward(abs(x), neg(abs(w)), bias && abs(bias), yBound, s); // −Σ(|x| + |w|) − |b|
       for (const form of FORMS) {
-        const y = buf.make(ny, () => NaN);
+        const y = buf.f32(ny, () => NaN);
         fast.adder2dForward(x, w, bias, y, s, form);
         assertClose(y, yRef, yBound, `forward (${form}) ${what}`);
       }
@@ -80,12 +62,12 @@ function convCase(s: Conv2dShape, rand: () => number, label: string): Case {
       const dwBound = new Float32Array(nw);
       ref.adder2dBackwardWeight(abs(x), abs(dy), neg(abs(w)), dwBound, s);
       for (const grad of ["paper", "sign"] as AdderGrad[]) {
-        const dx = buf.make(nx, () => NaN), dxRef = new Float32Array(nx);
+        const dx = buf.f32(nx, () => NaN), dxRef = new Float32Array(nx);
         fast.adder2dBackwardInput(x, dy, w, dx, s, grad);
         ref.adder2dBackwardInput(x, dy, w, dxRef, s, grad);
         assertClose(dx, dxRef, dxBound, `backward input (${grad}) ${what}`);
 
-        const dw = buf.make(nw, () => NaN), dwRef = new Float32Array(nw);
+        const dw = buf.f32(nw, () => NaN), dwRef = new Float32Array(nw);
         fast.adder2dBackwardWeight(x, dy, w, dw, s, grad);
         ref.adder2dBackwardWeight(x, dy, w, dwRef, s, grad);
         assertClose(dw, dwRef, dwBound, `backward weight (${grad}) ${what}`);
@@ -102,14 +84,14 @@ function linearCase(l: LinearShape, rand: () => number, label: string): Case {
   return {
     run(buf) {
       const v = values(rand, rand() < 0.3);
-      const x = buf.make(N * I, v), w = buf.make(O * I, v), dy = buf.make(N * O, v);
-      const bias = rand() < 0.3 ? buf.make(O, v) : null;
+      const x = buf.f32(N * I, v), w = buf.f32(O * I, v), dy = buf.f32(N * O, v);
+      const bias = rand() < 0.3 ? buf.f32(O, v) : null;
 
       const yRef = new Float32Array(N * O), yBound = new Float32Array(N * O);
       ref.adderLinearForward(x, w, bias, yRef, N, I, O);
       ref.adderLinearForward(abs(x), neg(abs(w)), bias && abs(bias), yBound, N, I, O);
       for (const form of FORMS) {
-        const y = buf.make(N * O, () => NaN);
+        const y = buf.f32(N * O, () => NaN);
         fast.adderLinearForward(x, w, bias, y, N, I, O, form);
         assertClose(y, yRef, yBound, `linear forward (${form}) ${what}`);
       }
@@ -118,12 +100,12 @@ function linearCase(l: LinearShape, rand: () => number, label: string): Case {
       ref.adderLinearBackwardInput(filled(N * I, 0), abs(dy), filled(O * I, 2), dxBound, N, I, O);
       ref.adderLinearBackwardWeight(abs(x), abs(dy), neg(abs(w)), dwBound, N, I, O);
       for (const grad of ["paper", "sign"] as AdderGrad[]) {
-        const dx = buf.make(N * I, () => NaN), dxRef = new Float32Array(N * I);
+        const dx = buf.f32(N * I, () => NaN), dxRef = new Float32Array(N * I);
         fast.adderLinearBackwardInput(x, dy, w, dx, N, I, O, grad);
         ref.adderLinearBackwardInput(x, dy, w, dxRef, N, I, O, grad);
         assertClose(dx, dxRef, dxBound, `linear backward input (${grad}) ${what}`);
 
-        const dw = buf.make(O * I, () => NaN), dwRef = new Float32Array(O * I);
+        const dw = buf.f32(O * I, () => NaN), dwRef = new Float32Array(O * I);
         fast.adderLinearBackwardWeight(x, dy, w, dw, N, I, O, grad);
         ref.adderLinearBackwardWeight(x, dy, w, dwRef, N, I, O, grad);
         assertClose(dw, dwRef, dwBound, `linear backward weight (${grad}) ${what}`);
@@ -149,7 +131,7 @@ test("adder2d kernels (forward, input and weight gradients, paper and sign) matc
   const rt = initRuntime({ threads: 2 });
   const rand = rng(1912);
   const kinds: ConvKind[] = ["dense", "dense", "grouped", "depthwise"];
-  const buf = new Buffers(rt);
+  const buf = new WasmBuffers(rt);
   try {
     for (let i = 0; i < 240; i++) {
       // a tiny block budget forces several im2col blocks per image; sometimes dW in passes of 4 columns
@@ -157,10 +139,10 @@ test("adder2d kernels (forward, input and weight gradients, paper and sign) matc
       const weightColumns = rand() < 0.3 ? 4 : convTuning.weightColumns;
       const c = convCase(randomConvShape(rand, kinds[i % kinds.length]), rand, `shape ${i}`);
       withTuning(blockFloats, weightColumns, () => c.run(buf));
-      buf.free();
+      buf.freeAll();
     }
   } finally {
-    buf.free();
+    buf.freeAll();
   }
 });
 
@@ -168,24 +150,24 @@ test("adder linear kernels match the reference on 220 random shapes", () => {
   const rt = initRuntime({ threads: 2 });
   const rand = rng(1913);
   const int = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
-  const buf = new Buffers(rt);
+  const buf = new WasmBuffers(rt);
   try {
     for (let i = 0; i < 220; i++) {
       // odd sizes around the 8/16-wide panels, batch 1 a quarter of the time
       const shape = { N: rand() < 0.25 ? 1 : int(2, 40), I: int(1, 70), O: int(1, 40) };
       const c = linearCase(shape, rand, `shape ${i}`);
       withTuning(convTuning.blockFloats, convTuning.weightColumns, () => c.run(buf));
-      buf.free();
+      buf.freeAll();
     }
   } finally {
-    buf.free();
+    buf.freeAll();
   }
 });
 
 test("adder kernels match the reference on LeNet and ResNet-20 layer shapes", () => {
   const rt = initRuntime({ threads: 2 });
   const rand = rng(6);
-  const buf = new Buffers(rt);
+  const buf = new WasmBuffers(rt);
   const cases = [
     convCase(conv2dShape([2, 1, 28, 28], [6, 1, 5, 5], { padding: 2 }), rand, "LeNet conv1"),
     convCase(conv2dShape([2, 6, 14, 14], [16, 6, 5, 5]), rand, "LeNet conv2"),
@@ -198,10 +180,10 @@ test("adder kernels match the reference on LeNet and ResNet-20 layer shapes", ()
   try {
     for (const c of cases) {
       c.run(buf);
-      buf.free();
+      buf.freeAll();
     }
   } finally {
-    buf.free();
+    buf.freeAll();
   }
 });
 
@@ -209,18 +191,18 @@ test("the input gradient's clamp on integer bits gives clamp(w − x, −1, 1) e
   // One output position with dy = 1 and the rest 0: each dx under the window is one term,
   // clamp(fround(w − x), −1, 1), so fast and reference must agree exactly.
   const rt = initRuntime({ threads: 1 });
-  const buf = new Buffers(rt);
+  const buf = new WasmBuffers(rt);
   const edges = [0, -0, 1, -1, 0.5, -0.5, 1 + 2 ** -23, -1 - 2 ** -23, 1 - 2 ** -24, -1 + 2 ** -24, 2, -2, 3e38, -3e38,
     Infinity, -Infinity, 2 ** -140, -(2 ** -140), 1.5, -1.5, 0.75, -0.75, 1e-7, -1e-7];
   const pick = (i: number) => edges[(i * 7 + 3) % edges.length];
   try {
     for (const K of [6, 2]) {
       const s = conv2dShape([1, 3, 4, 4], [K, 3, 3, 3]);
-      const x = buf.make(48, (i) => pick(i)), w = buf.make(K * 27, (i) => pick(i * 5 + 1));
+      const x = buf.f32(48, (i) => pick(i)), w = buf.f32(K * 27, (i) => pick(i * 5 + 1));
       for (let k = 0; k < K; k++) {
         for (const p of [0, 3]) {
-          const dy = buf.make(K * 4, (i) => (i === k * 4 + p ? 1 : 0));
-          const dx = buf.make(48, () => NaN), dxRef = new Float32Array(48);
+          const dy = buf.f32(K * 4, (i) => (i === k * 4 + p ? 1 : 0));
+          const dx = buf.f32(48, () => NaN), dxRef = new Float32Array(48);
           fast.adder2dBackwardInput(x, dy, w, dx, s);
           ref.adder2dBackwardInput(x, dy, w, dxRef, s);
           for (let i = 0; i < 48; i++) {
@@ -229,18 +211,18 @@ test("the input gradient's clamp on integer bits gives clamp(w − x, −1, 1) e
           assert.ok(dxRef.some((v) => v === 1) && dxRef.some((v) => v === -1) && dxRef.some((v) => v !== 0 && Math.abs(v) < 1));
         }
       }
-      buf.free();
+      buf.freeAll();
     }
   } finally {
-    buf.free();
+    buf.freeAll();
   }
 });
 
 test("adder kernels reject bad sizes and grad rules with a message naming them", () => {
   const rt = runtime();
-  const buf = new Buffers(rt);
+  const buf = new WasmBuffers(rt);
   const s = conv2dShape([1, 2, 5, 5], [3, 2, 3, 3]);
-  const x = buf.make(50, () => 0), w = buf.make(54, () => 0), y = buf.make(27, () => 0), dx = buf.make(50, () => 0);
+  const x = buf.f32(50, () => 0), w = buf.f32(54, () => 0), y = buf.f32(27, () => 0), dx = buf.f32(50, () => 0);
   assert.throws(() => fast.adder2dForward(x.subarray(1), w, null, y, s), /x has 49 elements, expected N·C·H·W = 50/);
   assert.throws(() => fast.adder2dForward(new Float32Array(50), w, null, y, s), /x is not in the kernel runtime's memory/);
   assert.throws(() => fast.adder2dBackwardInput(x, y, w, dx, s, "ste" as AdderGrad), /grad must be 'paper' or 'sign', got "ste"/);
@@ -248,7 +230,7 @@ test("adder kernels reject bad sizes and grad rules with a message naming them",
   assert.throws(() => fast.adderLinearForward(x, w, null, y, 1, 50, 1, "l1" as AdderForm), /adderLinearForward: form must be 'min' or 'direct', got "l1"/);
   assert.throws(() => fast.adderLinearForward(x, w, null, y, 1, 50, 0), /outFeatures must be a positive integer, got 0/);
   assert.throws(() => fast.adderLinearForward(x, w, null, y, 1, 50, 1), /w has 54 elements, expected outFeatures·inFeatures = 50/);
-  buf.free();
+  buf.freeAll();
 });
 
 // Last: it leaves the runtime on one thread.
@@ -257,14 +239,14 @@ test("adder kernels give the same bytes with one and two threads", () => {
   const rand = rng(78);
   const convShapes = threadSplitShapes();
   const linearShapes: LinearShape[] = [{ N: 64, I: 256, O: 120 }, { N: 37, I: 29, O: 83 }, { N: 1, I: 84, O: 10 }];
-  const buf = new Buffers(rt);
+  const buf = new WasmBuffers(rt);
   const v = () => rand() * 3 - 1.5;
   const runs = [
     ...convShapes.map((s) => {
-      const x = buf.make(s.N * s.C * s.H * s.W, v), w = buf.make(s.K * (s.C / s.groups) * s.kh * s.kw, v), dy = buf.make(s.N * s.K * s.OH * s.OW, v);
-      const b = buf.make(s.K, v);
-      const y = buf.make(dy.length, () => 0), dx = buf.make(x.length, () => 0), dw = buf.make(w.length, () => 0);
-      const dxs = buf.make(x.length, () => 0), dws = buf.make(w.length, () => 0), yd = buf.make(dy.length, () => 0);
+      const x = buf.f32(s.N * s.C * s.H * s.W, v), w = buf.f32(s.K * (s.C / s.groups) * s.kh * s.kw, v), dy = buf.f32(s.N * s.K * s.OH * s.OW, v);
+      const b = buf.f32(s.K, v);
+      const y = buf.f32(dy.length, () => 0), dx = buf.f32(x.length, () => 0), dw = buf.f32(w.length, () => 0);
+      const dxs = buf.f32(x.length, () => 0), dws = buf.f32(w.length, () => 0), yd = buf.f32(dy.length, () => 0);
       return () => {
         fast.adder2dForward(x, w, b, y, s);
         fast.adder2dForward(x, w, b, yd, s, "direct");
@@ -276,9 +258,9 @@ test("adder kernels give the same bytes with one and two threads", () => {
       };
     }),
     ...linearShapes.map(({ N, I, O }) => {
-      const x = buf.make(N * I, v), w = buf.make(O * I, v), dy = buf.make(N * O, v), b = buf.make(O, v);
-      const y = buf.make(N * O, () => 0), dx = buf.make(N * I, () => 0), dw = buf.make(O * I, () => 0);
-      const dxs = buf.make(N * I, () => 0), dws = buf.make(O * I, () => 0), yd = buf.make(N * O, () => 0);
+      const x = buf.f32(N * I, v), w = buf.f32(O * I, v), dy = buf.f32(N * O, v), b = buf.f32(O, v);
+      const y = buf.f32(N * O, () => 0), dx = buf.f32(N * I, () => 0), dw = buf.f32(O * I, () => 0);
+      const dxs = buf.f32(N * I, () => 0), dws = buf.f32(O * I, () => 0), yd = buf.f32(N * O, () => 0);
       return () => {
         fast.adderLinearForward(x, w, b, y, N, I, O);
         fast.adderLinearForward(x, w, b, yd, N, I, O, "direct");
@@ -301,7 +283,7 @@ test("adder kernels give the same bytes with one and two threads", () => {
       for (let j = 0; j < 6; j++) assert.deepEqual(one[i][j], two[i][j], `output ${j} of case ${i}`);
     }
   } finally {
-    buf.free();
+    buf.freeAll();
   }
 });
 

@@ -5,11 +5,11 @@ import * as fast from "../src/kernels/batchnorm.js";
 import * as ref from "../src/kernels/reference/batchnorm.js";
 import { reluBackward, reluForward } from "../src/kernels/elementwise.js";
 import { rng } from "./random.js";
+import { assertNear } from "./close.js";
 import { WasmBuffers } from "./wasm-buffers.js";
 
 const rt = initRuntime({ threads: 2 });
 after(() => rt.close());
-
 
 const buffers = new WasmBuffers(rt);
 const f32 = (n: number) => buffers.f32(n);
@@ -18,10 +18,6 @@ function copyOf(a: Float32Array): Float32Array {
   const b = f32(a.length);
   b.set(a);
   return b;
-}
-
-function close(got: number, want: number, tol: number, what: string): void {
-  if (!(Math.abs(got - want) <= tol)) assert.fail(`${what}: got ${got}, want ${want} (diff ${Math.abs(got - want)}, tol ${tol})`);
 }
 
 interface Case {
@@ -68,16 +64,16 @@ test("forward (train) matches the reference: y, saved stats, running stats", () 
     ref.batchNormForwardTrain(x, gamma, beta, y2, m2, s2, track ? rm2 : null, track ? rv2 : null, N, C, HW, momentum, eps);
     const what = `case ${t} N=${N} C=${C} HW=${HW}`;
     for (let c = 0; c < C; c++) {
-      close(m1[c], m2[c], 1.2e-7 * Math.abs(m2[c]), `${what} saveMean[${c}]`);
-      close(s1[c], s2[c], 1.2e-7 * Math.abs(s2[c]), `${what} saveInvStd[${c}]`);
-      close(rm1[c], rm2[c], 1.2e-7 * (Math.abs(rm2[c]) + Math.abs(m2[c])), `${what} runningMean[${c}]`);
-      close(rv1[c], rv2[c], 1.2e-7 * Math.abs(rv2[c]) + 1e-30, `${what} runningVar[${c}]`);
+      assertNear(m1[c], m2[c], 1.2e-7 * Math.abs(m2[c]), `${what} saveMean[${c}]`);
+      assertNear(s1[c], s2[c], 1.2e-7 * Math.abs(s2[c]), `${what} saveInvStd[${c}]`);
+      assertNear(rm1[c], rm2[c], 1.2e-7 * (Math.abs(rm2[c]) + Math.abs(m2[c])), `${what} runningMean[${c}]`);
+      assertNear(rv1[c], rv2[c], 1.2e-7 * Math.abs(rv2[c]) + 1e-30, `${what} runningVar[${c}]`);
       const b = beta ? beta[c] : 0;
       for (let k = 0; k < N; k++) {
         for (let s = 0; s < HW; s++) {
           const i = (k * C + c) * HW + s;
           const mag = Math.abs(y2[i] - b) + Math.abs(b);
-          close(y1[i], y2[i], 1e-6 * mag + 1e-30, `${what} y[${i}]`);
+          assertNear(y1[i], y2[i], 1e-6 * mag + 1e-30, `${what} y[${i}]`);
         }
       }
     }
@@ -105,7 +101,7 @@ test("forward (eval) matches the reference", () => {
       const c = Math.floor(i / HW) % C;
       const g = gamma ? gamma[c] : 1, b = beta ? beta[c] : 0;
       const mag = Math.abs(x[i] - rm[c]) * Math.abs(g) / Math.sqrt(rv[c] + 1e-5) + Math.abs(b);
-      close(y1[i], y2[i], 1e-6 * mag + 1e-30, `case ${t} N=${N} C=${C} HW=${HW} y[${i}]`);
+      assertNear(y1[i], y2[i], 1e-6 * mag + 1e-30, `case ${t} N=${N} C=${C} HW=${HW} y[${i}]`);
     }
     freeAll();
   }
@@ -135,8 +131,8 @@ test("backward matches the reference", () => {
         }
       }
       if (grads) {
-        close(dg1[c], dg2[c], 1e-6 * tAbs + 1e-30, `${what} dgamma[${c}]`);
-        close(db1[c], db2[c], 1e-6 * sAbs + 1e-30, `${what} dbeta[${c}]`);
+        assertNear(dg1[c], dg2[c], 1e-6 * tAbs + 1e-30, `${what} dgamma[${c}]`);
+        assertNear(db1[c], db2[c], 1e-6 * sAbs + 1e-30, `${what} dbeta[${c}]`);
       }
       const a = Math.abs((gamma ? gamma[c] : 1) * invstd[c]);
       for (let k = 0; k < N; k++) {
@@ -144,7 +140,7 @@ test("backward matches the reference", () => {
           const i = (k * C + c) * HW + s;
           const xhat = Math.abs((x[i] - mean[c]) * invstd[c]);
           const mag = a * (Math.abs(dy[i]) + sAbs / count + xhat * tAbs / count);
-          close(dx1[i], dx2[i], 2e-6 * mag + 1e-30, `${what} dx[${i}]`);
+          assertNear(dx1[i], dx2[i], 2e-6 * mag + 1e-30, `${what} dx[${i}]`);
         }
       }
     }
@@ -166,15 +162,15 @@ test("variance of AdderNet-like inputs (x ≈ -3000 ± 5) is accurate", () => {
       const m = s / (N * HW);
       for (let k = 0; k < N; k++) for (let j = 0; j < HW; j++) q += (x[(k * C + c) * HW + j] - m) ** 2;
       const v = q / (N * HW);
-      close(mean[c], m, 1.2e-7 * 3000, `N=${N} C=${C} HW=${HW} mean[${c}]`);
-      close(1 / invstd[c] ** 2, v, 1e-6 * v, `N=${N} C=${C} HW=${HW} variance[${c}]`);
-      close(rv[c], (v * (N * HW)) / (N * HW - 1), 1e-6 * v, `unbiased running variance[${c}]`);
+      assertNear(mean[c], m, 1.2e-7 * 3000, `N=${N} C=${C} HW=${HW} mean[${c}]`);
+      assertNear(1 / invstd[c] ** 2, v, 1e-6 * v, `N=${N} C=${C} HW=${HW} variance[${c}]`);
+      assertNear(rv[c], (v * (N * HW)) / (N * HW - 1), 1e-6 * v, `unbiased running variance[${c}]`);
       // the normalised output has mean 0 and variance 1 to f32 precision
       let ys = 0, yq = 0;
       for (let k = 0; k < N; k++) for (let j = 0; j < HW; j++) ys += y[(k * C + c) * HW + j];
       for (let k = 0; k < N; k++) for (let j = 0; j < HW; j++) yq += y[(k * C + c) * HW + j] ** 2;
-      close(ys / (N * HW), 0, 1e-5, `output mean[${c}]`);
-      close(yq / (N * HW), 1, 1e-5, `output variance[${c}]`);
+      assertNear(ys / (N * HW), 0, 1e-5, `output mean[${c}]`);
+      assertNear(yq / (N * HW), 1, 1e-5, `output variance[${c}]`);
     }
     freeAll();
   }
@@ -190,10 +186,10 @@ test("hard statistics: an outlier first, a constant channel", () => {
   const beta = f32(C).fill(0.25), gamma = f32(C).fill(2);
   fast.batchNormForwardTrain(x, gamma, beta, y, mean, invstd, null, null, N, C, HW, 0.1, 1e-5);
   ref.batchNormForwardTrain(x, gamma, beta, y2, mean2, invstd2, null, null, N, C, HW, 0.1, 1e-5);
-  close(mean[0], mean2[0], 1.2e-7 * Math.abs(mean2[0]), "outlier mean");
-  close(invstd[0], invstd2[0], 1.2e-7 * invstd2[0], "outlier invstd");
+  assertNear(mean[0], mean2[0], 1.2e-7 * Math.abs(mean2[0]), "outlier mean");
+  assertNear(invstd[0], invstd2[0], 1.2e-7 * invstd2[0], "outlier invstd");
   assert.equal(mean[1], -1234.5);
-  close(invstd[1], 1 / Math.sqrt(1e-5), 1e-3, "constant channel invstd");
+  assertNear(invstd[1], 1 / Math.sqrt(1e-5), 1e-3, "constant channel invstd");
   for (let k = 0; k < N; k++) for (let j = 0; j < HW; j++) assert.equal(y[(k * C + 1) * HW + j], 0.25);
   freeAll();
 });
@@ -242,10 +238,10 @@ test("reference backward agrees with central finite differences (f64)", () => {
     const what = `N=${N} C=${C} HW=${HW}`;
     let scale = 0;
     for (let i = 0; i < n; i++) scale = Math.max(scale, Math.abs(dx[i]));
-    for (let i = 0; i < n; i++) close(dx[i], fd(X, i), 1e-5 * (scale + 1), `${what} dx[${i}]`);
+    for (let i = 0; i < n; i++) assertNear(dx[i], fd(X, i), 1e-5 * (scale + 1), `${what} dx[${i}]`);
     for (let c = 0; c < C; c++) {
-      close(dg[c], fd(G, c), 1e-5 * (Math.abs(dg[c]) + 1), `${what} dgamma[${c}]`);
-      close(db[c], fd(B, c), 1e-5 * (Math.abs(db[c]) + 1), `${what} dbeta[${c}]`);
+      assertNear(dg[c], fd(G, c), 1e-5 * (Math.abs(dg[c]) + 1), `${what} dgamma[${c}]`);
+      assertNear(db[c], fd(B, c), 1e-5 * (Math.abs(db[c]) + 1), `${what} dbeta[${c}]`);
     }
     freeAll();
   }

@@ -6,26 +6,8 @@ import * as fast from "../src/kernels/conv2d.js";
 import { conv2dShape, convTuning, type Conv2dShape } from "../src/kernels/conv2d.js";
 import * as ref from "../src/kernels/reference/conv2d.js";
 import { rng } from "./random.js";
+import { WasmBuffers } from "./wasm-buffers.js";
 import { randomConvShape, threadSplitShapes, type ConvKind } from "./conv-shapes.js";
-
-/** mulberry32: small seeded generator so a failing shape reproduces. */
-
-/** Float32 arrays in wasm memory, freed together. */
-class Buffers {
-  private ptrs: number[] = [];
-  constructor(private rt: Runtime) {}
-  make(n: number, fill: (i: number) => number): Float32Array {
-    const ptr = this.rt.heap.alloc(Math.max(n, 1) * 4);
-    this.ptrs.push(ptr);
-    const v = this.rt.f32(ptr, n);
-    for (let i = 0; i < n; i++) v[i] = fill(i);
-    return v;
-  }
-  free(): void {
-    for (const p of this.ptrs) this.rt.heap.free(p);
-    this.ptrs = [];
-  }
-}
 
 const abs = (a: Float32Array) => a.map(Math.abs);
 
@@ -48,10 +30,10 @@ const sizes = (s: Conv2dShape) => ({
 function checkShape(rt: Runtime, s: Conv2dShape, rand: () => number, label: string): void {
   const sym = () => rand() * 2 - 1;
   const n = sizes(s);
-  const buf = new Buffers(rt);
+  const buf = new WasmBuffers(rt);
   try {
-    const x = buf.make(n.x, sym), w = buf.make(n.w, sym), b = rand() < 0.5 ? buf.make(s.K, sym) : null, dy = buf.make(n.y, sym);
-    const y = buf.make(n.y, () => NaN), dx = buf.make(n.x, () => NaN), dw = buf.make(n.w, () => NaN), db = buf.make(s.K, () => NaN);
+    const x = buf.f32(n.x, sym), w = buf.f32(n.w, sym), b = rand() < 0.5 ? buf.f32(s.K, sym) : null, dy = buf.f32(n.y, sym);
+    const y = buf.f32(n.y, () => NaN), dx = buf.f32(n.x, () => NaN), dw = buf.f32(n.w, () => NaN), db = buf.f32(s.K, () => NaN);
     const what = `${label} ${JSON.stringify(s)}`;
 
     fast.conv2dForward(x, w, b, y, s);
@@ -78,7 +60,7 @@ function checkShape(rt: Runtime, s: Conv2dShape, rand: () => number, label: stri
     ref.conv2dBackwardBias(abs(dy), dbBound, s);
     assertClose(db, dbRef, dbBound, `backward bias ${what}`);
   } finally {
-    buf.free();
+    buf.freeAll();
   }
 }
 
@@ -124,14 +106,14 @@ test("conv2dShape and the kernels reject bad shapes with a message naming the va
   assert.throws(() => conv2dShape([1, 1, 8, 8], [1, 1, 3, 3], { padding: [1, -1] }), /padW must be an integer ≥ 0, got -1/);
   assert.throws(() => conv2dShape([1, 1, 8], [1, 1, 3, 3]), /input shape must be \[N, C, H, W\]/);
   const s = conv2dShape([1, 2, 5, 5], [3, 2, 3, 3]);
-  const buf = new Buffers(rt);
-  const x = buf.make(50, () => 0), w = buf.make(54, () => 0), y = buf.make(27, () => 0);
+  const buf = new WasmBuffers(rt);
+  const x = buf.f32(50, () => 0), w = buf.f32(54, () => 0), y = buf.f32(27, () => 0);
   assert.throws(() => fast.conv2dForward(x.subarray(1), w, null, y, s), /x has 49 elements, expected N·C·H·W = 50/);
   assert.throws(() => fast.conv2dForward(x, w, null, y, { ...s, OH: 4 }), /output size 4×3 should be 3×3/);
   assert.throws(() => fast.conv2dForward(new Float32Array(50), w, null, y, s), /x is not in the kernel runtime's memory/);
-  const dy = buf.make(27, () => 0), dw = buf.make(54, () => 0);
-  assert.throws(() => fast.conv2dBackwardWeight(dy, x, dw, s, buf.make(2, () => 0)), /conv2dBackwardWeight: rowSum has 2 elements, expected K = 3/);
-  buf.free();
+  const dy = buf.f32(27, () => 0), dw = buf.f32(54, () => 0);
+  assert.throws(() => fast.conv2dBackwardWeight(dy, x, dw, s, buf.f32(2, () => 0)), /conv2dBackwardWeight: rowSum has 2 elements, expected K = 3/);
+  buf.freeAll();
 });
 
 // Last: it leaves the runtime on one thread (switching the worker pool back and forth is slow).
@@ -139,13 +121,13 @@ test("conv2d kernels give the same bytes with one and two threads; dW's fused ro
   const rt = initRuntime({ threads: 2 });
   const rand = rng(77);
   const shapes = threadSplitShapes();
-  const buf = new Buffers(rt);
+  const buf = new WasmBuffers(rt);
   const cases = shapes.map((s) => {
     const n = sizes(s);
-    const x = buf.make(n.x, () => rand() - 0.5), w = buf.make(n.w, () => rand() - 0.5), dy = buf.make(n.y, () => rand() - 0.5);
-    const b = buf.make(s.K, () => rand() - 0.5);
-    const y = buf.make(n.y, () => 0), dx = buf.make(n.x, () => 0), dw = buf.make(n.w, () => 0), db = buf.make(s.K, () => 0);
-    const dwFused = buf.make(n.w, () => 0), rowSum = buf.make(s.K, () => NaN);
+    const x = buf.f32(n.x, () => rand() - 0.5), w = buf.f32(n.w, () => rand() - 0.5), dy = buf.f32(n.y, () => rand() - 0.5);
+    const b = buf.f32(s.K, () => rand() - 0.5);
+    const y = buf.f32(n.y, () => 0), dx = buf.f32(n.x, () => 0), dw = buf.f32(n.w, () => 0), db = buf.f32(s.K, () => 0);
+    const dwFused = buf.f32(n.w, () => 0), rowSum = buf.f32(s.K, () => NaN);
     return () => {
       fast.conv2dForward(x, w, b, y, s);
       fast.conv2dBackwardInput(dy, w, dx, s);
@@ -174,7 +156,7 @@ test("conv2d kernels give the same bytes with one and two threads; dW's fused ro
     }
   } finally {
     [tuning.minMacsPerThread, convTuning.blockFloats, convTuning.weightColumns] = saved;
-    buf.free();
+    buf.freeAll();
   }
 });
 

@@ -9,7 +9,6 @@ import { WasmBuffers } from "./wasm-buffers.js";
 const rt = initRuntime({ threads: 2 });
 after(() => rt.close());
 
-/** mulberry32: small, seeded, reproducible. */
 
 const buffers = new WasmBuffers(rt);
 const f32 = (n: number) => buffers.f32(n);

@@ -5,7 +5,6 @@ import { gemm, tuning } from "../src/kernels/gemm.js";
 import { gemm as gemmRef } from "../src/kernels/reference/gemm.js";
 import { rng } from "./random.js";
 
-/** mulberry32: small seeded generator so a failing shape reproduces. */
 
 function wasmArray(rt: Runtime, n: number, fill: (i: number) => number): { ptr: number; view: () => Float32Array } {
   const ptr = rt.heap.alloc(Math.max(n, 1) * 4);

@@ -4,20 +4,16 @@ import { initRuntime } from "../src/kernels/runtime.js";
 import * as fast from "../src/kernels/loss.js";
 import * as ref from "../src/kernels/reference/loss.js";
 import { rng } from "./random.js";
+import { assertNear } from "./close.js";
 import { WasmBuffers } from "./wasm-buffers.js";
 
 const rt = initRuntime({ threads: 2 });
 after(() => rt.close());
 
-
 const buffers = new WasmBuffers(rt);
 const f32 = (n: number) => buffers.f32(n);
 const i32 = (n: number) => buffers.i32(n);
 const freeAll = () => buffers.freeAll();
-
-function close(got: number, want: number, tol: number, what: string): void {
-  if (!(Math.abs(got - want) <= tol)) assert.fail(`${what}: got ${got}, want ${want} (diff ${Math.abs(got - want)}, tol ${tol})`);
-}
 
 interface Case {
   N: number;
@@ -51,16 +47,16 @@ test("softmax cross-entropy forward and backward match the reference", () => {
     const mean2 = ref.softmaxCrossEntropyForward(logits, labels, p2, l2, N, C, smoothing);
     let maxAbs = 0;
     for (let i = 0; i < N * C; i++) maxAbs = Math.max(maxAbs, Math.abs(logits[i]));
-    for (let i = 0; i < N * C; i++) close(p1[i], p2[i], 3e-7 * p2[i] + 1e-38, `${what} probs[${i}]`);
-    for (let i = 0; i < N; i++) close(l1[i], l2[i], 2.4e-7 * Math.abs(l2[i]) + 1e-12 * (1 + maxAbs), `${what} loss[${i}]`);
-    close(mean1, mean2, 2.4e-7 * Math.abs(mean2) + 1e-12 * (1 + maxAbs), `${what} mean`);
+    for (let i = 0; i < N * C; i++) assertNear(p1[i], p2[i], 3e-7 * p2[i] + 1e-38, `${what} probs[${i}]`);
+    for (let i = 0; i < N; i++) assertNear(l1[i], l2[i], 2.4e-7 * Math.abs(l2[i]) + 1e-12 * (1 + maxAbs), `${what} loss[${i}]`);
+    assertNear(mean1, mean2, 2.4e-7 * Math.abs(mean2) + 1e-12 * (1 + maxAbs), `${what} mean`);
     const scale = (r() - 0.3) * 3 / N;
     const g1 = f32(N * C), g2 = f32(N * C);
     fast.softmaxCrossEntropyBackward(p1, labels, g1, N, C, scale, smoothing);
     ref.softmaxCrossEntropyBackward(p1, labels, g2, N, C, scale, smoothing);
     for (let i = 0; i < N * C; i++) {
       const target = (labels[Math.floor(i / C)] === i % C ? 1 - smoothing : 0) + smoothing / C;
-      close(g1[i], g2[i], 5e-7 * (Math.abs(p1[i]) + target) * Math.abs(scale) + 1e-38, `${what} dlogits[${i}]`);
+      assertNear(g1[i], g2[i], 5e-7 * (Math.abs(p1[i]) + target) * Math.abs(scale) + 1e-38, `${what} dlogits[${i}]`);
     }
     freeAll();
   }
@@ -70,14 +66,14 @@ test("known values: uniform logits give log C; a confident right answer gives ~0
   const logits = f32(20).fill(0), labels = i32(2), probs = f32(20), losses = f32(2);
   labels.set([3, 9]);
   const m = fast.softmaxCrossEntropyForward(logits, labels, probs, losses, 2, 10);
-  close(m, Math.log(10), 1e-6, "uniform");
-  close(probs[0], 0.1, 1e-8, "uniform prob");
+  assertNear(m, Math.log(10), 1e-6, "uniform");
+  assertNear(probs[0], 0.1, 1e-8, "uniform prob");
   logits[3] = 100;
   fast.softmaxCrossEntropyForward(logits, labels, probs, losses, 2, 10);
-  close(losses[0], 9 * Math.exp(-100), 1e-44, "confident");
+  assertNear(losses[0], 9 * Math.exp(-100), 1e-44, "confident");
   // label smoothing: the uniform case is unchanged, since every class has the same log-prob
   logits[3] = 0;
-  close(fast.softmaxCrossEntropyForward(logits, labels, probs, losses, 2, 10, 0.3), Math.log(10), 1e-6, "smoothed uniform");
+  assertNear(fast.softmaxCrossEntropyForward(logits, labels, probs, losses, 2, 10, 0.3), Math.log(10), 1e-6, "smoothed uniform");
   freeAll();
 });
 
@@ -113,7 +109,7 @@ test("reference backward agrees with central finite differences (f64)", () => {
       X[i] = v - h;
       const lm = lossF64(X, labels, N, C, eps);
       X[i] = v;
-      close(grad[i], (lp - lm) / (2 * h), 1e-6, `N=${N} C=${C} eps=${eps} d[${i}]`);
+      assertNear(grad[i], (lp - lm) / (2 * h), 1e-6, `N=${N} C=${C} eps=${eps} d[${i}]`);
     }
     freeAll();
   }

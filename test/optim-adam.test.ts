@@ -3,23 +3,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Adam, RAdam, radamRectification, type AdamOptions, type RAdamOptions } from "../src/optim/index.js";
-import { rng } from "./random.js";
-
-
-function randomArray(r: () => number, n: number, scale = 1): Float32Array {
-  return Float32Array.from({ length: n }, () => (r() * 2 - 1) * scale);
-}
-
-/** |actual − expected| <= rtol·max(|expected|, max|expected|) (see optim-sgd.test.ts). */
-function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, rtol = 1e-6, what = "value"): void {
-  assert.equal(actual.length, expected.length, `${what}: length`);
-  let scale = 0;
-  for (let i = 0; i < expected.length; i++) scale = Math.max(scale, Math.abs(expected[i]));
-  for (let i = 0; i < expected.length; i++) {
-    const a = actual[i], e = expected[i];
-    assert.ok(Math.abs(a - e) <= rtol * Math.max(Math.abs(e), scale), `${what}[${i}]: got ${a}, expected ${e}`);
-  }
-}
+import { randomArray, rng } from "./random.js";
+import { assertScaledClose } from "./close.js";
 
 interface Moments {
   p: number[];
@@ -100,7 +85,7 @@ const ADAM_BASE: AdamOptions = { lr: 0.01, betas: [0.9, 0.999], eps: 1e-8, weigh
 test("Adam first step: p moves by lr·g/(|g| + eps)", () => {
   const p = { data: Float32Array.from([1, -1]), grad: Float32Array.from([0.5, -2]) };
   new Adam([p], { lr: 0.1 }).step();
-  assertClose(p.data, [1 - (0.1 * 0.5) / (0.5 + 1e-8), -1 + (0.1 * 2) / (2 + 1e-8)]);
+  assertScaledClose(p.data, [1 - (0.1 * 0.5) / (0.5 + 1e-8), -1 + (0.1 * 2) / (2 + 1e-8)]);
 });
 
 test("Adam matches torch's formulas over 8 steps (plain, L2, amsgrad, decoupled)", () => {
@@ -124,12 +109,12 @@ test("Adam matches torch's formulas over 8 steps (plain, L2, amsgrad, decoupled)
     const want = referenceAdam(p0, grads, o);
     const what = JSON.stringify(variant);
     assert.equal(got.step, 8);
-    assertClose(got.p, want.p, 1e-6, `${what} p`);
-    assertClose(got.m, want.m, 1e-6, `${what} expAvg`);
-    assertClose(got.v, want.v, 1e-6, `${what} expAvgSq`);
+    assertScaledClose(got.p, want.p, 1e-6, `${what} p`);
+    assertScaledClose(got.m, want.m, 1e-6, `${what} expAvg`);
+    assertScaledClose(got.v, want.v, 1e-6, `${what} expAvgSq`);
     if (o.amsgrad) {
       assert.ok(got.vmax !== undefined, "amsgrad keeps maxExpAvgSq");
-      assertClose(got.vmax, want.vmax!, 1e-6, `${what} maxExpAvgSq`);
+      assertScaledClose(got.vmax, want.vmax!, 1e-6, `${what} maxExpAvgSq`);
       assert.ok(got.vmax.some((x, i) => x > got.v[i] * 1.01), "the running maximum is exercised");
     } else {
       assert.equal(got.vmax, undefined);
@@ -168,7 +153,7 @@ test("RAdam rectification switches on when rho_t > 5 (step 6 with beta2 = 0.999)
 test("RAdam first step is the un-rectified bias-corrected momentum step p − lr·g", () => {
   const p = { data: Float32Array.from([1, -1]), grad: Float32Array.from([0.5, -2]) };
   new RAdam([p], { lr: 0.1 }).step();
-  assertClose(p.data, [0.95, -0.8]);
+  assertScaledClose(p.data, [0.95, -0.8]);
 });
 
 test("RAdam matches torch's formulas over 10 steps, across the rectification threshold", () => {
@@ -183,9 +168,9 @@ test("RAdam matches torch's formulas over 10 steps, across the rectification thr
     const want = referenceRAdam(p0, grads, o);
     assert.ok(want.rectified.includes(true) && want.rectified.includes(false), "both branches are exercised");
     const what = JSON.stringify(variant);
-    assertClose(got.p, want.p, 1e-6, `${what} p`);
-    assertClose(got.m, want.m, 1e-6, `${what} expAvg`);
-    assertClose(got.v, want.v, 1e-6, `${what} expAvgSq`);
+    assertScaledClose(got.p, want.p, 1e-6, `${what} p`);
+    assertScaledClose(got.m, want.m, 1e-6, `${what} expAvg`);
+    assertScaledClose(got.v, want.v, 1e-6, `${what} expAvgSq`);
   }
 });
 

@@ -3,12 +3,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Adam, RAdam, SGD, adaptiveLrHook, registerAdaptiveLr, type OptimParam } from "../src/optim/index.js";
-import { rng } from "./random.js";
-
-
-function randomArray(r: () => number, n: number, scale = 1): Float32Array {
-  return Float32Array.from({ length: n }, () => (r() * 2 - 1) * scale);
-}
+import { randomArray, rng } from "./random.js";
+import { assertScaledClose } from "./close.js";
 
 function makeParam(r: () => number, n: number, name?: string): OptimParam & { grad: Float32Array } {
   return { data: randomArray(r, n), grad: randomArray(r, n), name };
@@ -18,15 +14,6 @@ function rms(a: ArrayLike<number>): number {
   let s = 0;
   for (let i = 0; i < a.length; i++) s += a[i] * a[i];
   return Math.sqrt(s / a.length);
-}
-
-function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, rtol = 1e-6, what = "value"): void {
-  assert.equal(actual.length, expected.length);
-  let scale = 0;
-  for (let i = 0; i < expected.length; i++) scale = Math.max(scale, Math.abs(expected[i]));
-  for (let i = 0; i < expected.length; i++) {
-    assert.ok(Math.abs(actual[i] - expected[i]) <= rtol * Math.max(Math.abs(expected[i]), scale), `${what}[${i}]: got ${actual[i]}, expected ${expected[i]}`);
-  }
 }
 
 test("param groups: each group's lr, momentum and weightDecay are applied to its own params", () => {
@@ -51,14 +38,14 @@ test("param groups: each group's lr, momentum and weightDecay are applied to its
     ],
   );
   opt.step(); // first momentum step: buf = g (+ wd·p), so p -= lr·(g + wd·p) in every group
-  assertClose(a.data, Array.from(a0, (p, i) => p - 0.1 * ga[i]));
-  assertClose(b.data, Array.from(b0, (p, i) => p - 0.01 * (gb[i] + 0.5 * p)));
-  assertClose(c.data, Array.from(c0, (p, i) => p - 0.1 * gc[i]));
+  assertScaledClose(a.data, Array.from(a0, (p, i) => p - 0.1 * ga[i]));
+  assertScaledClose(b.data, Array.from(b0, (p, i) => p - 0.01 * (gb[i] + 0.5 * p)));
+  assertScaledClose(c.data, Array.from(c0, (p, i) => p - 0.1 * gc[i]));
   const a1 = Float32Array.from(a.data), b1 = Float32Array.from(b.data), c1 = Float32Array.from(c.data);
   opt.step(); // same gradients: momentum groups move by lr·(0.9·buf + g'), the plain group by lr·g
-  assertClose(a.data, Array.from(a1, (p, i) => p - 0.1 * (0.9 * ga[i] + ga[i])));
-  assertClose(b.data, Array.from(b1, (p, i) => p - 0.01 * (0.9 * (gb[i] + 0.5 * b0[i]) + gb[i] + 0.5 * p)));
-  assertClose(c.data, Array.from(c1, (p, i) => p - 0.1 * gc[i]));
+  assertScaledClose(a.data, Array.from(a1, (p, i) => p - 0.1 * (0.9 * ga[i] + ga[i])));
+  assertScaledClose(b.data, Array.from(b1, (p, i) => p - 0.01 * (0.9 * (gb[i] + 0.5 * b0[i]) + gb[i] + 0.5 * p)));
+  assertScaledClose(c.data, Array.from(c1, (p, i) => p - 0.1 * gc[i]));
   assert.deepEqual(opt.stateDict().state[2], {}, "the momentum-free group keeps no buffer");
 });
 
@@ -112,7 +99,7 @@ test("hooks see the raw gradient before weight decay, in registration order, and
   opt.step();
   assert.deepEqual(seen, ["h1:0.5,0.25", "h2:1,0.25"]);
   // The optimizer used the hooked gradient plus weight decay on the original p.
-  assertClose(p.data, [2 - 0.1 * (1 + 0.5 * 2), -2 - 0.1 * (0.25 - 0.5 * 2)]);
+  assertScaledClose(p.data, [2 - 0.1 * (1 + 0.5 * 2), -2 - 0.1 * (0.25 - 0.5 * 2)]);
   h1.remove();
   seen.length = 0;
   p.grad.set([0.5, 0.25]);
@@ -149,7 +136,7 @@ test("adaptiveLrHook leaves a zero gradient at zero (norm floor 1e-12) and scale
   assert.deepEqual([...z], [0, 0, 0, 0]);
   const tiny = Float32Array.from([3e-20, -4e-20]); // norm 5e-20 < 1e-12: scaled by eta·√2/1e-12
   adaptiveLrHook(0.2)(tiny, { data: new Float32Array(2), grad: tiny });
-  assertClose(tiny, [3e-20 * 0.2 * Math.SQRT2 / 1e-12, -4e-20 * 0.2 * Math.SQRT2 / 1e-12]);
+  assertScaledClose(tiny, [3e-20 * 0.2 * Math.SQRT2 / 1e-12, -4e-20 * 0.2 * Math.SQRT2 / 1e-12]);
 });
 
 test("adaptive lr runs before weight decay: the decay term is not rescaled", () => {
@@ -165,7 +152,7 @@ test("adaptive lr runs before weight decay: the decay term is not rescaled", () 
   for (const g of g0) norm += g * g;
   const s = (eta * Math.sqrt(n)) / Math.sqrt(norm);
   const expected = Array.from(p0, (w, i) => w - lr * (g0[i] * s + wd * w));
-  assertClose(p.data, expected, 1e-6);
+  assertScaledClose(p.data, expected, 1e-6);
   assert.ok(Math.abs(rms(p.grad) - eta) < 1e-6, "the stored gradient is the normalised one");
   // The wrong order (decay first, then normalise the sum) gives a visibly different result.
   const sum = Array.from(g0, (g, i) => g + wd * p0[i]);
@@ -188,7 +175,7 @@ test("adaptive lr: each tensor is normalised on its own; momentum accumulates no
   b.grad.set(randomArray(r, 30, 0.01));
   opt.step();
   const buf = opt.stateDict().state[1].momentumBuffer as Float32Array;
-  assertClose(buf, Array.from(g1, (g, i) => 0.9 * g + b.grad[i]));
+  assertScaledClose(buf, Array.from(g1, (g, i) => 0.9 * g + b.grad[i]));
   assert.ok(Math.abs(rms(b.grad) - 0.2) < 1e-6);
 });
 

@@ -3,28 +3,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { SGD, type SGDOptions } from "../src/optim/index.js";
-import { rng } from "./random.js";
-
-
-function randomArray(r: () => number, n: number, scale = 1): Float32Array {
-  return Float32Array.from({ length: n }, () => (r() * 2 - 1) * scale);
-}
-
-/**
- * |actual − expected| <= rtol·max(|expected|, max|expected|): relative to the array's scale, since
- * float32 rounding errors follow the operands' magnitude (a value that cancels to near 0 keeps
- * the absolute error of its operands).
- */
-function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, rtol = 1e-6, what = "value"): void {
-  assert.equal(actual.length, expected.length, `${what}: length`);
-  let scale = 0;
-  for (let i = 0; i < expected.length; i++) scale = Math.max(scale, Math.abs(expected[i]));
-  for (let i = 0; i < expected.length; i++) {
-    const a = actual[i], e = expected[i];
-    const ok = Math.abs(a - e) <= rtol * Math.max(Math.abs(e), scale);
-    assert.ok(ok, `${what}[${i}]: got ${a}, expected ${e} (err ${Math.abs(a - e)}, scale ${scale})`);
-  }
-}
+import { randomArray, rng } from "./random.js";
+import { assertScaledClose } from "./close.js";
 
 /** torch's _single_tensor_sgd in double precision. */
 function referenceSGD(p0: ArrayLike<number>, grads: ArrayLike<number>[], o: SGDOptions): number[] {
@@ -53,9 +33,9 @@ test("SGD momentum: hand-computed steps, buffer starts as the gradient", () => {
   const opt = new SGD([p], { lr: 0.1, momentum: 0.9 });
   p.grad.set([0.5, 0.25]);
   opt.step();
-  assertClose(p.data, [0.95, -2.025]);
+  assertScaledClose(p.data, [0.95, -2.025]);
   opt.step(); // buf = 0.9·g + g
-  assertClose(p.data, [0.855, -2.0725]);
+  assertScaledClose(p.data, [0.855, -2.0725]);
 });
 
 test("SGD Nesterov: hand-computed steps use g + momentum·buf", () => {
@@ -63,9 +43,9 @@ test("SGD Nesterov: hand-computed steps use g + momentum·buf", () => {
   const opt = new SGD([p], { lr: 0.1, momentum: 0.9, nesterov: true });
   p.grad.set([0.5, 0.25]);
   opt.step();
-  assertClose(p.data, [0.905, -2.0475]);
+  assertScaledClose(p.data, [0.905, -2.0475]);
   opt.step();
-  assertClose(p.data, [0.7695, -2.11525]);
+  assertScaledClose(p.data, [0.7695, -2.11525]);
 });
 
 test("SGD dampening is not applied on the first momentum step", () => {
@@ -73,16 +53,16 @@ test("SGD dampening is not applied on the first momentum step", () => {
   const opt = new SGD([p], { lr: 0.1, momentum: 0.9, dampening: 0.5 });
   p.grad.set([0.5]);
   opt.step();
-  assertClose(p.data, [0.95]); // buf = g, not 0.5·g
+  assertScaledClose(p.data, [0.95]); // buf = g, not 0.5·g
   opt.step();
-  assertClose(p.data, [0.88]); // buf = 0.9·0.5 + 0.5·0.5 = 0.7
+  assertScaledClose(p.data, [0.88]); // buf = 0.9·0.5 + 0.5·0.5 = 0.7
 });
 
 test("SGD weight decay: with a zero gradient p shrinks by (1 - lr·wd) per step", () => {
   const p = param([2, -4]);
   const opt = new SGD([p], { lr: 0.1, weightDecay: 0.5 });
   for (let t = 0; t < 3; t++) opt.step();
-  assertClose(p.data, [2 * 0.95 ** 3, -4 * 0.95 ** 3]);
+  assertScaledClose(p.data, [2 * 0.95 ** 3, -4 * 0.95 ** 3]);
 });
 
 test("SGD matches the f64 torch formulas on random arrays for every option combination", () => {
@@ -106,7 +86,7 @@ test("SGD matches the f64 torch formulas on random arrays for every option combi
       p.grad.set(g);
       opt.step();
     }
-    assertClose(p.data, referenceSGD(p0, grads, o), 1e-6, JSON.stringify(o));
+    assertScaledClose(p.data, referenceSGD(p0, grads, o), 1e-6, JSON.stringify(o));
   }
 });
 

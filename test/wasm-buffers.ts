@@ -6,12 +6,15 @@ export class WasmBuffers {
   constructor(private readonly rt: Runtime) {}
 
   private alloc(bytes: number): number {
-    const p = this.rt.heap.alloc(bytes);
+    const p = this.rt.heap.alloc(Math.max(bytes, 4)); // a real pointer for empty arrays too
     this.live.push(p);
     return p;
   }
-  f32(n: number): Float32Array {
-    return this.rt.f32(this.alloc(n * 4), n);
+  /** n floats, each fill(i) when a fill is given. */
+  f32(n: number, fill?: (i: number) => number): Float32Array {
+    const v = this.rt.f32(this.alloc(n * 4), n);
+    if (fill) for (let i = 0; i < n; i++) v[i] = fill(i);
+    return v;
   }
   i32(n: number): Int32Array {
     return this.rt.i32(this.alloc(n * 4), n);
