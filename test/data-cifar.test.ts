@@ -8,18 +8,12 @@ import { DataError } from "../src/data/errors.js";
 import {
   CIFAR_PIXELS, CIFAR_RECORD, CIFAR10_NORMALIZATION, cifarFromBytes, encodeCifar, loadCifar, parseCifar, syntheticCifar, writeSyntheticCifar,
 } from "../src/data/cifar.js";
+import { expectOneLineError } from "./errors.js";
 
 const dir = mkdtempSync(join(tmpdir(), "mulfree-cifar-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-function expectDataError(fn: () => unknown, ...patterns: RegExp[]): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof DataError, `expected DataError, got ${String(e)}`);
-    assert.ok(!e.message.includes("\n"), `message is not one line: ${e.message}`);
-    for (const p of patterns) assert.match(e.message, p);
-    return true;
-  });
-}
+const expectDataError = (fn: () => unknown, ...patterns: RegExp[]) => expectOneLineError(fn, DataError, ...patterns);
 
 test("a hand-made record: label byte, then R, G, B planes of 32×32", () => {
   const record = new Uint8Array(CIFAR_RECORD);

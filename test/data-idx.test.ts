@@ -7,6 +7,7 @@ import { gzipSync } from "node:zlib";
 import { DataError } from "../src/data/errors.js";
 import { encodeIdx, parseIdx, type IdxArray } from "../src/data/idx.js";
 import { MAX_DATA_FILE_BYTES, readDataFile, readIdxFile } from "../src/data/files.js";
+import { expectOneLineError } from "./errors.js";
 
 const dir = mkdtempSync(join(tmpdir(), "mulfree-idx-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -21,15 +22,7 @@ const samples: IdxArray[] = [
   { type: "u8", shape: [0, 28], data: new Uint8Array(0) },
 ];
 
-/** Run fn, expect a one-line DataError whose message matches every pattern. */
-function expectDataError(fn: () => unknown, ...patterns: RegExp[]): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof DataError, `expected DataError, got ${String(e)}`);
-    assert.ok(!e.message.includes("\n"), `message is not one line: ${e.message}`);
-    for (const p of patterns) assert.match(e.message, p);
-    return true;
-  });
-}
+const expectDataError = (fn: () => unknown, ...patterns: RegExp[]) => expectOneLineError(fn, DataError, ...patterns);
 
 test("IDX encode/parse round trip for every type", () => {
   for (const arr of samples) {

@@ -7,18 +7,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { IoError } from "../src/io/errors.js";
 import { readFileChecked, readSafetensorsFile, writeFileAtomic, writeSafetensorsFile } from "../src/io/files.js";
+import { expectOneLineError } from "./errors.js";
 
 const root = mkdtempSync(join(tmpdir(), "mulfree-io-"));
 after(() => rmSync(root, { recursive: true, force: true }));
 
-function expectIoError(fn: () => unknown, re: RegExp): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof IoError, `expected IoError, got ${String(e)}`);
-    assert.ok(!e.message.includes("\n"));
-    assert.match(e.message, re);
-    return true;
-  });
-}
+const expectIoError = (fn: () => unknown, re: RegExp) => expectOneLineError(fn, IoError, re);
 
 test("writeFileAtomic writes, overwrites and leaves no temporary files", () => {
   const dir = join(root, "ok");

@@ -4,6 +4,7 @@ import { IoError } from "../src/io/errors.js";
 import {
   bf16ToF32, decodeSafetensors, decodeSafetensorsHeader, dtypeBytes, encodeSafetensors, f16ToF32, MAX_HEADER_BYTES, type TensorEntry,
 } from "../src/io/safetensors.js";
+import { expectOneLineError } from "./errors.js";
 
 const enc = new TextEncoder();
 
@@ -22,14 +23,7 @@ function build(header: string, data: ArrayLike<number> = [], pad = true): Uint8A
   return out;
 }
 
-function expectIoError(fn: () => unknown, ...patterns: RegExp[]): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof IoError, `expected IoError, got ${String(e)}`);
-    assert.ok(!e.message.includes("\n"), `message is not one line: ${e.message}`);
-    for (const p of patterns) assert.match(e.message, p);
-    return true;
-  });
-}
+const expectIoError = (fn: () => unknown, ...patterns: RegExp[]) => expectOneLineError(fn, IoError, ...patterns);
 
 const everyDtype: Record<string, TensorEntry> = {
   "u8": { dtype: "U8", shape: [3], data: Uint8Array.from([0, 128, 255]) },

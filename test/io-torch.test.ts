@@ -9,15 +9,9 @@ import { readTorchFile } from "../src/io/torch_file.js";
 import { torchGlobal } from "../src/io/torch_globals.js";
 import { readTorchStateDict } from "../src/io/torch_state_dict.js";
 import { FIXTURES, fixture, floats, legacyFile, Pickle, stateDictPickle, zipFile } from "./torch-files.js";
+import { expectOneLineError } from "./errors.js";
 
-function expectIoError(fn: () => unknown, ...patterns: RegExp[]): IoError {
-  let caught: unknown;
-  assert.throws(fn, (e: unknown) => ((caught = e), true));
-  assert.ok(caught instanceof IoError, `expected an IoError, got ${String(caught)}`);
-  assert.ok(!/[\n\r]/.test(caught.message), `not one line: ${caught.message}`);
-  for (const p of patterns) assert.match(caught.message, p);
-  return caught;
-}
+const expectIoError = (fn: () => unknown, ...patterns: RegExp[]) => expectOneLineError(fn, IoError, ...patterns);
 
 const read = (bytes: Uint8Array, name = "t.pth") => readTorchStateDict(bytes, name);
 
