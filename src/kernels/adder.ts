@@ -24,7 +24,7 @@
 // Conv-shaped layers always take the im2col path (depthwise too: a 1-row L1-GEMM), with the conv
 // kernels' planning (blocks, padded planes). Every kernel writes disjoint outputs per slice, so
 // results are bit-identical for any thread count.
-import { checkConv2dShape, checkLength, conv2dBackwardWeight, plan, type Conv2dShape } from "./conv2d.js";
+import { checkConvArrays, checkLength, conv2dBackwardWeight, plan, type Conv2dShape } from "./conv2d.js";
 import { addChannelBias, sumChannels } from "./elementwise.js";
 import { alignUp, gemm, grainFor, inMemory, rowsPerPanelItem, threadScratch } from "./gemm.js";
 import { runtime, type Runtime } from "./runtime.js";
@@ -46,24 +46,12 @@ function checkForm(op: string, form: AdderForm): boolean {
   return form === "min";
 }
 
-function convSizes(s: Conv2dShape) {
-  return {
-    x: s.N * s.C * s.H * s.W,
-    w: s.K * (s.C / s.groups) * s.kh * s.kw,
-    y: s.N * s.K * s.OH * s.OW,
-  };
-}
 
 /** y = −Σ|x − w| (+ bias) over every tap, padded taps included (they add −|w|); y is overwritten. */
 export function adder2dForward(x: Float32Array, w: Float32Array, bias: Float32Array | null, y: Float32Array, s: Conv2dShape, form: AdderForm = "min"): void {
   const op = "adder2dForward";
   const minForm = checkForm(op, form);
-  checkConv2dShape(s);
-  const n = convSizes(s);
-  checkLength(op, "x", x, n.x, "N·C·H·W");
-  checkLength(op, "w", w, n.w, "K·(C/groups)·kh·kw");
-  checkLength(op, "bias", bias, s.K, "K");
-  checkLength(op, "y", y, n.y, "N·K·OH·OW");
+  checkConvArrays(op, s, { x: [x, "input"], w: [w, "weight"], bias: [bias, "channels"], y: [y, "output"] });
   const p = plan(s);
   inMemory(p.rt, op, { x, w, bias, y });
   const blocks = Math.ceil(p.P / p.blockP);
@@ -80,12 +68,7 @@ export function adder2dForward(x: Float32Array, w: Float32Array, bias: Float32Ar
 export function adder2dBackwardInput(x: Float32Array, dy: Float32Array, w: Float32Array, dx: Float32Array, s: Conv2dShape, grad: AdderGrad = "paper"): void {
   const op = "adder2dBackwardInput";
   const sign = checkGrad(op, grad);
-  checkConv2dShape(s);
-  const n = convSizes(s);
-  checkLength(op, "x", x, n.x, "N·C·H·W");
-  checkLength(op, "dy", dy, n.y, "N·K·OH·OW");
-  checkLength(op, "w", w, n.w, "K·(C/groups)·kh·kw");
-  checkLength(op, "dx", dx, n.x, "N·C·H·W");
+  checkConvArrays(op, s, { x: [x, "input"], dy: [dy, "output"], w: [w, "weight"], dx: [dx, "input"] });
   const p = plan(s);
   inMemory(p.rt, op, { x, dy, w, dx });
   // x and dx padded planes, a dy block, a col block (overwritten by dcol)
@@ -101,12 +84,7 @@ export function adder2dBackwardInput(x: Float32Array, dy: Float32Array, w: Float
 export function adder2dBackwardWeight(x: Float32Array, dy: Float32Array, w: Float32Array, dw: Float32Array, s: Conv2dShape, grad: AdderGrad = "paper"): void {
   const op = "adder2dBackwardWeight";
   const sign = checkGrad(op, grad);
-  checkConv2dShape(s);
-  const n = convSizes(s);
-  checkLength(op, "x", x, n.x, "N·C·H·W");
-  checkLength(op, "dy", dy, n.y, "N·K·OH·OW");
-  checkLength(op, "w", w, n.w, "K·(C/groups)·kh·kw");
-  checkLength(op, "dw", dw, n.w, "K·(C/groups)·kh·kw");
+  checkConvArrays(op, s, { x: [x, "input"], dy: [dy, "output"], w: [w, "weight"], dw: [dw, "weight"] });
   const rt = runtime();
   inMemory(rt, op, { x, dy, w, dw });
   if (sign) {
@@ -122,7 +100,7 @@ export function adder2dBackwardWeight(x: Float32Array, dy: Float32Array, w: Floa
   }
   const rowSum = rt.f32(rt.scratch(ROW_SUM_SLOT, s.K * 4), s.K);
   conv2dBackwardWeight(dy, x, dw, s, rowSum);
-  subtractRowTerm(rt, dw, w, rowSum, s.K, n.w / s.K);
+  subtractRowTerm(rt, dw, w, rowSum, s.K, w.length / s.K);
 }
 
 /** dw[k][r] −= w[k][r] · rowSum[k]: Σ dy·x becomes Σ dy·(x − w). */
@@ -132,10 +110,20 @@ function subtractRowTerm(rt: Runtime, dw: Float32Array, w: Float32Array, rowSum:
 
 // ---- fully connected: x [N, I], w [O, I], y [N, O] ----
 
-function checkLinear(op: string, N: number, I: number, O: number): void {
+type LinearRole = "input" | "output" | "weight" | "features";
+
+/** Validate the sizes, then each named array's length for its role, in order; null arrays pass. */
+function checkLinearArrays(op: string, N: number, I: number, O: number, arrays: Record<string, [Float32Array | null, LinearRole]>): void {
   for (const [name, v] of [["N", N], ["inFeatures", I], ["outFeatures", O]] as const) {
     if (!Number.isInteger(v) || v < 1) throw new Error(`${op}: ${name} must be a positive integer, got ${v}`);
   }
+  const sizes: Record<LinearRole, [number, string]> = {
+    input: [N * I, "N·inFeatures"],
+    output: [N * O, "N·outFeatures"],
+    weight: [O * I, "outFeatures·inFeatures"],
+    features: [O, "outFeatures"],
+  };
+  for (const [name, [a, role]] of Object.entries(arrays)) checkLength(op, name, a, ...sizes[role]);
 }
 
 /** Rows per work item: whole columns of panels, cut into row blocks when there are few panels (as gemm). */
@@ -147,11 +135,7 @@ function rowsPerItem(rt: Runtime, M: number, cols: number): number {
 export function adderLinearForward(x: Float32Array, w: Float32Array, bias: Float32Array | null, y: Float32Array, N: number, I: number, O: number, form: AdderForm = "min"): void {
   const op = "adderLinearForward";
   const minForm = checkForm(op, form);
-  checkLinear(op, N, I, O);
-  checkLength(op, "x", x, N * I, "N·inFeatures");
-  checkLength(op, "w", w, O * I, "outFeatures·inFeatures");
-  checkLength(op, "bias", bias, O, "outFeatures");
-  checkLength(op, "y", y, N * O, "N·outFeatures");
+  checkLinearArrays(op, N, I, O, { x: [x, "input"], w: [w, "weight"], bias: [bias, "features"], y: [y, "output"] });
   const rt = runtime();
   inMemory(rt, op, { x, w, bias, y });
   const rows = rowsPerItem(rt, N, O);
@@ -181,11 +165,7 @@ function linearGrad(rt: Runtime, S: Float32Array, sars: number, saks: number, V:
 export function adderLinearBackwardInput(x: Float32Array, dy: Float32Array, w: Float32Array, dx: Float32Array, N: number, I: number, O: number, grad: AdderGrad = "paper"): void {
   const op = "adderLinearBackwardInput";
   const sign = checkGrad(op, grad);
-  checkLinear(op, N, I, O);
-  checkLength(op, "x", x, N * I, "N·inFeatures");
-  checkLength(op, "dy", dy, N * O, "N·outFeatures");
-  checkLength(op, "w", w, O * I, "outFeatures·inFeatures");
-  checkLength(op, "dx", dx, N * I, "N·inFeatures");
+  checkLinearArrays(op, N, I, O, { x: [x, "input"], dy: [dy, "output"], w: [w, "weight"], dx: [dx, "input"] });
   const rt = runtime();
   inMemory(rt, op, { x, dy, w, dx });
   linearGrad(rt, dy, O, 1, w, x, dx, N, I, O, sign);
@@ -195,11 +175,7 @@ export function adderLinearBackwardInput(x: Float32Array, dy: Float32Array, w: F
 export function adderLinearBackwardWeight(x: Float32Array, dy: Float32Array, w: Float32Array, dw: Float32Array, N: number, I: number, O: number, grad: AdderGrad = "paper"): void {
   const op = "adderLinearBackwardWeight";
   const sign = checkGrad(op, grad);
-  checkLinear(op, N, I, O);
-  checkLength(op, "x", x, N * I, "N·inFeatures");
-  checkLength(op, "dy", dy, N * O, "N·outFeatures");
-  checkLength(op, "w", w, O * I, "outFeatures·inFeatures");
-  checkLength(op, "dw", dw, O * I, "outFeatures·inFeatures");
+  checkLinearArrays(op, N, I, O, { x: [x, "input"], dy: [dy, "output"], w: [w, "weight"], dw: [dw, "weight"] });
   const rt = runtime();
   inMemory(rt, op, { x, dy, w, dw });
   if (sign) {

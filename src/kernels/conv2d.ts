@@ -90,6 +90,24 @@ export function checkLength(op: string, name: string, x: Float32Array | null, wa
   if (x.length !== want) throw new Error(`${op}: ${name} has ${x.length} elements, expected ${dims} = ${want}`);
 }
 
+/** Which of a conv's tensors an array holds (or its gradient): the shape fixes its length. */
+export type ConvRole = "input" | "output" | "weight" | "channels";
+
+function roleSize(s: Conv2dShape, role: ConvRole): [number, string] {
+  switch (role) {
+    case "input": return [s.N * s.C * s.H * s.W, "N·C·H·W"];
+    case "output": return [s.N * s.K * s.OH * s.OW, "N·K·OH·OW"];
+    case "weight": return [s.K * (s.C / s.groups) * s.kh * s.kw, "K·(C/groups)·kh·kw"];
+    case "channels": return [s.K, "K"];
+  }
+}
+
+/** Validate s, then each named array's length for its role, in order; null arrays (no bias) pass. */
+export function checkConvArrays(op: string, s: Conv2dShape, arrays: Record<string, [Float32Array | null, ConvRole]>): void {
+  checkConv2dShape(s);
+  for (const [name, [a, role]] of Object.entries(arrays)) checkLength(op, name, a, ...roleSize(s, role));
+}
+
 const isDepthwise = (s: Conv2dShape) => s.groups === s.C && s.C > 1;
 
 /** What the kernels need besides the arrays: the shape block in wasm memory and sizes. */
@@ -137,11 +155,7 @@ export function plan(s: Conv2dShape): Plan {
 /** y = conv2d(x, w) + bias. x [N,C,H,W], w [K,C/groups,kh,kw], bias [K] or null; y [N,K,OH,OW] is overwritten. */
 export function conv2dForward(x: Float32Array, w: Float32Array, bias: Float32Array | null, y: Float32Array, s: Conv2dShape): void {
   const op = "conv2dForward";
-  checkConv2dShape(s);
-  checkLength(op, "x", x, s.N * s.C * s.H * s.W, "N·C·H·W");
-  checkLength(op, "w", w, s.K * (s.C / s.groups) * s.kh * s.kw, "K·(C/groups)·kh·kw");
-  checkLength(op, "bias", bias, s.K, "K");
-  checkLength(op, "y", y, s.N * s.K * s.OH * s.OW, "N·K·OH·OW");
+  checkConvArrays(op, s, { x: [x, "input"], w: [w, "weight"], bias: [bias, "channels"], y: [y, "output"] });
   const p = plan(s);
   inMemory(p.rt, op, { x, w, bias, y });
   const ptrs = [x.byteOffset, w.byteOffset, bias ? bias.byteOffset : 0, y.byteOffset, p.shape];
@@ -159,10 +173,7 @@ export function conv2dForward(x: Float32Array, w: Float32Array, bias: Float32Arr
 /** dx = ∂L/∂x from dy [N,K,OH,OW] and w; dx [N,C,H,W] is overwritten. */
 export function conv2dBackwardInput(dy: Float32Array, w: Float32Array, dx: Float32Array, s: Conv2dShape): void {
   const op = "conv2dBackwardInput";
-  checkConv2dShape(s);
-  checkLength(op, "dy", dy, s.N * s.K * s.OH * s.OW, "N·K·OH·OW");
-  checkLength(op, "w", w, s.K * (s.C / s.groups) * s.kh * s.kw, "K·(C/groups)·kh·kw");
-  checkLength(op, "dx", dx, s.N * s.C * s.H * s.W, "N·C·H·W");
+  checkConvArrays(op, s, { dy: [dy, "output"], w: [w, "weight"], dx: [dx, "input"] });
   const p = plan(s);
   inMemory(p.rt, op, { dy, w, dx });
   const ptrs = [dy.byteOffset, w.byteOffset, dx.byteOffset, p.shape];
@@ -185,11 +196,7 @@ export function conv2dBackwardInput(dy: Float32Array, w: Float32Array, dx: Float
  */
 export function conv2dBackwardWeight(dy: Float32Array, x: Float32Array, dw: Float32Array, s: Conv2dShape, rowSum: Float32Array | null = null): void {
   const op = "conv2dBackwardWeight";
-  checkConv2dShape(s);
-  checkLength(op, "dy", dy, s.N * s.K * s.OH * s.OW, "N·K·OH·OW");
-  checkLength(op, "x", x, s.N * s.C * s.H * s.W, "N·C·H·W");
-  checkLength(op, "dw", dw, s.K * (s.C / s.groups) * s.kh * s.kw, "K·(C/groups)·kh·kw");
-  if (rowSum) checkLength(op, "rowSum", rowSum, s.K, "K");
+  checkConvArrays(op, s, { dy: [dy, "output"], x: [x, "input"], dw: [dw, "weight"], rowSum: [rowSum, "channels"] });
   const p = plan(s);
   inMemory(p.rt, op, rowSum ? { dy, x, dw, rowSum } : { dy, x, dw });
   const ptrs = [dy.byteOffset, x.byteOffset, dw.byteOffset];
@@ -212,9 +219,7 @@ export function conv2dBackwardWeight(dy: Float32Array, x: Float32Array, dw: Floa
 /** db[k] = Σ over images and positions of dy[n][k]; db [K] is overwritten. */
 export function conv2dBackwardBias(dy: Float32Array, db: Float32Array, s: Conv2dShape): void {
   const op = "conv2dBackwardBias";
-  checkConv2dShape(s);
-  checkLength(op, "dy", dy, s.N * s.K * s.OH * s.OW, "N·K·OH·OW");
-  checkLength(op, "db", db, s.K, "K");
+  checkConvArrays(op, s, { dy: [dy, "output"], db: [db, "channels"] });
   const rt = runtime();
   inMemory(rt, op, { dy, db });
   const P = s.OH * s.OW;
