@@ -2,8 +2,8 @@
 // SIGKILL that ends in the same weights as an uninterrupted run.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { decodeSafetensors } from "../src/io/safetensors.js";
 import { CLI, expectCleanError, MNIST_DIR, mulfree as run, tempDir } from "./cli-helpers.js";
@@ -39,6 +39,15 @@ test("bad flags, names and files give one clear line and leave nothing behind", 
   expectCleanError(["eval", join(dir, "trunc.idx")], /trunc\.idx/);
   assert.equal(existsSync(out), false, "no run directory was created");
   assert.deepEqual(readdirSync(dir).sort(), ["magic.idx", "trunc.idx"]);
+});
+
+test("the built command is executable: `npx mulfree` runs it as a file, also after a rebuild", () => {
+  // npm makes a package's bin executable only when it links it, and tsc writes new files 0644,
+  // so the build sets the mode itself (package.json, build:ts)
+  assert.ok((statSync(CLI).mode & 0o111) !== 0, `${CLI} is not executable`);
+  const r = spawnSync(CLI, ["--help"], { encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^mulfree: multiplication-free neural networks/);
 });
 
 test("--help works for every command, and --json ends stdout with one JSON object", () => {
