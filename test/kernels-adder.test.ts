@@ -218,6 +218,50 @@ test("the input gradient's clamp on integer bits gives clamp(w − x, −1, 1) e
   }
 });
 
+test("the input gradient's zero tiles (a ReLU's zeros, padding) give the general loop's bits", () => {
+  // x after a ReLU: whole channels of +0 and runs of +0 between positive values. The kernel takes
+  // dy·f(W) for tiles whose col values are all +0; the same x with −0 in place of +0 takes the
+  // general loop (−0 has a bit set) and computes f(W − (−0)) = f(W) for W ≠ ±0: the same terms in
+  // the same order, so both must agree to the bit, and both with the reference.
+  const rt = initRuntime({ threads: 2 });
+  const buf = new WasmBuffers(rt);
+  const rand = rng(23);
+  const shapes = [
+    conv2dShape([2, 16, 8, 8], [16, 16, 3, 3], { padding: 1 }),
+    conv2dShape([2, 6, 14, 14], [16, 6, 5, 5]),
+    conv2dShape([3, 12, 9, 11], [9, 4, 3, 2], { groups: 3, stride: [2, 1], padding: 1 }),
+    ...Array.from({ length: 30 }, (_, i) => randomConvShape(rand, (["dense", "grouped", "depthwise"] as ConvKind[])[i % 3])),
+  ];
+  let zeroTiles = 0;
+  try {
+    for (const s of shapes) {
+      const what = JSON.stringify(s);
+      const nx = s.N * s.C * s.H * s.W, nw = s.K * (s.C / s.groups) * s.kh * s.kw, ny = s.N * s.K * s.OH * s.OW, HW = s.H * s.W;
+      const zeroPlane = Array.from({ length: s.N * s.C }, () => rand() < 0.5);
+      const x = buf.f32(nx, (i) => (zeroPlane[Math.floor(i / HW)] || Math.sin(i * 0.9) < 0 ? 0 : rand() * 2));
+      const xNeg = buf.f32(nx, (i) => (x[i] === 0 ? -0 : x[i]));
+      const w = buf.f32(nw, () => (rand() < 0.5 ? -1 : 1) * (0.05 + rand() * 1.5)); // never ±0
+      const dy = buf.f32(ny, () => rand() * 2 - 1);
+      for (const grad of ["paper", "sign"] as AdderGrad[]) {
+        const dx = buf.f32(nx, () => NaN), dxNeg = buf.f32(nx, () => NaN), dxRef = new Float32Array(nx), bound = new Float32Array(nx);
+        fast.adder2dBackwardInput(x, dy, w, dx, s, grad);
+        fast.adder2dBackwardInput(xNeg, dy, w, dxNeg, s, grad);
+        for (let i = 0; i < nx; i++) {
+          if (!Object.is(dx[i], dxNeg[i])) assert.fail(`${grad} ${what}: dx[${i}] = ${dx[i]} with +0 inputs, ${dxNeg[i]} with −0`);
+        }
+        ref.adder2dBackwardInput(x, dy, w, dxRef, s, grad);
+        ref.adder2dBackwardInput(filled(nx, 0), abs(dy), filled(nw, 2), bound, s);
+        assertClose(dx, dxRef, bound, `${grad} ${what}`);
+      }
+      zeroTiles += zeroPlane.filter(Boolean).length * s.kh * s.kw;
+      buf.freeAll();
+    }
+  } finally {
+    buf.freeAll();
+  }
+  assert.ok(zeroTiles > 100, `only ${zeroTiles} col rows of zero planes: the zero tiles were hardly tested`);
+});
+
 test("adder kernels reject bad sizes and grad rules with a message naming them", () => {
   const rt = runtime();
   const buf = new WasmBuffers(rt);

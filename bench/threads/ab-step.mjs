@@ -5,7 +5,12 @@
 // bit for bit (they run the same steps from the same seed).
 //
 //   node bench/threads/ab-step.mjs DIST_A DIST_B [--threads 2] [--rounds 16] [--model lenet5]
-//                                  [--op conv|adder] [--batch 256] [--steps 8] [--no-save]
+//                                  [--op conv|adder] [--batch 256] [--steps 8] [--data sin|cifar]
+//                                  [--no-save]
+//
+// --data: the batch's pixels, sin(0.37·i) (default) or the library's synthetic CIFAR-10 images
+// (3×32×32 models only). Kernels whose speed depends on the values (the adder input gradient's
+// zero tiles) see different amounts of work on the two.
 //
 // DIST_A / DIST_B: built copies of dist/ (for example `cp -r dist /tmp/dist-before` before a change).
 import path from 'node:path';
@@ -15,12 +20,17 @@ import { median, parseArgs, saveResult } from '../lib/stats.mjs';
 const opts = parseArgs(process.argv.slice(2), { booleans: ['no-save'] });
 const [distA, distB] = opts._;
 if (!distA || !distB) {
-  console.error('usage: node bench/threads/ab-step.mjs DIST_A DIST_B [--threads 2] [--rounds 16] [--model lenet5] [--op conv|adder] [--batch 256] [--steps 8] [--no-save]');
+  console.error('usage: node bench/threads/ab-step.mjs DIST_A DIST_B [--threads 2] [--rounds 16] [--model lenet5] [--op conv|adder] [--batch 256] [--steps 8] [--data sin|cifar] [--no-save]');
   process.exit(2);
 }
 const threads = Number(opts.threads ?? 2), rounds = Number(opts.rounds ?? 16);
 const modelName = opts.model ?? 'lenet5', op = opts.op ?? 'conv', batch = Number(opts.batch ?? 256);
 const stepsPerRound = Number(opts.steps ?? (modelName === 'lenet5' ? 8 : 2));
+const dataKind = opts.data ?? 'sin';
+if (dataKind !== 'sin' && dataKind !== 'cifar') {
+  console.error(`--data must be 'sin' or 'cifar', got '${dataKind}'`);
+  process.exit(2);
+}
 
 /** One build's training step on fixed inputs, with its own runtime. */
 async function side(dist) {
@@ -33,8 +43,16 @@ async function side(dist) {
   const model = createModel(spec).train();
   const opt = optim.makeOptimizer('adam', model.parameters(), { lr: 0.002 });
   const x = Tensor.empty([batch, spec.inChannels, spec.inputSize, spec.inputSize], true);
-  for (let i = 0; i < x.data.length; i++) x.data[i] = Math.sin(i * 0.37);
   const labels = rt.i32(rt.heap.alloc(batch * 4), batch).map((_, i) => i % 10);
+  if (dataKind === 'cifar') {
+    if (spec.inChannels !== 3 || spec.inputSize !== 32) throw new Error(`--data cifar needs a 3×32×32 model, ${modelName} takes ${spec.inChannels}×${spec.inputSize}²`);
+    const { cifarFromBytes, syntheticCifar } = await import(pathToFileURL(path.join(path.resolve(dist), 'src/data/cifar.js')).href);
+    const ds = cifarFromBytes([{ bytes: syntheticCifar(batch, 1), name: 'synthetic' }]);
+    x.data.set(ds.images.subarray(0, x.data.length));
+    labels.set(ds.labels.subarray(0, batch));
+  } else {
+    for (let i = 0; i < x.data.length; i++) x.data[i] = Math.sin(i * 0.37);
+  }
   const step = () => scope(() => {
     backward(ops.crossEntropy(model.forward(x), labels));
     opt.step();
@@ -65,7 +83,7 @@ const sameWeights = A.params.every((p, i) => {
   return a.length === b.length && a.every((v, j) => Object.is(v, b[j]));
 });
 const result = {
-  distA: path.resolve(distA), distB: path.resolve(distB), model: modelName, op, batch, threads, rounds, stepsPerRound,
+  distA: path.resolve(distA), distB: path.resolve(distB), model: modelName, op, batch, threads, rounds, stepsPerRound, data: dataKind,
   msPerStepA: median(msA), msPerStepB: median(msB), speedBoverA: median(speed), speedPerRound: speed, sameWeights,
 };
 console.log(`${modelName} (${op}), batch ${batch}, ${threads} thread(s): A ${result.msPerStepA.toFixed(2)} ms/step, B ${result.msPerStepB.toFixed(2)}; ` +
