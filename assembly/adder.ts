@@ -413,8 +413,9 @@ export function adderLinearForwardF32(M: i32, N: i32, K: i32, x: usize, w: usize
  * The eight col values stay in registers over k.
  *
  * Zero tiles: where all 16 col values are +0 (a ReLU's zeros, padding taps), W − x is W to the
- * bit, so each term is dy·f(W) with f(W) taken once per item: a multiply and an add per term
- * instead of five ops, with the same bits in the same order. A −0 takes the general loop.
+ * bit, so each term is dy·f(W), with f(W) taken once per group in each thread's run of items:
+ * a multiply and an add per term instead of five ops, with the same bits in the same order.
+ * A −0 takes the general loop.
  */
 // @ts-ignore: decorator
 @inline function convGradTile2x8(s: usize, sars: usize, sks: usize, fws: usize, v: usize, ldv: usize, h: usize, ldh: usize, K: i32, sign: bool): void {

@@ -1,0 +1,116 @@
+// How much of the adder input gradient's work falls in zero tiles: 2 col rows × 8 positions whose
+// 16 input values are all +0 (a ReLU's zeros, padding taps), which the kernel runs as dy·f(W), a
+// multiply and an add per term (assembly/adder.ts, convGradTile2x8). Counted the way the kernel
+// tiles each group's im2col block: rows paired (0, 1), (2, 3), …; positions in aligned strips of
+// 8, lanes past the end reading zeros. Work is weighted by the tile's output channels per group.
+//
+//   node bench/adder/zero-tiles.mjs [distDir]                          a fresh ResNet-20 adder model,
+//                                                                       train mode, 64 synthetic CIFAR images
+//   node bench/adder/zero-tiles.mjs [distDir] CHECKPOINT IMAGES.npy    a trained model in eval mode on
+//                                                                       N×3×32×32 float32 images
+//
+// For the official ResNet20-AdderNet on the three real CIFAR-10 test images of the fixtures:
+//   node dist/src/cli/main.js import test/fixtures/torch/ResNet20-AdderNet.pth -o /tmp/r20.safetensors
+//   node bench/adder/zero-tiles.mjs dist /tmp/r20.safetensors test/fixtures/torch/cifar_inputs.npy
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+
+const [distArg, checkpoint, imagesPath] = process.argv.slice(2);
+const dist = path.resolve(distArg ?? "dist");
+const load = (p) => import(pathToFileURL(path.join(dist, "src", p)).href);
+const { initRuntime } = await load("kernels/runtime.js");
+const { Adder2d } = await load("nn/adder.js");
+const { Tensor } = await load("tensor/tensor.js");
+const { noGrad } = await load("tensor/autograd.js");
+initRuntime({ threads: 1 });
+
+/** A little-endian float32 C-order .npy file as [data, shape]. */
+function readNpy(file) {
+  const bytes = readFileSync(file);
+  const headerLength = bytes.readUInt16LE(8);
+  const header = bytes.subarray(10, 10 + headerLength).toString("latin1");
+  if (!header.includes("'<f4'") || header.includes("'fortran_order': True")) throw new Error(`${file}: need a C-order little-endian float32 array`);
+  const shape = header.match(/'shape': \(([^)]*)\)/)[1].split(",").filter((s) => s.trim()).map(Number);
+  const start = 10 + headerLength;
+  return [new Float32Array(bytes.buffer.slice(bytes.byteOffset + start, bytes.byteOffset + bytes.length)), shape];
+}
+
+let model, input, source;
+if (checkpoint) {
+  const { loadModel } = await load("train/load_model.js");
+  model = loadModel(checkpoint).model; // eval mode
+  const [data, shape] = readNpy(imagesPath);
+  input = Tensor.from(data, shape);
+  source = `${checkpoint} (eval mode) on ${shape[0]} images of ${imagesPath}`;
+} else {
+  const { createModel, resolveSpec, manualSeed } = await load("index.js");
+  const { cifarFromBytes, syntheticCifar } = await load("data/cifar.js");
+  manualSeed(1);
+  model = createModel(resolveSpec({ model: "resnet20", op: "adder" })).train();
+  const ds = cifarFromBytes([{ bytes: syntheticCifar(64, 1), name: "synthetic" }]);
+  input = Tensor.from(ds.images.subarray(0, 64 * 3 * 32 * 32), [64, 3, 32, 32]);
+  source = "a fresh ResNet-20 adder model (seed 1, train mode) on 64 synthetic CIFAR images";
+}
+
+// every adder conv layer's input, as the forward pass sees it
+const seen = [];
+const forward = Adder2d.prototype.forward;
+Adder2d.prototype.forward = function (x) {
+  seen.push({ geometry: this.geometry, shape: x.shape.slice(), x: Float32Array.from(x.data) });
+  return forward.call(this, x);
+};
+noGrad(() => model.forward(input));
+Adder2d.prototype.forward = forward;
+
+/** Tile work (tiles × output channels per group) in all tiles, zero tiles, and padding-only tiles. */
+function countTiles({ geometry: g, shape: [N, C, H, W], x }) {
+  const [kh, kw] = g.kernelSize, [sh, sw] = g.stride, [ph, pw] = g.padding, [dh, dw] = g.dilation;
+  const G = g.groups, Cg = C / G, Kg = g.outChannels / G, R = Cg * kh * kw;
+  const OH = Math.floor((H + 2 * ph - dh * (kh - 1) - 1) / sh) + 1, OW = Math.floor((W + 2 * pw - dw * (kw - 1) - 1) / sw) + 1, P = OH * OW;
+  let all = 0, zero = 0, padding = 0;
+  /** x under col row r of group gi at position p, or null on a padding tap */
+  const colValue = (n, gi, r, p) => {
+    const c = gi * Cg + Math.floor(r / (kh * kw)), ki = Math.floor(r / kw) % kh, kj = r % kw;
+    const ih = Math.floor(p / OW) * sh + ki * dh - ph, iw = (p % OW) * sw + kj * dw - pw;
+    return ih >= 0 && ih < H && iw >= 0 && iw < W ? x[((n * C + c) * H + ih) * W + iw] : null;
+  };
+  for (let n = 0; n < N; n++) {
+    for (let gi = 0; gi < G; gi++) {
+      for (let r = 0; r < R; r += 2) {
+        for (let p0 = 0; p0 < P; p0 += 8) {
+          let allZero = true, allPadding = true;
+          for (let rr = r; rr < Math.min(R, r + 2); rr++) {
+            for (let p = p0; p < Math.min(P, p0 + 8); p++) {
+              const v = colValue(n, gi, rr, p);
+              if (v !== null) allPadding = false;
+              if (v !== null && !Object.is(v, 0)) allZero = false; // −0 takes the general loop
+            }
+          }
+          all += Kg;
+          if (allZero) zero += Kg;
+          if (allPadding) padding += Kg;
+        }
+      }
+    }
+  }
+  return { all, zero, padding };
+}
+
+console.log(`zero tiles of the adder input gradient: ${source}`);
+console.log("| layer input | kernel | stride | x = 0 | work in zero tiles | of it, padding only |");
+console.log("|---|---|---|---|---|---|");
+const total = { all: 0, zero: 0, padding: 0, zeros: 0, values: 0 };
+for (const layer of seen) {
+  const t = countTiles(layer);
+  const zeros = layer.x.reduce((s, v) => s + (v === 0 ? 1 : 0), 0);
+  for (const k of ["all", "zero", "padding"]) total[k] += t[k];
+  total.zeros += zeros;
+  total.values += layer.x.length;
+  const pct = (a, b) => `${((100 * a) / b).toFixed(1)}%`;
+  const [, C, H, W] = layer.shape, g = layer.geometry;
+  console.log(`| ${C}×${H}×${W} | ${g.kernelSize.join("×")} | ${g.stride[0]} | ${pct(zeros, layer.x.length)} | ${pct(t.zero, t.all)} | ${pct(t.padding, t.all)} |`);
+}
+console.log(`all ${seen.length} adder conv layers: x = 0 in ${((100 * total.zeros) / total.values).toFixed(1)}% of their inputs; ` +
+  `${((100 * total.zero) / total.all).toFixed(1)}% of the input gradient's tile work in zero tiles (${((100 * total.padding) / total.all).toFixed(1)}% padding only)`);
+process.exit(0);
