@@ -71,7 +71,7 @@ test("a conv model converts, fine-tunes with train --from, and evaluates with ro
 test("convert refuses what it cannot convert, with one clear line", () => {
   const ps = join(dir, "ps.safetensors");
   assert.ok(existsSync(conv) && existsSync(ps), "needs the files of the previous test");
-  expectCleanError(["convert", ps, "--to", "shift-q"], /ps\.safetensors is a shift-ps model; convert takes a conv model/);
+  expectCleanError(["convert", ps, "--to", "shift-q"], /ps\.safetensors holds a model with op shift-ps; convert takes a conv model/);
   expectCleanError(["convert", conv, "--to", "shift-ps", "--weight-bits", "9"], /--weight-bits must be at most 8, got 9/);
   expectCleanError(["convert", conv, "--to", "shift-ps", "--weight-bits", "1"], /--weight-bits must be at least 2, got 1/);
   expectCleanError(["convert", conv, "--to", "shift-ps", "--weight-bits", "4.5"], /--weight-bits must be an integer/);

@@ -86,7 +86,7 @@ test("conversion: depth from the input end, --keep-first-last, and a spec that r
   const all = convertToShift({ spec: convSpec, weights }, { to: "shift-q" });
   assert.deepEqual([all.shifted.length, all.kept], [names.length, []]);
   assert.deepEqual(all.spec.opOptions, { weightBits: 5 });
-  assert.throws(() => convertToShift({ spec: r.spec, weights }, { to: "shift-q" }), /this is a shift-ps model; convert takes a conv model/);
+  assert.throws(() => convertToShift({ spec: r.spec, weights }, { to: "shift-q" }), /this model has op shift-ps; convert takes a conv model/);
 });
 
 test("bad shift op options are rejected when the spec is resolved", () => {

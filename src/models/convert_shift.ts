@@ -42,7 +42,7 @@ export function multiplyLayersOf(model: Module): Array<[string, Conv2d | Linear]
 
 export function convertToShift(source: { spec: ModelSpec; weights: Map<string, { shape: readonly number[]; data: Float32Array }> }, o: ShiftConversion): ConvertedModel {
   if (source.spec.op !== "conv") {
-    throw new Error(`this is a ${source.spec.op} model; convert takes a conv model (a checkpoint of mulfree train --op conv)`);
+    throw new Error(`this model has op ${source.spec.op}; convert takes a conv model (a checkpoint of mulfree train --op conv)`);
   }
   if (!SHIFT_OPS[o.to]) throw new Error(`cannot convert to '${o.to}'; valid: ${Object.keys(SHIFT_OPS).join(", ")}`);
   if (o.shiftDepth !== undefined && (!Number.isInteger(o.shiftDepth) || o.shiftDepth < 1)) {

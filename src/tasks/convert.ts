@@ -15,7 +15,7 @@ export function convertCheckpoint(path: string, conversion: ShiftConversion & { 
   const { out: outGiven, ...how } = conversion;
   const out = outGiven ?? convertedPath(path, how.to);
   const ckpt = loadCheckpoint(path);
-  if (ckpt.spec.op !== "conv") throw new CheckpointError(`${path} is a ${ckpt.spec.op} model; convert takes a conv model (a checkpoint of mulfree train --op conv)`);
+  if (ckpt.spec.op !== "conv") throw new CheckpointError(`${path} holds a model with op ${ckpt.spec.op}; convert takes a conv model (a checkpoint of mulfree train --op conv)`);
   initRuntime();
   manualSeed(0);
   let converted: ConvertedModel;
