@@ -4,20 +4,25 @@
 // tiles each group's im2col block: rows paired (0, 1), (2, 3), …; positions in aligned strips of
 // 8, lanes past the end reading zeros. Work is weighted by the tile's output channels per group.
 //
-//   node bench/adder/zero-tiles.mjs [distDir]                          a fresh ResNet-20 adder model,
-//                                                                       train mode, 64 synthetic CIFAR images
-//   node bench/adder/zero-tiles.mjs [distDir] CHECKPOINT IMAGES.npy    a trained model in eval mode on
-//                                                                       N×3×32×32 float32 images
+//   node bench/adder/zero-tiles.mjs [distDir] [--model resnet20|lenet5]
+//       a fresh adder model in train mode on the benchmarks' data: 64 synthetic CIFAR images
+//       (resnet20, the default) or the first 256 MNIST training images (lenet5)
+//   node bench/adder/zero-tiles.mjs [distDir] --checkpoint FILE --images IMAGES.npy
+//       a trained model in eval mode on float32 images (N×C×H×W, normalised as it was trained)
 //
 // For the official ResNet20-AdderNet on the three real CIFAR-10 test images of the fixtures:
 //   node dist/src/cli/main.js import test/fixtures/torch/ResNet20-AdderNet.pth -o /tmp/r20.safetensors
-//   node bench/adder/zero-tiles.mjs dist /tmp/r20.safetensors test/fixtures/torch/cifar_inputs.npy
+//   node bench/adder/zero-tiles.mjs dist --checkpoint /tmp/r20.safetensors --images test/fixtures/torch/cifar_inputs.npy
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
+import { parseArgs } from "../lib/stats.mjs";
 
-const [distArg, checkpoint, imagesPath] = process.argv.slice(2);
-const dist = path.resolve(distArg ?? "dist");
+const opts = parseArgs(process.argv.slice(2));
+const dist = path.resolve(opts._[0] ?? "dist");
+const modelName = opts.model ?? "resnet20", checkpoint = opts.checkpoint, imagesPath = opts.images;
+if (!["resnet20", "lenet5"].includes(modelName)) throw new Error(`--model must be resnet20 or lenet5, got ${modelName}`);
+if ((checkpoint === undefined) !== (imagesPath === undefined)) throw new Error("give both --checkpoint and --images, or neither");
 const load = (p) => import(pathToFileURL(path.join(dist, "src", p)).href);
 const { initRuntime } = await load("kernels/runtime.js");
 const { Adder2d } = await load("nn/adder.js");
@@ -45,19 +50,29 @@ if (checkpoint) {
   source = `${checkpoint} (eval mode) on ${shape[0]} images of ${imagesPath}`;
 } else {
   const { createModel, resolveSpec, manualSeed } = await load("index.js");
-  const { cifarFromBytes, syntheticCifar } = await load("data/cifar.js");
   manualSeed(1);
-  model = createModel(resolveSpec({ model: "resnet20", op: "adder" })).train();
-  const ds = cifarFromBytes([{ bytes: syntheticCifar(64, 1), name: "synthetic" }]);
-  input = Tensor.from(ds.images.subarray(0, 64 * 3 * 32 * 32), [64, 3, 32, 32]);
-  source = "a fresh ResNet-20 adder model (seed 1, train mode) on 64 synthetic CIFAR images";
+  model = createModel(resolveSpec({ model: modelName, op: "adder" })).train();
+  let ds, n;
+  if (modelName === "lenet5") {
+    const { loadMnist } = await load("data/mnist.js");
+    ds = loadMnist("train");
+    n = 256;
+  } else {
+    const { cifarFromBytes, syntheticCifar } = await load("data/cifar.js");
+    ds = cifarFromBytes([{ bytes: syntheticCifar(64, 1), name: "synthetic" }]);
+    n = 64;
+  }
+  const sample = ds.images.length / ds.n;
+  input = Tensor.from(ds.images.subarray(0, n * sample), [n, ...ds.shape]);
+  source = `a fresh ${modelName} adder model (seed 1, train mode) on ${n} ${modelName === "lenet5" ? "MNIST" : "synthetic CIFAR"} images`;
 }
 
-// every adder conv layer's input, as the forward pass sees it
+// every adder conv layer's input, as the forward pass sees it; a layer that reads the images
+// themselves has no input gradient to compute in training, so it is left out
 const seen = [];
 const forward = Adder2d.prototype.forward;
 Adder2d.prototype.forward = function (x) {
-  seen.push({ geometry: this.geometry, shape: x.shape.slice(), x: Float32Array.from(x.data) });
+  if (x !== input) seen.push({ geometry: this.geometry, shape: x.shape.slice(), x: Float32Array.from(x.data) });
   return forward.call(this, x);
 };
 noGrad(() => model.forward(input));
@@ -111,6 +126,6 @@ for (const layer of seen) {
   const [, C, H, W] = layer.shape, g = layer.geometry;
   console.log(`| ${C}×${H}×${W} | ${g.kernelSize.join("×")} | ${g.stride[0]} | ${pct(zeros, layer.x.length)} | ${pct(t.zero, t.all)} | ${pct(t.padding, t.all)} |`);
 }
-console.log(`all ${seen.length} adder conv layers: x = 0 in ${((100 * total.zeros) / total.values).toFixed(1)}% of their inputs; ` +
+console.log(`all ${seen.length} adder conv layers with an input gradient: x = 0 in ${((100 * total.zeros) / total.values).toFixed(1)}% of their inputs; ` +
   `${((100 * total.zero) / total.all).toFixed(1)}% of the input gradient's tile work in zero tiles (${((100 * total.padding) / total.all).toFixed(1)}% padding only)`);
 process.exit(0);
