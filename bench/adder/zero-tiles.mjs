@@ -28,24 +28,15 @@ const { initRuntime } = await load("kernels/runtime.js");
 const { Adder2d } = await load("nn/adder.js");
 const { Tensor } = await load("tensor/tensor.js");
 const { noGrad } = await load("tensor/autograd.js");
+const { conv2dShape } = await load("kernels/conv2d.js");
 initRuntime({ threads: 1 });
-
-/** A little-endian float32 C-order .npy file as [data, shape]. */
-function readNpy(file) {
-  const bytes = readFileSync(file);
-  const headerLength = bytes.readUInt16LE(8);
-  const header = bytes.subarray(10, 10 + headerLength).toString("latin1");
-  if (!header.includes("'<f4'") || header.includes("'fortran_order': True")) throw new Error(`${file}: need a C-order little-endian float32 array`);
-  const shape = header.match(/'shape': \(([^)]*)\)/)[1].split(",").filter((s) => s.trim()).map(Number);
-  const start = 10 + headerLength;
-  return [new Float32Array(bytes.buffer.slice(bytes.byteOffset + start, bytes.byteOffset + bytes.length)), shape];
-}
 
 let model, input, source;
 if (checkpoint) {
   const { loadModel } = await load("train/load_model.js");
   model = loadModel(checkpoint).model; // eval mode
-  const [data, shape] = readNpy(imagesPath);
+  const { parseNpy } = await load("io/npy.js");
+  const { data, shape } = parseNpy(readFileSync(imagesPath), imagesPath);
   input = Tensor.from(data, shape);
   source = `${checkpoint} (eval mode) on ${shape[0]} images of ${imagesPath}`;
 } else {
@@ -82,7 +73,8 @@ Adder2d.prototype.forward = forward;
 function countTiles({ geometry: g, shape: [N, C, H, W], x }) {
   const [kh, kw] = g.kernelSize, [sh, sw] = g.stride, [ph, pw] = g.padding, [dh, dw] = g.dilation;
   const G = g.groups, Cg = C / G, Kg = g.outChannels / G, R = Cg * kh * kw;
-  const OH = Math.floor((H + 2 * ph - dh * (kh - 1) - 1) / sh) + 1, OW = Math.floor((W + 2 * pw - dw * (kw - 1) - 1) / sw) + 1, P = OH * OW;
+  const { OW, OH } = conv2dShape([N, C, H, W], [g.outChannels, Cg, kh, kw], { stride: g.stride, padding: g.padding, dilation: g.dilation, groups: G });
+  const P = OH * OW;
   let all = 0, zero = 0, padding = 0;
   /** x under col row r of group gi at position p, or null on a padding tap */
   const colValue = (n, gi, r, p) => {
