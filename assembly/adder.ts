@@ -408,9 +408,10 @@ export function adderLinearForwardF32(M: i32, N: i32, K: i32, x: usize, w: usize
 // ---- backward input, conv: col[r][j] ← Σ_k dy[k][j] · f(W[k][r] − col[r][j]) ----
 
 /**
- * Two col rows × 8 columns at h (row stride ldh), updated in place. W[k][r] is at s + k·sks
+ * Two rows × 8 columns of dcol at h (row stride ldh), from the 8 + 8 inputs x at xa and xa1 (col
+ * itself, updated in place, or the padded planes: convGradBlockDirect). W[k][r] is at s + k·sks
  * (row r + 1 at s + sars); f(W)[k][r] at the same offsets from s + fws; dy[k][j] at v + k·ldv.
- * The eight col values stay in registers over k.
+ * The sixteen x values stay in registers over k.
  *
  * Zero tiles: where all 16 col values are +0 (a ReLU's zeros, padding taps), W − x is W to the
  * bit, so each term is dy·f(W), with f(W) taken once per group in each thread's run of items:
@@ -418,9 +419,8 @@ export function adderLinearForwardF32(M: i32, N: i32, K: i32, x: usize, w: usize
  * A −0 takes the general loop.
  */
 // @ts-ignore: decorator
-@inline function convGradTile2x8(s: usize, sars: usize, sks: usize, fws: usize, v: usize, ldv: usize, h: usize, ldh: usize, K: i32, sign: bool): void {
-  const h1 = h + ldh;
-  const x00 = v128.load(h), x01 = v128.load(h, 16), x10 = v128.load(h1), x11 = v128.load(h1, 16);
+@inline function convGradTile2x8(s: usize, sars: usize, sks: usize, fws: usize, v: usize, ldv: usize, xa: usize, xa1: usize, h: usize, h1: usize, addInto: bool, K: i32, sign: bool): void {
+  const x00 = v128.load(xa), x01 = v128.load(xa, 16), x10 = v128.load(xa1), x11 = v128.load(xa1, 16);
   let a00 = f32x4.splat(0), a01 = f32x4.splat(0), a10 = f32x4.splat(0), a11 = f32x4.splat(0);
   let s1 = s + sars;
   if (!v128.any_true(v128.or(v128.or(x00, x01), v128.or(x10, x11)))) {
@@ -445,13 +445,19 @@ export function adderLinearForwardF32(M: i32, N: i32, K: i32, x: usize, w: usize
       v += ldv; s += sks; s1 += sks;
     }
   }
-  v128.store(h, a00); v128.store(h, a01, 16);
-  v128.store(h1, a10); v128.store(h1, a11, 16);
+  if (addInto) {
+    // row r before row r + 1: where their outputs overlap, the order col2im adds them in
+    v128.store(h, f32x4.add(v128.load(h), a00)); v128.store(h, f32x4.add(v128.load(h, 16), a01), 16);
+    v128.store(h1, f32x4.add(v128.load(h1), a10)); v128.store(h1, f32x4.add(v128.load(h1, 16), a11), 16);
+  } else {
+    v128.store(h, a00); v128.store(h, a01, 16);
+    v128.store(h1, a10); v128.store(h1, a11, 16);
+  }
 }
 
 // @ts-ignore: decorator
-@inline function convGradTile1x8(s: usize, sks: usize, fws: usize, v: usize, ldv: usize, h: usize, K: i32, sign: bool): void {
-  const x00 = v128.load(h), x01 = v128.load(h, 16);
+@inline function convGradTile1x8(s: usize, sks: usize, fws: usize, v: usize, ldv: usize, xa: usize, h: usize, addInto: bool, K: i32, sign: bool): void {
+  const x00 = v128.load(xa), x01 = v128.load(xa, 16);
   let a00 = f32x4.splat(0), a01 = f32x4.splat(0);
   if (!v128.any_true(v128.or(x00, x01))) {
     s += fws;
@@ -469,7 +475,11 @@ export function adderLinearForwardF32(M: i32, N: i32, K: i32, x: usize, w: usize
       v += ldv; s += sks;
     }
   }
-  v128.store(h, a00); v128.store(h, a01, 16);
+  if (addInto) {
+    v128.store(h, f32x4.add(v128.load(h), a00)); v128.store(h, f32x4.add(v128.load(h, 16), a01), 16);
+  } else {
+    v128.store(h, a00); v128.store(h, a01, 16);
+  }
 }
 
 /**
@@ -483,8 +493,41 @@ export function adderLinearForwardF32(M: i32, N: i32, K: i32, x: usize, w: usize
   for (let j = 0; j < ld; j += 8) {
     const dj = dy + (<usize>j << 2), cj = col + (<usize>j << 2);
     let r = 0;
-    for (; r + 2 <= R; r += 2) convGradTile2x8(w + (<usize>r << 2), 4, wks, fws, dj, ldb, cj + <usize>r * ldb, ldb, Kg, sign);
-    if (r < R) convGradTile1x8(w + (<usize>r << 2), wks, fws, dj, ldb, cj + <usize>r * ldb, Kg, sign);
+    for (; r + 2 <= R; r += 2) {
+      const h = cj + <usize>r * ldb;
+      convGradTile2x8(w + (<usize>r << 2), 4, wks, fws, dj, ldb, h, h + ldb, h, h + ldb, false, Kg, sign);
+    }
+    if (r < R) {
+      const h = cj + <usize>r * ldb;
+      convGradTile1x8(w + (<usize>r << 2), wks, fws, dj, ldb, h, h, false, Kg, sign);
+    }
+  }
+}
+
+/**
+ * convGradBlock without im2col and col2im, for stride 1 and OW a multiple of 8: an aligned strip
+ * of 8 positions then lies in one output row, so its x under tap r is 8 adjacent floats of the
+ * padded x planes, at xp + tap[r] + (oh·Wp + ow)·4, and its dcol goes to the same 8 floats of the
+ * padded dx planes at dxp + … . The tiles add it there, in the order col2im adds: in a block, each
+ * dx element takes its terms in ascending r. Within a channel the tap offset rises with r, so the
+ * position feeding a given element falls with r: strips walk down and row pairs up, and a tile
+ * adds row r before row r + 1. The values, and so the bits, are those of the im2col path.
+ */
+// @ts-ignore: decorator
+@inline function convGradBlockDirect(w: usize, fw: usize, R: i32, dy: usize, ld: i32, xp: usize, dxp: usize, tap: usize, p0: i32, OW: i32, Wp: i32, Kg: i32, sign: bool): void {
+  const ldb = <usize>ld << 2, wks = <usize>R << 2, fws = fw - w, dxs = dxp - xp;
+  for (let j = ld - 8; j >= 0; j -= 8) {
+    const dj = dy + (<usize>j << 2);
+    const p = p0 + j, xj = xp + (<usize>((p / OW) * Wp + p % OW) << 2);
+    let r = 0;
+    for (; r + 2 <= R; r += 2) {
+      const t = tap + (<usize>r << 2), xa = xj + load<u32>(t), xa1 = xj + load<u32>(t, 4);
+      convGradTile2x8(w + (<usize>r << 2), 4, wks, fws, dj, ldb, xa, xa1, xa + dxs, xa1 + dxs, true, Kg, sign);
+    }
+    if (r < R) {
+      const xa = xj + load<u32>(tap + (<usize>r << 2));
+      convGradTile1x8(w + (<usize>r << 2), wks, fws, dj, ldb, xa, xa + dxs, true, Kg, sign);
+    }
   }
 }
 
@@ -501,12 +544,28 @@ function surrogateOfWeights(src: usize, n: i32, dst: usize, sign: bool): void {
 // heldBlockClamp).
 function convGradBlockClamp(w: usize, fw: usize, R: i32, dy: usize, col: usize, ld: i32, Kg: i32): void { convGradBlock(w, fw, R, dy, col, ld, Kg, false); }
 function convGradBlockSign(w: usize, fw: usize, R: i32, dy: usize, col: usize, ld: i32, Kg: i32): void { convGradBlock(w, fw, R, dy, col, ld, Kg, true); }
+function convGradBlockDirectClamp(w: usize, fw: usize, R: i32, dy: usize, ld: i32, xp: usize, dxp: usize, tap: usize, p0: i32, OW: i32, Wp: i32, Kg: i32): void {
+  convGradBlockDirect(w, fw, R, dy, ld, xp, dxp, tap, p0, OW, Wp, Kg, false);
+}
+function convGradBlockDirectSign(w: usize, fw: usize, R: i32, dy: usize, ld: i32, xp: usize, dxp: usize, tap: usize, p0: i32, OW: i32, Wp: i32, Kg: i32): void {
+  convGradBlockDirect(w, fw, R, dy, ld, xp, dxp, tap, p0, OW, Wp, Kg, true);
+}
+
+/** tap[r] = byte offset of tap r = (c, ki, kj) in the padded planes, for convGradBlockDirect. */
+function tapOffsets(s: ConvShape, R: i32, tap: usize): void {
+  const kh = s.kh, kw = s.kw, Wp = s.W + 2 * s.pw, Hp = s.H + 2 * s.ph;
+  for (let r = 0; r < R; r++) {
+    const c = r / (kh * kw), ki = (r / kw) % kh, kj = r % kw;
+    store<u32>(tap + (<usize>r << 2), <u32>(((c * Hp + ki * s.dh) * Wp + kj * s.dw) << 2));
+  }
+}
 
 /**
  * dx = Σ dy · f(w − x) scattered through col2im, over items (n, g) in [start, end); dx is
  * overwritten. `sign` selects f = sgn instead of clamp(·, −1, 1).
  * Scratch slot: padded x planes, padded dx planes (padFloats each), Kg × blockP floats of dy,
- * R × blockP floats of col (overwritten by dcol), Kg × R floats of f(W) for the zero tiles.
+ * R × blockP floats of col (overwritten by dcol), Kg × R floats of f(W) for the zero tiles, R
+ * u32 tap offsets for the direct path.
  */
 export function adder2dBackwardInputF32(x: usize, dy: usize, w: usize, dx: usize, shape: usize, sign: bool, scratch: usize, slotBytes: i32, start: i32, end: i32): void {
   const s = changetype<ConvShape>(shape);
@@ -514,7 +573,11 @@ export function adder2dBackwardInputF32(x: usize, dy: usize, w: usize, dx: usize
   const Cg = s.C / s.G, Kg = s.K / s.G;
   const R = Cg * s.kh * s.kw, P = s.OH * s.OW, HW = s.H * s.W;
   const dxp = xp + (<usize>s.padFloats << 2), dyp = dxp + (<usize>s.padFloats << 2), col = dyp + (<usize>(Kg * s.blockP) << 2);
-  const fw = col + (<usize>(R * s.blockP) << 2);
+  const fw = col + (<usize>(R * s.blockP) << 2), tap = fw + (<usize>(Kg * R) << 2);
+  // stride 1 with whole 8-position strips in each output row: the tiles read x in place
+  const direct = s.sh == 1 && s.sw == 1 && s.OW % 8 == 0;
+  if (direct) tapOffsets(s, R, tap);
+  const OW = s.OW, Wp = s.W + 2 * s.pw;
   for (let item = start; item < end; item++) {
     const g = item % s.G, n = item / s.G;
     padPlanes(x + (<usize>((n * s.C + g * Cg) * HW) << 2), s, 0, Cg, xp);
@@ -523,11 +586,17 @@ export function adder2dBackwardInputF32(x: usize, dy: usize, w: usize, dx: usize
     if (item == start || g != (item - 1) % s.G) surrogateOfWeights(wg, Kg * R, fw, sign);
     for (let p0 = 0; p0 < P; p0 += s.blockP) {
       const np = min(s.blockP, P - p0), ld = (np + 7) & ~7;
-      // dy rows padded with zeros to ld floats: the extra lanes then add nothing
+      // dy rows padded with zeros to ld floats: the extra lanes then add nothing. A block, not dy
+      // in place: rows P floats apart alias in L1 when P·4 is a multiple of 4 KiB (32×32 maps).
       for (let k = 0; k < Kg; k++) {
         const d = dyp + (<usize>(k * ld) << 2);
         copyRow(d, dy + (<usize>((n * s.K + g * Kg + k) * P + p0) << 2), np);
         fillZero(d + (<usize>np << 2), ld - np);
+      }
+      if (direct) {
+        if (sign) convGradBlockDirectSign(wg, fw, R, dyp, ld, xp, dxp, tap, p0, OW, Wp, Kg);
+        else convGradBlockDirectClamp(wg, fw, R, dyp, ld, xp, dxp, tap, p0, OW, Wp, Kg);
+        continue;
       }
       im2colBlock(xp, s, 0, R, p0, np, col, ld);
       if (sign) convGradBlockSign(wg, fw, R, dyp, col, ld, Kg);

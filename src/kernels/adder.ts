@@ -71,8 +71,8 @@ export function adder2dBackwardInput(x: Float32Array, dy: Float32Array, w: Float
   checkConvArrays(op, s, { x: [x, "input"], dy: [dy, "output"], w: [w, "weight"], dx: [dx, "input"] });
   const p = plan(s);
   inMemory(p.rt, op, { x, dy, w, dx });
-  // x and dx padded planes, a dy block, a col block (overwritten by dcol), f(W) of a group
-  const slotBytes = alignUp((2 * p.padFloats + (p.Kg + p.R) * p.blockP + p.Kg * p.R) * 4, 64);
+  // x and dx padded planes, a dy block, a col block (overwritten by dcol), f(W) of a group, tap offsets
+  const slotBytes = alignUp((2 * p.padFloats + (p.Kg + p.R) * p.blockP + p.Kg * p.R + p.R) * 4, 64);
   p.rt.parallel(
     "adder2dBackwardInputF32",
     [x.byteOffset, dy.byteOffset, w.byteOffset, dx.byteOffset, p.shape, +sign, threadScratch(p.rt, slotBytes), slotBytes],
