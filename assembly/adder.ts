@@ -413,17 +413,18 @@ export function adderLinearForwardF32(M: i32, N: i32, K: i32, x: usize, w: usize
  * (row r + 1 at s + sars); f(W)[k][r] at the same offsets from s + fws; dy[k][j] at v + k·ldv.
  * The sixteen x values stay in registers over k.
  *
- * Zero tiles: where all 16 col values are +0 (a ReLU's zeros, padding taps), W − x is W to the
- * bit, so each term is dy·f(W), with f(W) taken once per group in each thread's run of items:
+ * Zero rows: where all 8 x values of a row are +0 (a ReLU's zeros, padding taps), W − x is W to
+ * the bit, so each term is dy·f(W), with f(W) taken once per group in each thread's run of items:
  * a multiply and an add per term instead of five ops, with the same bits in the same order.
- * A −0 takes the general loop.
+ * A −0 takes the general loop. A tile with one zero row runs both kinds of term in one loop.
  */
 // @ts-ignore: decorator
 @inline function convGradTile2x8(s: usize, sars: usize, sks: usize, fws: usize, v: usize, ldv: usize, xa: usize, xa1: usize, h: usize, h1: usize, addInto: bool, K: i32, sign: bool): void {
   const x00 = v128.load(xa), x01 = v128.load(xa, 16), x10 = v128.load(xa1), x11 = v128.load(xa1, 16);
   let a00 = f32x4.splat(0), a01 = f32x4.splat(0), a10 = f32x4.splat(0), a11 = f32x4.splat(0);
   let s1 = s + sars;
-  if (!v128.any_true(v128.or(v128.or(x00, x01), v128.or(x10, x11)))) {
+  const zero0 = !v128.any_true(v128.or(x00, x01)), zero1 = !v128.any_true(v128.or(x10, x11));
+  if (zero0 && zero1) {
     s += fws; s1 += fws;
     for (let k = 0; k < K; k++) {
       const g0 = v128.load(v), g1 = v128.load(v, 16);
@@ -434,6 +435,21 @@ export function adderLinearForwardF32(M: i32, N: i32, K: i32, x: usize, w: usize
       a11 = f32x4.add(a11, f32x4.mul(g1, f1));
       v += ldv; s += sks; s1 += sks;
     }
+  } else if (zero0 || zero1) {
+    // one zero row: dy·f(W) for it, the general terms for the other, one pass over dy
+    let sz = zero0 ? s + fws : s1 + fws, sg = zero0 ? s1 : s;
+    const xg0 = zero0 ? x10 : x00, xg1 = zero0 ? x11 : x01;
+    let z0 = f32x4.splat(0), z1 = f32x4.splat(0), q0 = f32x4.splat(0), q1 = f32x4.splat(0);
+    for (let k = 0; k < K; k++) {
+      const g0 = v128.load(v), g1 = v128.load(v, 16);
+      const f = v128.load32_splat(sz), wg = v128.load32_splat(sg);
+      z0 = f32x4.add(z0, f32x4.mul(g0, f));
+      z1 = f32x4.add(z1, f32x4.mul(g1, f));
+      q0 = gradStep(q0, g0, f32x4.sub(wg, xg0), sign);
+      q1 = gradStep(q1, g1, f32x4.sub(wg, xg1), sign);
+      v += ldv; sz += sks; sg += sks;
+    }
+    if (zero0) { a00 = z0; a01 = z1; a10 = q0; a11 = q1; } else { a00 = q0; a01 = q1; a10 = z0; a11 = z1; }
   } else {
     for (let k = 0; k < K; k++) {
       const g0 = v128.load(v), g1 = v128.load(v, 16);

@@ -1,8 +1,8 @@
-// How much of the adder input gradient's work falls in zero tiles: 2 col rows × 8 positions whose
-// 16 input values are all +0 (a ReLU's zeros, padding taps), which the kernel runs as dy·f(W), a
-// multiply and an add per term (assembly/adder.ts, convGradTile2x8). Counted the way the kernel
-// tiles each group's im2col block: rows paired (0, 1), (2, 3), …; positions in aligned strips of
-// 8, lanes past the end reading zeros. Work is weighted by the tile's output channels per group.
+// How much of the adder input gradient's work falls in zero rows: a tile row of 8 positions under
+// one tap whose 8 input values are all +0 (a ReLU's zeros, padding taps), which the kernel runs as
+// dy·f(W), a multiply and an add per term (assembly/adder.ts, convGradTile2x8). Counted the way the
+// kernel tiles each group's positions: aligned strips of 8, lanes past the end reading zeros.
+// Work is weighted by the output channels per group.
 //
 //   node bench/adder/zero-tiles.mjs [distDir] [--model resnet20|lenet5]
 //       a fresh adder model in train mode on the benchmarks' data: 64 synthetic CIFAR images
@@ -69,7 +69,7 @@ Adder2d.prototype.forward = function (x) {
 noGrad(() => model.forward(input));
 Adder2d.prototype.forward = forward;
 
-/** Tile work (tiles × output channels per group) in all tiles, zero tiles, and padding-only tiles. */
+/** Row work (tile rows × output channels per group) in all rows, zero rows, and padding-only rows. */
 function countTiles({ geometry: g, shape: [N, C, H, W], x }) {
   const [kh, kw] = g.kernelSize, [sh, sw] = g.stride, [ph, pw] = g.padding, [dh, dw] = g.dilation;
   const G = g.groups, Cg = C / G, Kg = g.outChannels / G, R = Cg * kh * kw;
@@ -84,15 +84,13 @@ function countTiles({ geometry: g, shape: [N, C, H, W], x }) {
   };
   for (let n = 0; n < N; n++) {
     for (let gi = 0; gi < G; gi++) {
-      for (let r = 0; r < R; r += 2) {
+      for (let r = 0; r < R; r++) {
         for (let p0 = 0; p0 < P; p0 += 8) {
           let allZero = true, allPadding = true;
-          for (let rr = r; rr < Math.min(R, r + 2); rr++) {
-            for (let p = p0; p < Math.min(P, p0 + 8); p++) {
-              const v = colValue(n, gi, rr, p);
-              if (v !== null) allPadding = false;
-              if (v !== null && !Object.is(v, 0)) allZero = false; // −0 takes the general loop
-            }
+          for (let p = p0; p < Math.min(P, p0 + 8); p++) {
+            const v = colValue(n, gi, r, p);
+            if (v !== null) allPadding = false;
+            if (v !== null && !Object.is(v, 0)) allZero = false; // −0 takes the general loop
           }
           all += Kg;
           if (allZero) zero += Kg;
@@ -104,8 +102,8 @@ function countTiles({ geometry: g, shape: [N, C, H, W], x }) {
   return { all, zero, padding };
 }
 
-console.log(`zero tiles of the adder input gradient: ${source}`);
-console.log("| layer input | kernel | stride | x = 0 | work in zero tiles | of it, padding only |");
+console.log(`zero rows of the adder input gradient: ${source}`);
+console.log("| layer input | kernel | stride | x = 0 | work in zero rows | of it, padding only |");
 console.log("|---|---|---|---|---|---|");
 const total = { all: 0, zero: 0, padding: 0, zeros: 0, values: 0 };
 for (const layer of seen) {
@@ -119,5 +117,5 @@ for (const layer of seen) {
   console.log(`| ${C}×${H}×${W} | ${g.kernelSize.join("×")} | ${g.stride[0]} | ${pct(zeros, layer.x.length)} | ${pct(t.zero, t.all)} | ${pct(t.padding, t.all)} |`);
 }
 console.log(`all ${seen.length} adder conv layers with an input gradient: x = 0 in ${((100 * total.zeros) / total.values).toFixed(1)}% of their inputs; ` +
-  `${((100 * total.zero) / total.all).toFixed(1)}% of the input gradient's tile work in zero tiles (${((100 * total.padding) / total.all).toFixed(1)}% padding only)`);
+  `${((100 * total.zero) / total.all).toFixed(1)}% of the input gradient's tile work in zero rows (${((100 * total.padding) / total.all).toFixed(1)}% padding only)`);
 process.exit(0);
