@@ -406,6 +406,53 @@ export function adderLinearForwardF32(M: i32, N: i32, K: i32, x: usize, w: usize
 }
 
 // ---- backward input, conv: col[r][j] ← Σ_k dy[k][j] · f(W[k][r] − col[r][j]) ----
+//
+// A tile row is 8 positions under one tap. Its x values and its results are either a row of col
+// (the im2col path) or 8 floats of the padded planes (the direct path, convGradBlockDirect). In
+// the direct path a strip that runs past the end of an output row ("split") has lanes [0, cut)
+// at a and lanes [cut, 8) at a + jump, the step from one output row to the next in the planes;
+// lanes ≥ valid lie past the block's last position: they read finite values of the thread's
+// scratch (the clamp and sgn map any bits into [−1, 1], and their dy is 0) and are never stored.
+
+/** Lanes 4·hi + i < n. */
+// @ts-ignore: decorator
+@inline function lanesBelow(n: i32, hi: bool): v128 {
+  return i32x4.lt_s(hi ? i32x4(4, 5, 6, 7) : i32x4(0, 1, 2, 3), i32x4.splat(n));
+}
+
+/** Four lanes of a tile row's x, from a (lanes 4·hi …) or, past the cut, from a + jump. */
+// @ts-ignore: decorator
+@inline function loadStripHalf(a: usize, jump: usize, cut: i32, split: bool, hi: bool): v128 {
+  const here = v128.load(a);
+  return split ? v128.bitselect(here, v128.load(a + jump), lanesBelow(cut, hi)) : here;
+}
+
+/** h[lanes in mask] += acc; the other lanes keep their bits. */
+// @ts-ignore: decorator
+@inline function addMasked(h: usize, acc: v128, mask: v128): void {
+  const old = v128.load(h);
+  v128.store(h, v128.bitselect(f32x4.add(old, acc), old, mask));
+}
+
+/** A tile row's 8 results: stored into col, or added into the padded dx planes. */
+// @ts-ignore: decorator
+@inline function putStrip(h: usize, a0: v128, a1: v128, addInto: bool, split: bool, jump: usize, cut: i32, valid: i32): void {
+  if (!addInto) {
+    v128.store(h, a0); v128.store(h, a1, 16);
+  } else if (!split) {
+    v128.store(h, f32x4.add(v128.load(h), a0)); v128.store(h, f32x4.add(v128.load(h, 16), a1), 16);
+  } else {
+    const n = min(cut, valid);
+    addMasked(h, a0, lanesBelow(n, false));
+    addMasked(h + 16, a1, lanesBelow(n, true));
+    if (valid > cut) {
+      // lanes [cut, valid): the next output row's first positions
+      addMasked(h + jump, a0, v128.andnot(lanesBelow(valid, false), lanesBelow(cut, false)));
+      addMasked(h + jump + 16, a1, v128.andnot(lanesBelow(valid, true), lanesBelow(cut, true)));
+    }
+  }
+}
+
 
 /**
  * Two rows × 8 columns of dcol at h (row stride ldh), from the 8 + 8 inputs x at xa and xa1 (col
@@ -419,8 +466,9 @@ export function adderLinearForwardF32(M: i32, N: i32, K: i32, x: usize, w: usize
  * A −0 takes the general loop. A tile with one zero row runs both kinds of term in one loop.
  */
 // @ts-ignore: decorator
-@inline function convGradTile2x8(s: usize, sars: usize, sks: usize, fws: usize, v: usize, ldv: usize, xa: usize, xa1: usize, h: usize, h1: usize, addInto: bool, K: i32, sign: bool): void {
-  const x00 = v128.load(xa), x01 = v128.load(xa, 16), x10 = v128.load(xa1), x11 = v128.load(xa1, 16);
+@inline function convGradTile2x8(s: usize, sars: usize, sks: usize, fws: usize, v: usize, ldv: usize, xa: usize, xa1: usize, h: usize, h1: usize, addInto: bool, split: bool, jump: usize, cut: i32, valid: i32, K: i32, sign: bool): void {
+  const x00 = loadStripHalf(xa, jump, cut, split, false), x01 = loadStripHalf(xa + 16, jump, cut, split, true);
+  const x10 = loadStripHalf(xa1, jump, cut, split, false), x11 = loadStripHalf(xa1 + 16, jump, cut, split, true);
   let a00 = f32x4.splat(0), a01 = f32x4.splat(0), a10 = f32x4.splat(0), a11 = f32x4.splat(0);
   let s1 = s + sars;
   const zero0 = !v128.any_true(v128.or(x00, x01)), zero1 = !v128.any_true(v128.or(x10, x11));
@@ -461,19 +509,14 @@ export function adderLinearForwardF32(M: i32, N: i32, K: i32, x: usize, w: usize
       v += ldv; s += sks; s1 += sks;
     }
   }
-  if (addInto) {
-    // row r before row r + 1: where their outputs overlap, the order col2im adds them in
-    v128.store(h, f32x4.add(v128.load(h), a00)); v128.store(h, f32x4.add(v128.load(h, 16), a01), 16);
-    v128.store(h1, f32x4.add(v128.load(h1), a10)); v128.store(h1, f32x4.add(v128.load(h1, 16), a11), 16);
-  } else {
-    v128.store(h, a00); v128.store(h, a01, 16);
-    v128.store(h1, a10); v128.store(h1, a11, 16);
-  }
+  // row r before row r + 1: where their outputs overlap, the order col2im adds them in
+  putStrip(h, a00, a01, addInto, split, jump, cut, valid);
+  putStrip(h1, a10, a11, addInto, split, jump, cut, valid);
 }
 
 // @ts-ignore: decorator
-@inline function convGradTile1x8(s: usize, sks: usize, fws: usize, v: usize, ldv: usize, xa: usize, h: usize, addInto: bool, K: i32, sign: bool): void {
-  const x00 = v128.load(xa), x01 = v128.load(xa, 16);
+@inline function convGradTile1x8(s: usize, sks: usize, fws: usize, v: usize, ldv: usize, xa: usize, h: usize, addInto: bool, split: bool, jump: usize, cut: i32, valid: i32, K: i32, sign: bool): void {
+  const x00 = loadStripHalf(xa, jump, cut, split, false), x01 = loadStripHalf(xa + 16, jump, cut, split, true);
   let a00 = f32x4.splat(0), a01 = f32x4.splat(0);
   if (!v128.any_true(v128.or(x00, x01))) {
     s += fws;
@@ -491,11 +534,7 @@ export function adderLinearForwardF32(M: i32, N: i32, K: i32, x: usize, w: usize
       v += ldv; s += sks;
     }
   }
-  if (addInto) {
-    v128.store(h, f32x4.add(v128.load(h), a00)); v128.store(h, f32x4.add(v128.load(h, 16), a01), 16);
-  } else {
-    v128.store(h, a00); v128.store(h, a01, 16);
-  }
+  putStrip(h, a00, a01, addInto, split, jump, cut, valid);
 }
 
 /**
@@ -511,39 +550,59 @@ export function adderLinearForwardF32(M: i32, N: i32, K: i32, x: usize, w: usize
     let r = 0;
     for (; r + 2 <= R; r += 2) {
       const h = cj + <usize>r * ldb;
-      convGradTile2x8(w + (<usize>r << 2), 4, wks, fws, dj, ldb, h, h + ldb, h, h + ldb, false, Kg, sign);
+      convGradTile2x8(w + (<usize>r << 2), 4, wks, fws, dj, ldb, h, h + ldb, h, h + ldb, false, false, 0, 8, 8, Kg, sign);
     }
     if (r < R) {
       const h = cj + <usize>r * ldb;
-      convGradTile1x8(w + (<usize>r << 2), wks, fws, dj, ldb, h, h, false, Kg, sign);
+      convGradTile1x8(w + (<usize>r << 2), wks, fws, dj, ldb, h, h, false, false, 0, 8, 8, Kg, sign);
     }
   }
 }
 
 /**
- * convGradBlock without im2col and col2im, for stride 1 and OW a multiple of 8: an aligned strip
- * of 8 positions then lies in one output row, so its x under tap r is 8 adjacent floats of the
- * padded x planes, at xp + tap[r] + (oh·Wp + ow)·4, and its dcol goes to the same 8 floats of the
- * padded dx planes at dxp + … . The tiles add it there, in the order col2im adds: in a block, each
- * dx element takes its terms in ascending r. Within a channel the tap offset rises with r, so the
- * position feeding a given element falls with r: strips walk down and row pairs up, and a tile
- * adds row r before row r + 1. The values, and so the bits, are those of the im2col path.
+ * convGradBlock without im2col and col2im, for stride 1 and OW ≥ 8 (a strip of 8 positions then
+ * spans at most two output rows). A strip's x under tap r is 8 floats of the padded x planes at
+ * xp + tap[r] + (oh·Wp + ow)·4, or two runs of them where the strip crosses the end of an output
+ * row, and its dcol goes to the same floats of the padded dx planes at dxp + … . The tiles add it
+ * there, in the order col2im adds: in a block, each dx element takes its terms in ascending r.
+ * A higher r reads an earlier position for the same element (its tap offset is larger), so the
+ * strips walk down, the row pairs up, and a tile adds row r before row r + 1. The values, and so
+ * the bits, are those of the im2col path. np positions from p0; ld = np rounded up to 8.
  */
 // @ts-ignore: decorator
-@inline function convGradBlockDirect(w: usize, fw: usize, R: i32, dy: usize, ld: i32, xp: usize, dxp: usize, tap: usize, p0: i32, OW: i32, Wp: i32, Kg: i32, sign: bool): void {
-  const ldb = <usize>ld << 2, wks = <usize>R << 2, fws = fw - w, dxs = dxp - xp;
+@inline function convGradBlockDirect(w: usize, fw: usize, R: i32, khw: i32, dy: usize, ld: i32, np: i32, xp: usize, dxp: usize, tap: usize, p0: i32, OW: i32, Wp: i32, Kg: i32, sign: bool): void {
+  const jump = <usize>(Wp - OW) << 2;
   for (let j = ld - 8; j >= 0; j -= 8) {
-    const dj = dy + (<usize>j << 2);
-    const p = p0 + j, xj = xp + (<usize>((p / OW) * Wp + p % OW) << 2);
-    let r = 0;
-    for (; r + 2 <= R; r += 2) {
-      const t = tap + (<usize>r << 2), xa = xj + load<u32>(t), xa1 = xj + load<u32>(t, 4);
-      convGradTile2x8(w + (<usize>r << 2), 4, wks, fws, dj, ldb, xa, xa1, xa + dxs, xa1 + dxs, true, Kg, sign);
+    const p = p0 + j, cut = OW - p % OW, valid = min(8, np - j);
+    const xj = xp + (<usize>((p / OW) * Wp + p % OW) << 2);
+    const dj = dy + (<usize>j << 2), dxs = dxp - xp;
+    if (cut >= 8 && valid == 8) {
+      if (sign) directStripSign(w, fw, R, khw, dj, ld, xj, dxs, tap, Kg);
+      else directStripClamp(w, fw, R, khw, dj, ld, xj, dxs, tap, Kg);
+    } else {
+      if (sign) directSplitStripSign(w, fw, R, khw, dj, ld, xj, dxs, tap, jump, min(cut, 8), valid, Kg);
+      else directSplitStripClamp(w, fw, R, khw, dj, ld, xj, dxs, tap, jump, min(cut, 8), valid, Kg);
     }
-    if (r < R) {
-      const xa = xj + load<u32>(tap + (<usize>r << 2));
-      convGradTile1x8(w + (<usize>r << 2), wks, fws, dj, ldb, xa, xa + dxs, true, Kg, sign);
+  }
+}
+
+/** All R rows of one strip: the x planes at xj + tap[r], dx at the same place + dxs. */
+// @ts-ignore: decorator
+@inline function directStrip(w: usize, fw: usize, R: i32, khw: i32, dj: usize, ld: i32, xj: usize, dxs: usize, tap: usize, split: bool, jump: usize, cut: i32, valid: i32, Kg: i32, sign: bool): void {
+  const ldb = <usize>ld << 2, wks = <usize>R << 2, fws = fw - w, pair = <usize>khw << 2;
+  // a tile takes the same tap of two channels: its rows' dx never overlap, so its second add
+  // never waits on its first (a store then a load 4 bytes on stalls store forwarding), and
+  // each channel's rows still come in ascending order
+  let r = 0;
+  for (; r + khw < R; r += khw) {
+    for (const end = r + khw; r < end; r++) {
+      const t = tap + (<usize>r << 2), xa = xj + load<u32>(t), xa1 = xj + load<u32>(t + pair);
+      convGradTile2x8(w + (<usize>r << 2), pair, wks, fws, dj, ldb, xa, xa1, xa + dxs, xa1 + dxs, true, split, jump, cut, valid, Kg, sign);
     }
+  }
+  for (; r < R; r++) {
+    const xa = xj + load<u32>(tap + (<usize>r << 2));
+    convGradTile1x8(w + (<usize>r << 2), wks, fws, dj, ldb, xa, xa + dxs, true, split, jump, cut, valid, Kg, sign);
   }
 }
 
@@ -560,11 +619,24 @@ function surrogateOfWeights(src: usize, n: i32, dst: usize, sign: bool): void {
 // heldBlockClamp).
 function convGradBlockClamp(w: usize, fw: usize, R: i32, dy: usize, col: usize, ld: i32, Kg: i32): void { convGradBlock(w, fw, R, dy, col, ld, Kg, false); }
 function convGradBlockSign(w: usize, fw: usize, R: i32, dy: usize, col: usize, ld: i32, Kg: i32): void { convGradBlock(w, fw, R, dy, col, ld, Kg, true); }
-function convGradBlockDirectClamp(w: usize, fw: usize, R: i32, dy: usize, ld: i32, xp: usize, dxp: usize, tap: usize, p0: i32, OW: i32, Wp: i32, Kg: i32): void {
-  convGradBlockDirect(w, fw, R, dy, ld, xp, dxp, tap, p0, OW, Wp, Kg, false);
+// One function per kind of strip and rule, not inlined, so that each keeps its own loops.
+function directStripClamp(w: usize, fw: usize, R: i32, khw: i32, dj: usize, ld: i32, xj: usize, dxs: usize, tap: usize, Kg: i32): void {
+  directStrip(w, fw, R, khw, dj, ld, xj, dxs, tap, false, 0, 8, 8, Kg, false);
 }
-function convGradBlockDirectSign(w: usize, fw: usize, R: i32, dy: usize, ld: i32, xp: usize, dxp: usize, tap: usize, p0: i32, OW: i32, Wp: i32, Kg: i32): void {
-  convGradBlockDirect(w, fw, R, dy, ld, xp, dxp, tap, p0, OW, Wp, Kg, true);
+function directStripSign(w: usize, fw: usize, R: i32, khw: i32, dj: usize, ld: i32, xj: usize, dxs: usize, tap: usize, Kg: i32): void {
+  directStrip(w, fw, R, khw, dj, ld, xj, dxs, tap, false, 0, 8, 8, Kg, true);
+}
+function directSplitStripClamp(w: usize, fw: usize, R: i32, khw: i32, dj: usize, ld: i32, xj: usize, dxs: usize, tap: usize, jump: usize, cut: i32, valid: i32, Kg: i32): void {
+  directStrip(w, fw, R, khw, dj, ld, xj, dxs, tap, true, jump, cut, valid, Kg, false);
+}
+function directSplitStripSign(w: usize, fw: usize, R: i32, khw: i32, dj: usize, ld: i32, xj: usize, dxs: usize, tap: usize, jump: usize, cut: i32, valid: i32, Kg: i32): void {
+  directStrip(w, fw, R, khw, dj, ld, xj, dxs, tap, true, jump, cut, valid, Kg, true);
+}
+function convGradBlockDirectClamp(w: usize, fw: usize, R: i32, khw: i32, dy: usize, ld: i32, np: i32, xp: usize, dxp: usize, tap: usize, p0: i32, OW: i32, Wp: i32, Kg: i32): void {
+  convGradBlockDirect(w, fw, R, khw, dy, ld, np, xp, dxp, tap, p0, OW, Wp, Kg, false);
+}
+function convGradBlockDirectSign(w: usize, fw: usize, R: i32, khw: i32, dy: usize, ld: i32, np: i32, xp: usize, dxp: usize, tap: usize, p0: i32, OW: i32, Wp: i32, Kg: i32): void {
+  convGradBlockDirect(w, fw, R, khw, dy, ld, np, xp, dxp, tap, p0, OW, Wp, Kg, true);
 }
 
 /** tap[r] = byte offset of tap r = (c, ki, kj) in the padded planes, for convGradBlockDirect. */
@@ -590,8 +662,8 @@ export function adder2dBackwardInputF32(x: usize, dy: usize, w: usize, dx: usize
   const R = Cg * s.kh * s.kw, P = s.OH * s.OW, HW = s.H * s.W;
   const dxp = xp + (<usize>s.padFloats << 2), dyp = dxp + (<usize>s.padFloats << 2), col = dyp + (<usize>(Kg * s.blockP) << 2);
   const fw = col + (<usize>(R * s.blockP) << 2), tap = fw + (<usize>(Kg * R) << 2);
-  // stride 1 with whole 8-position strips in each output row: the tiles read x in place
-  const direct = s.sh == 1 && s.sw == 1 && s.OW % 8 == 0;
+  // stride 1, output rows of 8 or more: the tiles read x and add into dx in place
+  const direct = s.sh == 1 && s.sw == 1 && s.OW >= 8;
   if (direct) tapOffsets(s, R, tap);
   const OW = s.OW, Wp = s.W + 2 * s.pw;
   for (let item = start; item < end; item++) {
@@ -610,8 +682,8 @@ export function adder2dBackwardInputF32(x: usize, dy: usize, w: usize, dx: usize
         fillZero(d + (<usize>np << 2), ld - np);
       }
       if (direct) {
-        if (sign) convGradBlockDirectSign(wg, fw, R, dyp, ld, xp, dxp, tap, p0, OW, Wp, Kg);
-        else convGradBlockDirectClamp(wg, fw, R, dyp, ld, xp, dxp, tap, p0, OW, Wp, Kg);
+        if (sign) convGradBlockDirectSign(wg, fw, R, s.kh * s.kw, dyp, ld, np, xp, dxp, tap, p0, OW, Wp, Kg);
+        else convGradBlockDirectClamp(wg, fw, R, s.kh * s.kw, dyp, ld, np, xp, dxp, tap, p0, OW, Wp, Kg);
         continue;
       }
       im2colBlock(xp, s, 0, R, p0, np, col, ld);
