@@ -2,8 +2,8 @@
 // in its order (docs/addernet.md, "Gradients"). For every image n and group g, per block of
 // blockP output positions: dcol[r][p] = Σ_k dy[k][p]·f(W[k][r] − col[r][p]) as one f32 chain over
 // k from +0, then col2im adds dcol into zeroed padded dx planes, row r by row r. Stride-1 layers
-// whose output rows are whole 8-position strips skip im2col and col2im and add each tile into dx
-// in place (assembly/adder.ts, convGradBlockDirect); they must give these bits too.
+// with output rows of 8 or more positions skip im2col and col2im and add each tile into dx in
+// place (assembly/adder.ts, convGradBlockDirect); they must give these bits too.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { initRuntime } from "../src/kernels/runtime.js";
@@ -56,15 +56,19 @@ function replay(x: Float32Array, dy: Float32Array, w: Float32Array, s: Conv2dSha
 
 test("the adder input gradient gives the bits of its arithmetic replayed in order, with and without im2col", () => {
   const shapes = [
-    // stride 1, OW a multiple of 8: the tiles read x and add into dx in place
+    // stride 1, OW a multiple of 8: the tiles read x and add into dx in place, whole strips
     conv2dShape([2, 16, 8, 8], [16, 16, 3, 3], { padding: 1 }),
     conv2dShape([1, 5, 16, 16], [7, 5, 3, 3], { padding: 1 }), // odd R: a 1×8 tile ends each strip
     conv2dShape([2, 4, 12, 12], [6, 4, 5, 5], { padding: 2, dilation: 2 }),
     conv2dShape([1, 6, 10, 24], [8, 3, 3, 1], { padding: [1, 0], groups: 2 }),
     conv2dShape([2, 8, 8, 10], [8, 8, 1, 3]),
-    // the im2col path: ragged strips, stride 2
+    // stride 1, rows of 10, 11 and 9: strips cross row ends; P not a multiple of 8
     conv2dShape([2, 6, 14, 14], [16, 6, 5, 5]),
+    conv2dShape([1, 3, 11, 11], [4, 3, 3, 3], { padding: 1 }),
+    conv2dShape([2, 5, 9, 9], [6, 5, 1, 1]),
+    // the im2col path: stride 2, rows shorter than a strip
     conv2dShape([1, 8, 16, 16], [8, 8, 3, 3], { padding: 1, stride: 2 }),
+    conv2dShape([2, 4, 6, 6], [4, 4, 3, 3], { padding: 1 }),
   ];
   const saved = [tuning.minMacsPerThread, convTuning.blockFloats];
   const rand = rng(5);
