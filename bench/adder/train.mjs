@@ -6,7 +6,8 @@
 // One step = forward, backward and SGD update (momentum 0.9, wd 5e-4; the adder model with its
 // adaptive learning rate). After 5 warm-up steps per model, conv and adder timings alternate
 // (repeats × `steps` steps each) so background load hits both alike; medians are reported, and
-// the median of the rounds' own adder ÷ conv ratios.
+// the median of the rounds' own adder ÷ conv ratios, over all rounds and over the rounds whose core
+// probe found both cores quiet (≥ 10 GMAC/s each).
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 
@@ -29,6 +30,7 @@ const rt = initRuntime({ threads });
 const train = model === "lenet5" ? loadMnist("train") : cifarFromBytes([{ bytes: syntheticCifar(2048, 1), name: "synthetic" }]);
 const sample = train.images.length / train.n, shape = train.shape;
 const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
+const QUIET_PROBE = 10; // GMAC/s on both cores
 
 for (const batch of batches) {
   const runs = ["conv", "adder"].map((op) => {
@@ -62,6 +64,10 @@ for (const batch of batches) {
   const range = (run) => `${Math.round(Math.min(...run.rates))}–${Math.round(Math.max(...run.rates))}`;
   // each round's adder ÷ conv, from steps taken back to back: steadier than the ratio of
   // medians when the host's load drifts between rounds
-  const sameRound = median(runs[1].rates.map((rate, r) => rate / runs[0].rates[r]));
-  console.log(`${model} batch ${batch}: conv ${Math.round(c)} img/s (${range(runs[0])}), adder ${Math.round(a)} img/s (${range(runs[1])}), adder/conv ${(a / c).toFixed(2)}× (medians of ${repeats} × ${steps} steps, ${threads} threads); same-round median ${sameRound.toFixed(2)}×; core probe per round ${probes.map((g) => g.toFixed(1)).join(" / ")} GMAC/s (bench/lib/core-probe.mjs)`);
+  const ratios = runs[1].rates.map((rate, r) => rate / runs[0].rates[r]);
+  const sameRound = median(ratios);
+  // rounds that began with both cores quiet (the probe's threshold in bench/train.mjs)
+  const quiet = ratios.filter((_, r) => probes[r] >= QUIET_PROBE);
+  const quietText = quiet.length ? `${median(quiet).toFixed(2)}× over the ${quiet.length} rounds with a probe ≥ ${QUIET_PROBE}` : `no round with a probe ≥ ${QUIET_PROBE}`;
+  console.log(`${model} batch ${batch}: conv ${Math.round(c)} img/s (${range(runs[0])}), adder ${Math.round(a)} img/s (${range(runs[1])}), adder/conv ${(a / c).toFixed(2)}× (medians of ${repeats} × ${steps} steps, ${threads} threads); same-round median ${sameRound.toFixed(2)}× (${quietText}); rounds ${ratios.map((x) => x.toFixed(2)).join(" / ")}; core probe per round ${probes.map((g) => g.toFixed(1)).join(" / ")} GMAC/s (bench/lib/core-probe.mjs)`);
 }
