@@ -466,12 +466,23 @@ export function adderLinearForwardF32(M: i32, N: i32, K: i32, x: usize, w: usize
  * A −0 takes the general loop. A tile with one zero row runs both kinds of term in one loop.
  */
 // @ts-ignore: decorator
-@inline function convGradTile2x8(s: usize, sars: usize, sks: usize, fws: usize, v: usize, ldv: usize, xa: usize, xa1: usize, h: usize, h1: usize, addInto: bool, split: bool, jump: usize, cut: i32, valid: i32, K: i32, sign: bool): void {
+@inline function convGradTile2x8(s: usize, sars: usize, sks: usize, fws: usize, v: usize, ldv: usize, xa: usize, xa1: usize, h: usize, h1: usize, addInto: bool, split: bool, jump: usize, cut: i32, valid: i32, K: i32, sign: bool, masked: bool): void {
   const x00 = loadStripHalf(xa, jump, cut, split, false), x01 = loadStripHalf(xa + 16, jump, cut, split, true);
   const x10 = loadStripHalf(xa1, jump, cut, split, false), x11 = loadStripHalf(xa1 + 16, jump, cut, split, true);
   let a00 = f32x4.splat(0), a01 = f32x4.splat(0), a10 = f32x4.splat(0), a11 = f32x4.splat(0);
   let s1 = s + sars;
   const zero0 = !v128.any_true(v128.or(x00, x01)), zero1 = !v128.any_true(v128.or(x10, x11));
+  if (masked && (zero0 || zero1)) {
+    // dx is not needed where x = +0: a zero row's terms reach only such dx, so they are left out
+    // (zeros in col, written after the other row has read its x there); the other row runs alone
+    if (!zero0) convGradTile1x8(s, sks, fws, v, ldv, xa, h, addInto, split, jump, cut, valid, K, sign, false);
+    else if (!zero1) convGradTile1x8(s1, sks, fws, v, ldv, xa1, h1, addInto, split, jump, cut, valid, K, sign, false);
+    if (!addInto) {
+      if (zero0) putStrip(h, a00, a01, false, split, jump, cut, valid);
+      if (zero1) putStrip(h1, a10, a11, false, split, jump, cut, valid);
+    }
+    return;
+  }
   if (zero0 && zero1) {
     s += fws; s1 += fws;
     for (let k = 0; k < K; k++) {
@@ -515,10 +526,14 @@ export function adderLinearForwardF32(M: i32, N: i32, K: i32, x: usize, w: usize
 }
 
 // @ts-ignore: decorator
-@inline function convGradTile1x8(s: usize, sks: usize, fws: usize, v: usize, ldv: usize, xa: usize, h: usize, addInto: bool, split: bool, jump: usize, cut: i32, valid: i32, K: i32, sign: bool): void {
+@inline function convGradTile1x8(s: usize, sks: usize, fws: usize, v: usize, ldv: usize, xa: usize, h: usize, addInto: bool, split: bool, jump: usize, cut: i32, valid: i32, K: i32, sign: bool, masked: bool): void {
   const x00 = loadStripHalf(xa, jump, cut, split, false), x01 = loadStripHalf(xa + 16, jump, cut, split, true);
   let a00 = f32x4.splat(0), a01 = f32x4.splat(0);
   if (!v128.any_true(v128.or(x00, x01))) {
+    if (masked) {
+      if (!addInto) putStrip(h, a00, a01, false, split, jump, cut, valid);
+      return;
+    }
     s += fws;
     for (let k = 0; k < K; k++) {
       const f0 = v128.load32_splat(s);
@@ -543,18 +558,18 @@ export function adderLinearForwardF32(M: i32, N: i32, K: i32, x: usize, w: usize
  * of dy stays in L1.
  */
 // @ts-ignore: decorator
-@inline function convGradBlock(w: usize, fw: usize, R: i32, dy: usize, col: usize, ld: i32, Kg: i32, sign: bool): void {
+@inline function convGradBlock(w: usize, fw: usize, R: i32, dy: usize, col: usize, ld: i32, Kg: i32, sign: bool, masked: bool): void {
   const ldb = <usize>ld << 2, wks = <usize>R << 2, fws = fw - w;
   for (let j = 0; j < ld; j += 8) {
     const dj = dy + (<usize>j << 2), cj = col + (<usize>j << 2);
     let r = 0;
     for (; r + 2 <= R; r += 2) {
       const h = cj + <usize>r * ldb;
-      convGradTile2x8(w + (<usize>r << 2), 4, wks, fws, dj, ldb, h, h + ldb, h, h + ldb, false, false, 0, 8, 8, Kg, sign);
+      convGradTile2x8(w + (<usize>r << 2), 4, wks, fws, dj, ldb, h, h + ldb, h, h + ldb, false, false, 0, 8, 8, Kg, sign, masked);
     }
     if (r < R) {
       const h = cj + <usize>r * ldb;
-      convGradTile1x8(w + (<usize>r << 2), wks, fws, dj, ldb, h, h, false, false, 0, 8, 8, Kg, sign);
+      convGradTile1x8(w + (<usize>r << 2), wks, fws, dj, ldb, h, h, false, false, 0, 8, 8, Kg, sign, masked);
     }
   }
 }
@@ -570,25 +585,25 @@ export function adderLinearForwardF32(M: i32, N: i32, K: i32, x: usize, w: usize
  * the bits, are those of the im2col path. np positions from p0; ld = np rounded up to 8.
  */
 // @ts-ignore: decorator
-@inline function convGradBlockDirect(w: usize, fw: usize, R: i32, khw: i32, dy: usize, ld: i32, np: i32, xp: usize, dxp: usize, tap: usize, p0: i32, OW: i32, Wp: i32, Kg: i32, sign: bool): void {
+@inline function convGradBlockDirect(w: usize, fw: usize, R: i32, khw: i32, dy: usize, ld: i32, np: i32, xp: usize, dxp: usize, tap: usize, p0: i32, OW: i32, Wp: i32, Kg: i32, sign: bool, masked: bool): void {
   const jump = <usize>(Wp - OW) << 2;
   for (let j = ld - 8; j >= 0; j -= 8) {
     const p = p0 + j, cut = OW - p % OW, valid = min(8, np - j);
     const xj = xp + (<usize>((p / OW) * Wp + p % OW) << 2);
     const dj = dy + (<usize>j << 2), dxs = dxp - xp;
     if (cut >= 8 && valid == 8) {
-      if (sign) directStripSign(w, fw, R, khw, dj, ld, xj, dxs, tap, Kg);
-      else directStripClamp(w, fw, R, khw, dj, ld, xj, dxs, tap, Kg);
+      if (sign) directStripSign(w, fw, R, khw, dj, ld, xj, dxs, tap, Kg, masked);
+      else directStripClamp(w, fw, R, khw, dj, ld, xj, dxs, tap, Kg, masked);
     } else {
-      if (sign) directSplitStripSign(w, fw, R, khw, dj, ld, xj, dxs, tap, jump, min(cut, 8), valid, Kg);
-      else directSplitStripClamp(w, fw, R, khw, dj, ld, xj, dxs, tap, jump, min(cut, 8), valid, Kg);
+      if (sign) directSplitStripSign(w, fw, R, khw, dj, ld, xj, dxs, tap, jump, min(cut, 8), valid, Kg, masked);
+      else directSplitStripClamp(w, fw, R, khw, dj, ld, xj, dxs, tap, jump, min(cut, 8), valid, Kg, masked);
     }
   }
 }
 
 /** All R rows of one strip: the x planes at xj + tap[r], dx at the same place + dxs. */
 // @ts-ignore: decorator
-@inline function directStrip(w: usize, fw: usize, R: i32, khw: i32, dj: usize, ld: i32, xj: usize, dxs: usize, tap: usize, split: bool, jump: usize, cut: i32, valid: i32, Kg: i32, sign: bool): void {
+@inline function directStrip(w: usize, fw: usize, R: i32, khw: i32, dj: usize, ld: i32, xj: usize, dxs: usize, tap: usize, split: bool, jump: usize, cut: i32, valid: i32, Kg: i32, sign: bool, masked: bool): void {
   const ldb = <usize>ld << 2, wks = <usize>R << 2, fws = fw - w, pair = <usize>khw << 2;
   // a tile takes the same tap of two channels: its rows' dx never overlap, so its second add
   // never waits on its first (a store then a load 4 bytes on stalls store forwarding), and
@@ -597,12 +612,12 @@ export function adderLinearForwardF32(M: i32, N: i32, K: i32, x: usize, w: usize
   for (; r + khw < R; r += khw) {
     for (const end = r + khw; r < end; r++) {
       const t = tap + (<usize>r << 2), xa = xj + load<u32>(t), xa1 = xj + load<u32>(t + pair);
-      convGradTile2x8(w + (<usize>r << 2), pair, wks, fws, dj, ldb, xa, xa1, xa + dxs, xa1 + dxs, true, split, jump, cut, valid, Kg, sign);
+      convGradTile2x8(w + (<usize>r << 2), pair, wks, fws, dj, ldb, xa, xa1, xa + dxs, xa1 + dxs, true, split, jump, cut, valid, Kg, sign, masked);
     }
   }
   for (; r < R; r++) {
     const xa = xj + load<u32>(tap + (<usize>r << 2));
-    convGradTile1x8(w + (<usize>r << 2), wks, fws, dj, ldb, xa, xa + dxs, true, split, jump, cut, valid, Kg, sign);
+    convGradTile1x8(w + (<usize>r << 2), wks, fws, dj, ldb, xa, xa + dxs, true, split, jump, cut, valid, Kg, sign, masked);
   }
 }
 
@@ -617,26 +632,26 @@ function surrogateOfWeights(src: usize, n: i32, dst: usize, sign: bool): void {
 
 // One function per rule, not inlined into the caller, so that each keeps its own loop (and see
 // heldBlockClamp).
-function convGradBlockClamp(w: usize, fw: usize, R: i32, dy: usize, col: usize, ld: i32, Kg: i32): void { convGradBlock(w, fw, R, dy, col, ld, Kg, false); }
-function convGradBlockSign(w: usize, fw: usize, R: i32, dy: usize, col: usize, ld: i32, Kg: i32): void { convGradBlock(w, fw, R, dy, col, ld, Kg, true); }
+function convGradBlockClamp(w: usize, fw: usize, R: i32, dy: usize, col: usize, ld: i32, Kg: i32, masked: bool): void { convGradBlock(w, fw, R, dy, col, ld, Kg, false, masked); }
+function convGradBlockSign(w: usize, fw: usize, R: i32, dy: usize, col: usize, ld: i32, Kg: i32, masked: bool): void { convGradBlock(w, fw, R, dy, col, ld, Kg, true, masked); }
 // One function per kind of strip and rule, not inlined, so that each keeps its own loops.
-function directStripClamp(w: usize, fw: usize, R: i32, khw: i32, dj: usize, ld: i32, xj: usize, dxs: usize, tap: usize, Kg: i32): void {
-  directStrip(w, fw, R, khw, dj, ld, xj, dxs, tap, false, 0, 8, 8, Kg, false);
+function directStripClamp(w: usize, fw: usize, R: i32, khw: i32, dj: usize, ld: i32, xj: usize, dxs: usize, tap: usize, Kg: i32, masked: bool): void {
+  directStrip(w, fw, R, khw, dj, ld, xj, dxs, tap, false, 0, 8, 8, Kg, false, masked);
 }
-function directStripSign(w: usize, fw: usize, R: i32, khw: i32, dj: usize, ld: i32, xj: usize, dxs: usize, tap: usize, Kg: i32): void {
-  directStrip(w, fw, R, khw, dj, ld, xj, dxs, tap, false, 0, 8, 8, Kg, true);
+function directStripSign(w: usize, fw: usize, R: i32, khw: i32, dj: usize, ld: i32, xj: usize, dxs: usize, tap: usize, Kg: i32, masked: bool): void {
+  directStrip(w, fw, R, khw, dj, ld, xj, dxs, tap, false, 0, 8, 8, Kg, true, masked);
 }
-function directSplitStripClamp(w: usize, fw: usize, R: i32, khw: i32, dj: usize, ld: i32, xj: usize, dxs: usize, tap: usize, jump: usize, cut: i32, valid: i32, Kg: i32): void {
-  directStrip(w, fw, R, khw, dj, ld, xj, dxs, tap, true, jump, cut, valid, Kg, false);
+function directSplitStripClamp(w: usize, fw: usize, R: i32, khw: i32, dj: usize, ld: i32, xj: usize, dxs: usize, tap: usize, jump: usize, cut: i32, valid: i32, Kg: i32, masked: bool): void {
+  directStrip(w, fw, R, khw, dj, ld, xj, dxs, tap, true, jump, cut, valid, Kg, false, masked);
 }
-function directSplitStripSign(w: usize, fw: usize, R: i32, khw: i32, dj: usize, ld: i32, xj: usize, dxs: usize, tap: usize, jump: usize, cut: i32, valid: i32, Kg: i32): void {
-  directStrip(w, fw, R, khw, dj, ld, xj, dxs, tap, true, jump, cut, valid, Kg, true);
+function directSplitStripSign(w: usize, fw: usize, R: i32, khw: i32, dj: usize, ld: i32, xj: usize, dxs: usize, tap: usize, jump: usize, cut: i32, valid: i32, Kg: i32, masked: bool): void {
+  directStrip(w, fw, R, khw, dj, ld, xj, dxs, tap, true, jump, cut, valid, Kg, true, masked);
 }
-function convGradBlockDirectClamp(w: usize, fw: usize, R: i32, khw: i32, dy: usize, ld: i32, np: i32, xp: usize, dxp: usize, tap: usize, p0: i32, OW: i32, Wp: i32, Kg: i32): void {
-  convGradBlockDirect(w, fw, R, khw, dy, ld, np, xp, dxp, tap, p0, OW, Wp, Kg, false);
+function convGradBlockDirectClamp(w: usize, fw: usize, R: i32, khw: i32, dy: usize, ld: i32, np: i32, xp: usize, dxp: usize, tap: usize, p0: i32, OW: i32, Wp: i32, Kg: i32, masked: bool): void {
+  convGradBlockDirect(w, fw, R, khw, dy, ld, np, xp, dxp, tap, p0, OW, Wp, Kg, false, masked);
 }
-function convGradBlockDirectSign(w: usize, fw: usize, R: i32, khw: i32, dy: usize, ld: i32, np: i32, xp: usize, dxp: usize, tap: usize, p0: i32, OW: i32, Wp: i32, Kg: i32): void {
-  convGradBlockDirect(w, fw, R, khw, dy, ld, np, xp, dxp, tap, p0, OW, Wp, Kg, true);
+function convGradBlockDirectSign(w: usize, fw: usize, R: i32, khw: i32, dy: usize, ld: i32, np: i32, xp: usize, dxp: usize, tap: usize, p0: i32, OW: i32, Wp: i32, Kg: i32, masked: bool): void {
+  convGradBlockDirect(w, fw, R, khw, dy, ld, np, xp, dxp, tap, p0, OW, Wp, Kg, true, masked);
 }
 
 /** tap[r] = byte offset of tap r = (c, ki, kj) in the padded planes, for convGradBlockDirect. */
@@ -650,12 +665,14 @@ function tapOffsets(s: ConvShape, R: i32, tap: usize): void {
 
 /**
  * dx = Σ dy · f(w − x) scattered through col2im, over items (n, g) in [start, end); dx is
- * overwritten. `sign` selects f = sgn instead of clamp(·, −1, 1).
+ * overwritten. `sign` selects f = sgn instead of clamp(·, −1, 1). `masked`: the caller drops dx
+ * wherever x is +0 (x is a ReLU's output), so tile rows whose 8 inputs are all +0 are left out;
+ * dx there then holds only part of its sum, and every other dx keeps its bits.
  * Scratch slot: padded x planes, padded dx planes (padFloats each), Kg × blockP floats of dy,
  * R × blockP floats of col (overwritten by dcol), Kg × R floats of f(W) for the zero tiles, R
  * u32 tap offsets for the direct path.
  */
-export function adder2dBackwardInputF32(x: usize, dy: usize, w: usize, dx: usize, shape: usize, sign: bool, scratch: usize, slotBytes: i32, start: i32, end: i32): void {
+export function adder2dBackwardInputF32(x: usize, dy: usize, w: usize, dx: usize, shape: usize, sign: bool, masked: bool, scratch: usize, slotBytes: i32, start: i32, end: i32): void {
   const s = changetype<ConvShape>(shape);
   const xp = threadSlot(scratch, slotBytes);
   const Cg = s.C / s.G, Kg = s.K / s.G;
@@ -682,13 +699,13 @@ export function adder2dBackwardInputF32(x: usize, dy: usize, w: usize, dx: usize
         fillZero(d + (<usize>np << 2), ld - np);
       }
       if (direct) {
-        if (sign) convGradBlockDirectSign(wg, fw, R, s.kh * s.kw, dyp, ld, np, xp, dxp, tap, p0, OW, Wp, Kg);
-        else convGradBlockDirectClamp(wg, fw, R, s.kh * s.kw, dyp, ld, np, xp, dxp, tap, p0, OW, Wp, Kg);
+        if (sign) convGradBlockDirectSign(wg, fw, R, s.kh * s.kw, dyp, ld, np, xp, dxp, tap, p0, OW, Wp, Kg, masked);
+        else convGradBlockDirectClamp(wg, fw, R, s.kh * s.kw, dyp, ld, np, xp, dxp, tap, p0, OW, Wp, Kg, masked);
         continue;
       }
       im2colBlock(xp, s, 0, R, p0, np, col, ld);
-      if (sign) convGradBlockSign(wg, fw, R, dyp, col, ld, Kg);
-      else convGradBlockClamp(wg, fw, R, dyp, col, ld, Kg);
+      if (sign) convGradBlockSign(wg, fw, R, dyp, col, ld, Kg, masked);
+      else convGradBlockClamp(wg, fw, R, dyp, col, ld, Kg, masked);
       col2imBlock(col, ld, s, R, p0, np, dxp);
     }
     unpadPlanes(dxp, s, Cg, dx + (<usize>((n * s.C + g * Cg) * HW) << 2));

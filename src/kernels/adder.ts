@@ -64,8 +64,15 @@ export function adder2dForward(x: Float32Array, w: Float32Array, bias: Float32Ar
   );
 }
 
-/** dx = Σ dy · f(w − x) over in-image taps (gradients landing on padding are dropped); dx is overwritten. */
-export function adder2dBackwardInput(x: Float32Array, dy: Float32Array, w: Float32Array, dx: Float32Array, s: Conv2dShape, grad: AdderGrad = "paper"): void {
+/**
+ * dx = Σ dy · f(w − x) over in-image taps (gradients landing on padding are dropped); dx is overwritten.
+ * `zeroInputsDropped`: the caller discards dx wherever x is +0 (x is a ReLU's output, whose backward
+ * multiplies by [x > 0]). Tile rows whose inputs are all +0 are then skipped: dx at those x holds
+ * only part of its sum, and every other element has the same bits as without the flag.
+ */
+export function adder2dBackwardInput(
+  x: Float32Array, dy: Float32Array, w: Float32Array, dx: Float32Array, s: Conv2dShape, grad: AdderGrad = "paper", zeroInputsDropped = false,
+): void {
   const op = "adder2dBackwardInput";
   const sign = checkGrad(op, grad);
   checkConvArrays(op, s, { x: [x, "input"], dy: [dy, "output"], w: [w, "weight"], dx: [dx, "input"] });
@@ -75,7 +82,7 @@ export function adder2dBackwardInput(x: Float32Array, dy: Float32Array, w: Float
   const slotBytes = alignUp((2 * p.padFloats + (p.Kg + p.R) * p.blockP + p.Kg * p.R + p.R) * 4, 64);
   p.rt.parallel(
     "adder2dBackwardInputF32",
-    [x.byteOffset, dy.byteOffset, w.byteOffset, dx.byteOffset, p.shape, +sign, threadScratch(p.rt, slotBytes), slotBytes],
+    [x.byteOffset, dy.byteOffset, w.byteOffset, dx.byteOffset, p.shape, +sign, +zeroInputsDropped, threadScratch(p.rt, slotBytes), slotBytes],
     s.N * s.groups, grainFor(p.Kg * p.R * p.P), 1, true,
   );
 }

@@ -21,8 +21,13 @@ export function adder2dForward(x: Float32Array, w: Float32Array, bias: Float32Ar
   for (let i = 0; i < sum.length; i++) y[i] = sum[i] + (bias ? bias[Math.floor(i / P) % s.K] : 0);
 }
 
-/** dx = Σ dy · f(w − x) over in-image taps; dx is overwritten. */
-export function adder2dBackwardInput(x: Float32Array, dy: Float32Array, w: Float32Array, dx: Float32Array, s: Conv2dShape, grad: AdderGrad = "paper"): void {
+/**
+ * dx = Σ dy · f(w − x) over in-image taps; dx is overwritten. `_zeroInputsDropped` only leaves dx
+ * where x = +0 free (the fast kernel then sums part of it): the whole sum is one valid answer.
+ */
+export function adder2dBackwardInput(
+  x: Float32Array, dy: Float32Array, w: Float32Array, dx: Float32Array, s: Conv2dShape, grad: AdderGrad = "paper", _zeroInputsDropped = false,
+): void {
   const f = inputRule(grad);
   const sum = new Float64Array(s.N * s.C * s.H * s.W);
   forEachTap(s, (yi, xi, wi) => { if (xi >= 0) sum[xi] += dy[yi] * f(w[wi] - x[xi]); });

@@ -11,6 +11,14 @@ export function markRectified(t: Tensor): Tensor {
   return t;
 }
 
+/**
+ * Whether `t` is a ReLU's output (relu(), or a BatchNorm with the ReLU fused): its producer's
+ * backward multiplies t's gradient by [t > 0], so that gradient is never used where t is 0.
+ */
+export function isRectified(t: Tensor): boolean {
+  return rectified.has(t) || t.node?.name === "relu";
+}
+
 export function relu(x: Tensor): Tensor {
   // relu(relu(v)) = relu(v), and its gradient mask [relu(v) > 0] is [v > 0]: the same tensor, exactly
   if (rectified.has(x)) return x;

@@ -7,4 +7,4 @@ export { maxPool2d, avgPool2d, globalAvgPool, type Pool2dOptions } from "./pool.
 export { crossEntropy } from "./loss.js";
 export { reshape, flatten } from "./shape.js";
 export { add } from "./arith.js";
-export { adder2d, adderLinear, type Adder2dOptions } from "./adder.js";
+export { adder2d, adderLinear, adderOptions, type Adder2dOptions } from "./adder.js";

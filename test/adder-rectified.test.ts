@@ -1,0 +1,95 @@
+// An adder layer whose input is a ReLU's output leaves out of x's gradient the work that lands
+// only where x = 0, which the ReLU's backward drops (src/tensor/ops/adder.ts, adderOptions). Every
+// gradient that survives must keep its bits; x.grad itself differs only where x = 0.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { initRuntime } from "../src/kernels/runtime.js";
+import { createModel, resolveSpec } from "../src/models/zoo.js";
+import { backward } from "../src/tensor/autograd.js";
+import { adder2d, adderOptions } from "../src/tensor/ops/adder.js";
+import { relu } from "../src/tensor/ops/activation.js";
+import { crossEntropy } from "../src/tensor/ops/loss.js";
+import { manualSeed } from "../src/tensor/random.js";
+import { scope } from "../src/tensor/storage.js";
+import { Parameter, Tensor } from "../src/tensor/tensor.js";
+import { rng } from "./random.js";
+
+initRuntime({ threads: 2 });
+
+/** Runs fn with the skip on and off; returns both results. */
+function bothWays<T>(fn: () => T): { on: T; off: T } {
+  const saved = adderOptions.skipRectifiedZeros;
+  try {
+    adderOptions.skipRectifiedZeros = true;
+    const on = fn();
+    adderOptions.skipRectifiedZeros = false;
+    return { on, off: fn() };
+  } finally {
+    adderOptions.skipRectifiedZeros = saved;
+  }
+}
+
+/** An [8, 6, 3, 3] weight in the kernels' memory. */
+function weights(values: Float32Array): Parameter {
+  const w = Parameter.create([8, 6, 3, 3]);
+  w.data.set(values);
+  return w;
+}
+
+const sameBits = (a: Float32Array, b: Float32Array) => a.length === b.length && a.every((v, i) => Object.is(v, b[i]));
+
+test("relu → adder2d: z's and w's gradients keep their bits; x = relu(z) differs only where x = 0", () => {
+  const rand = rng(3);
+  const zData = Float32Array.from({ length: 2 * 6 * 16 * 16 }, (_, i) => (Math.floor(i / 256) % 3 === 0 ? -rand() : rand() * 2 - 1));
+  const wData = Float32Array.from({ length: 8 * 6 * 9 }, () => rand() * 2 - 1);
+  const dyData = Float32Array.from({ length: 2 * 8 * 16 * 16 }, () => rand() * 2 - 1);
+  const { on, off } = bothWays(() => scope(() => {
+    const z = Tensor.from(zData, [2, 6, 16, 16]);
+    z.requiresGrad = true;
+    const w = weights(wData);
+    const x = relu(z);
+    const y = adder2d(x, w, null, { padding: 1 });
+    backward(y, dyData);
+    const out = { x: x.toArray(), xGrad: Float32Array.from(x.grad!), zGrad: Float32Array.from(z.grad!), wGrad: Float32Array.from(w.grad!) };
+    w.dispose();
+    return out;
+  }));
+  assert.ok(sameBits(on.zGrad, off.zGrad), "z.grad");
+  assert.ok(sameBits(on.wGrad, off.wGrad), "w.grad");
+  let differ = 0;
+  for (let i = 0; i < on.x.length; i++) {
+    if (on.x[i] !== 0) assert.ok(Object.is(on.xGrad[i], off.xGrad[i]), `x.grad[${i}] where x = ${on.x[i]}`);
+    else if (!Object.is(on.xGrad[i], off.xGrad[i])) differ++;
+  }
+  assert.ok(differ > 0, "the skip never engaged: x.grad is the whole sum everywhere");
+});
+
+test("an input that is not a ReLU's output gets the whole gradient, zeros included", () => {
+  const rand = rng(4);
+  const xData = Float32Array.from({ length: 2 * 6 * 16 * 16 }, (_, i) => (Math.floor(i / 256) % 3 === 0 ? 0 : rand()));
+  const wData = Float32Array.from({ length: 8 * 6 * 9 }, () => rand() * 2 - 1);
+  const dyData = Float32Array.from({ length: 2 * 8 * 16 * 16 }, () => rand() * 2 - 1);
+  const { on, off } = bothWays(() => scope(() => {
+    const x = Tensor.from(xData, [2, 6, 16, 16]);
+    x.requiresGrad = true;
+    const w = weights(wData);
+    backward(adder2d(x, w, null, { padding: 1 }), dyData);
+    w.dispose();
+    return Float32Array.from(x.grad!);
+  }));
+  assert.ok(sameBits(on, off), "x.grad of a leaf with zeros changed with the skip on");
+});
+
+test("ResNet-20 adder (BatchNorm with the ReLU fused, residual ReLUs): every parameter gradient keeps its bits", () => {
+  const rand = rng(5);
+  const images = Float32Array.from({ length: 2 * 3 * 32 * 32 }, () => rand() * 2 - 1);
+  const labels = new Int32Array([3, 7]);
+  const { on, off } = bothWays(() => scope(() => {
+    manualSeed(9);
+    const model = createModel(resolveSpec({ model: "resnet20", op: "adder" })).train();
+    backward(crossEntropy(model.forward(Tensor.from(images, [2, 3, 32, 32])), labels));
+    return model.parameters().map((p) => Float32Array.from(p.grad!));
+  }));
+  assert.equal(on.length, off.length);
+  on.forEach((g, i) => assert.ok(sameBits(g, off[i]), `parameter ${i}'s gradient`));
+});
