@@ -474,13 +474,9 @@ export function adderLinearForwardF32(M: i32, N: i32, K: i32, x: usize, w: usize
   const zero0 = !v128.any_true(v128.or(x00, x01)), zero1 = !v128.any_true(v128.or(x10, x11));
   if (masked && (zero0 || zero1)) {
     // dx is not needed where x = +0: a zero row's terms reach only such dx, so they are left out
-    // (zeros in col, written after the other row has read its x there); the other row runs alone
+    // (in col its lanes keep their +0, which col2im adds there); the other row runs alone
     if (!zero0) convGradTile1x8(s, sks, fws, v, ldv, xa, h, addInto, split, jump, cut, valid, K, sign, false);
     else if (!zero1) convGradTile1x8(s1, sks, fws, v, ldv, xa1, h1, addInto, split, jump, cut, valid, K, sign, false);
-    if (!addInto) {
-      if (zero0) putStrip(h, a00, a01, false, split, jump, cut, valid);
-      if (zero1) putStrip(h1, a10, a11, false, split, jump, cut, valid);
-    }
     return;
   }
   if (zero0 && zero1) {
@@ -530,10 +526,7 @@ export function adderLinearForwardF32(M: i32, N: i32, K: i32, x: usize, w: usize
   const x00 = loadStripHalf(xa, jump, cut, split, false), x01 = loadStripHalf(xa + 16, jump, cut, split, true);
   let a00 = f32x4.splat(0), a01 = f32x4.splat(0);
   if (!v128.any_true(v128.or(x00, x01))) {
-    if (masked) {
-      if (!addInto) putStrip(h, a00, a01, false, split, jump, cut, valid);
-      return;
-    }
+    if (masked) return; // as in convGradTile2x8
     s += fws;
     for (let k = 0; k < K; k++) {
       const f0 = v128.load32_splat(s);
