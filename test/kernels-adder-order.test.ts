@@ -66,6 +66,7 @@ test("the adder input gradient gives the bits of its arithmetic replayed in orde
     conv2dShape([2, 6, 14, 14], [16, 6, 5, 5]),
     conv2dShape([1, 3, 11, 11], [4, 3, 3, 3], { padding: 1 }),
     conv2dShape([2, 5, 9, 9], [6, 5, 1, 1]),
+    conv2dShape([2, 4, 10, 10], [4, 1, 3, 3], { padding: 1, groups: 4 }), // depthwise: one channel per group
     // the im2col path: stride 2, rows shorter than a strip
     conv2dShape([1, 8, 16, 16], [8, 8, 3, 3], { padding: 1, stride: 2 }),
     conv2dShape([2, 4, 6, 6], [4, 4, 3, 3], { padding: 1 }),
@@ -116,6 +117,7 @@ test("with zero inputs dropped, the input gradient keeps every bit where x ≠ +
     conv2dShape([1, 5, 16, 16], [7, 5, 3, 3], { padding: 1 }),
     conv2dShape([1, 8, 16, 16], [8, 8, 3, 3], { padding: 1, stride: 2 }),
     conv2dShape([2, 4, 6, 6], [4, 4, 3, 3], { padding: 1 }),
+    conv2dShape([2, 6, 12, 12], [6, 1, 3, 3], { padding: 1, groups: 6 }),
   ];
   const rand = rng(11);
   for (const threads of [1, 2]) {
