@@ -36,20 +36,30 @@ function weights(values: Float32Array): Parameter {
   return w;
 }
 
+/**
+ * A [2, 6, 16, 16] input (every third plane `zero()`, the rest `value()`), an [8, 6, 3, 3] weight
+ * and the [2, 8, 16, 16] output gradient of a 3×3 adder layer with padding 1.
+ */
+function layerData(seed: number, zero: (rand: () => number) => number, value: (rand: () => number) => number) {
+  const rand = rng(seed);
+  return {
+    input: Float32Array.from({ length: 2 * 6 * 16 * 16 }, (_, i) => (Math.floor(i / 256) % 3 === 0 ? zero(rand) : value(rand))),
+    w: Float32Array.from({ length: 8 * 6 * 9 }, () => rand() * 2 - 1),
+    dy: Float32Array.from({ length: 2 * 8 * 16 * 16 }, () => rand() * 2 - 1),
+  };
+}
+
 const sameBits = (a: Float32Array, b: Float32Array) => a.length === b.length && a.every((v, i) => Object.is(v, b[i]));
 
 test("relu → adder2d: z's and w's gradients keep their bits; x = relu(z) differs only where x = 0", () => {
-  const rand = rng(3);
-  const zData = Float32Array.from({ length: 2 * 6 * 16 * 16 }, (_, i) => (Math.floor(i / 256) % 3 === 0 ? -rand() : rand() * 2 - 1));
-  const wData = Float32Array.from({ length: 8 * 6 * 9 }, () => rand() * 2 - 1);
-  const dyData = Float32Array.from({ length: 2 * 8 * 16 * 16 }, () => rand() * 2 - 1);
+  // z < 0 on whole planes (zero rows after the ReLU) and on about half of the rest
+  const data = layerData(3, (rand) => -rand(), (rand) => rand() * 2 - 1);
   const { on, off } = bothWays(() => scope(() => {
-    const z = Tensor.from(zData, [2, 6, 16, 16]);
+    const z = Tensor.from(data.input, [2, 6, 16, 16]);
     z.requiresGrad = true;
-    const w = weights(wData);
+    const w = weights(data.w);
     const x = relu(z);
-    const y = adder2d(x, w, null, { padding: 1 });
-    backward(y, dyData);
+    backward(adder2d(x, w, null, { padding: 1 }), data.dy);
     const out = { x: x.toArray(), xGrad: Float32Array.from(x.grad!), zGrad: Float32Array.from(z.grad!), wGrad: Float32Array.from(w.grad!) };
     w.dispose();
     return out;
@@ -65,15 +75,12 @@ test("relu → adder2d: z's and w's gradients keep their bits; x = relu(z) diffe
 });
 
 test("an input that is not a ReLU's output gets the whole gradient, zeros included", () => {
-  const rand = rng(4);
-  const xData = Float32Array.from({ length: 2 * 6 * 16 * 16 }, (_, i) => (Math.floor(i / 256) % 3 === 0 ? 0 : rand()));
-  const wData = Float32Array.from({ length: 8 * 6 * 9 }, () => rand() * 2 - 1);
-  const dyData = Float32Array.from({ length: 2 * 8 * 16 * 16 }, () => rand() * 2 - 1);
+  const data = layerData(4, () => 0, (rand) => rand());
   const { on, off } = bothWays(() => scope(() => {
-    const x = Tensor.from(xData, [2, 6, 16, 16]);
+    const x = Tensor.from(data.input, [2, 6, 16, 16]);
     x.requiresGrad = true;
-    const w = weights(wData);
-    backward(adder2d(x, w, null, { padding: 1 }), dyData);
+    const w = weights(data.w);
+    backward(adder2d(x, w, null, { padding: 1 }), data.dy);
     w.dispose();
     return Float32Array.from(x.grad!);
   }));
