@@ -411,8 +411,11 @@ export function adderLinearForwardF32(M: i32, N: i32, K: i32, x: usize, w: usize
 // (the im2col path) or 8 floats of the padded planes (the direct path, convGradBlockDirect). In
 // the direct path a strip that runs past the end of an output row ("split") has lanes [0, cut)
 // at a and lanes [cut, 8) at a + jump, the step from one output row to the next in the planes;
-// lanes ≥ valid lie past the block's last position: they read finite values of the thread's
-// scratch (the clamp and sgn map any bits into [−1, 1], and their dy is 0) and are never stored.
+// lanes ≥ valid lie past the block's last position: they read up to 10 floats past the x planes,
+// into their zeroed slack and the dx planes' first floats (adder2dBackwardInputF32), take dy = 0
+// (the clamp and sgn map any bits into [−1, 1]), and are never stored. Their x still takes part
+// in a row's zero test, so that slack is zeroed: what it holds then never depends on earlier
+// kernels, and with `masked` neither does which rows are left out.
 
 /** Lanes 4·hi + i < n. */
 // @ts-ignore: decorator
@@ -674,7 +677,12 @@ export function adder2dBackwardInputF32(x: usize, dy: usize, w: usize, dx: usize
   const fw = col + (<usize>(R * s.blockP) << 2), tap = fw + (<usize>(Kg * R) << 2);
   // stride 1, output rows of 8 or more: the tiles read x and add into dx in place
   const direct = s.sh == 1 && s.sw == 1 && s.OW >= 8;
-  if (direct) tapOffsets(s, R, tap);
+  if (direct) {
+    tapOffsets(s, R, tap);
+    // the slack after the x planes, which padPlanes never writes (see the strips' ragged lanes)
+    const planes = Cg * (s.H + 2 * s.ph) * (s.W + 2 * s.pw);
+    fillZero(xp + (<usize>planes << 2), s.padFloats - planes);
+  }
   const OW = s.OW, Wp = s.W + 2 * s.pw;
   for (let item = start; item < end; item++) {
     const g = item % s.G, n = item / s.G;

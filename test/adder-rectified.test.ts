@@ -8,10 +8,11 @@ import { createModel, resolveSpec } from "../src/models/zoo.js";
 import { backward } from "../src/tensor/autograd.js";
 import { adder2d, adderOptions } from "../src/tensor/ops/adder.js";
 import { relu } from "../src/tensor/ops/activation.js";
+import { batchNorm } from "../src/tensor/ops/batchnorm.js";
 import { crossEntropy } from "../src/tensor/ops/loss.js";
 import { manualSeed } from "../src/tensor/random.js";
 import { scope } from "../src/tensor/storage.js";
-import { Parameter, Tensor } from "../src/tensor/tensor.js";
+import { Buffer, Parameter, Tensor } from "../src/tensor/tensor.js";
 import { rng } from "./random.js";
 
 initRuntime({ threads: 2 });
@@ -49,6 +50,16 @@ function layerData(seed: number, zero: (rand: () => number) => number, value: (r
   };
 }
 
+/** x.grad with the skip on equals the whole sum wherever x ≠ 0, and differs somewhere (the skip ran). */
+function assertDiffersOnlyAtZeros(x: Float32Array, on: Float32Array, off: Float32Array): void {
+  let differ = 0;
+  for (let i = 0; i < x.length; i++) {
+    if (x[i] !== 0) assert.ok(Object.is(on[i], off[i]), `x.grad[${i}] where x = ${x[i]}`);
+    else if (!Object.is(on[i], off[i])) differ++;
+  }
+  assert.ok(differ > 0, "the skip never engaged: x.grad is the whole sum everywhere");
+}
+
 const sameBits = (a: Float32Array, b: Float32Array) => a.length === b.length && a.every((v, i) => Object.is(v, b[i]));
 
 test("relu → adder2d: z's and w's gradients keep their bits; x = relu(z) differs only where x = 0", () => {
@@ -66,12 +77,29 @@ test("relu → adder2d: z's and w's gradients keep their bits; x = relu(z) diffe
   }));
   assert.ok(sameBits(on.zGrad, off.zGrad), "z.grad");
   assert.ok(sameBits(on.wGrad, off.wGrad), "w.grad");
-  let differ = 0;
-  for (let i = 0; i < on.x.length; i++) {
-    if (on.x[i] !== 0) assert.ok(Object.is(on.xGrad[i], off.xGrad[i]), `x.grad[${i}] where x = ${on.x[i]}`);
-    else if (!Object.is(on.xGrad[i], off.xGrad[i])) differ++;
-  }
-  assert.ok(differ > 0, "the skip never engaged: x.grad is the whole sum everywhere");
+  assertDiffersOnlyAtZeros(on.x, on.xGrad, off.xGrad);
+});
+
+test("BatchNorm with the ReLU fused → adder2d: the BatchNorm's gradients keep their bits; x differs only where x = 0", () => {
+  const data = layerData(6, (rand) => -rand() - 3, (rand) => rand() * 2 - 1); // planes far below the mean: zeros after the ReLU
+  const { on, off } = bothWays(() => scope(() => {
+    const z = Tensor.from(data.input, [2, 6, 16, 16]);
+    z.requiresGrad = true;
+    const gamma = Parameter.create([6]), beta = Parameter.create([6]);
+    gamma.data.fill(1);
+    const x = batchNorm(z, gamma, beta, Buffer.create([6]), Buffer.create([6]), true, 0.1, 1e-5, true);
+    const w = weights(data.w);
+    backward(adder2d(x, w, null, { padding: 1 }), data.dy);
+    const out = {
+      x: x.toArray(), xGrad: Float32Array.from(x.grad!), zGrad: Float32Array.from(z.grad!),
+      params: [gamma, beta, w].map((p) => Float32Array.from(p.grad!)),
+    };
+    for (const p of [gamma, beta, w]) p.dispose();
+    return out;
+  }));
+  assert.ok(sameBits(on.zGrad, off.zGrad), "z.grad");
+  on.params.forEach((g, i) => assert.ok(sameBits(g, off.params[i]), `parameter ${i}'s gradient`));
+  assertDiffersOnlyAtZeros(on.x, on.xGrad, off.xGrad);
 });
 
 test("an input that is not a ReLU's output gets the whole gradient, zeros included", () => {

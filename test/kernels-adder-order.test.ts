@@ -7,7 +7,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { initRuntime } from "../src/kernels/runtime.js";
-import { tuning } from "../src/kernels/gemm.js";
+import { threadScratch, tuning } from "../src/kernels/gemm.js";
 import { conv2dShape, convTuning, type Conv2dShape } from "../src/kernels/conv2d.js";
 import * as fast from "../src/kernels/adder.js";
 import type { AdderGrad } from "../src/kernels/adder.js";
@@ -111,45 +111,65 @@ test("the adder input gradient gives the bits of its arithmetic replayed in orde
 test("with zero inputs dropped, the input gradient keeps every bit where x ≠ +0 and leaves out rows of zeros", () => {
   // zeroInputsDropped: the caller (a ReLU's backward) discards dx where x = +0. Tile rows whose 8
   // inputs are all +0 are skipped, on the direct path (stride 1, rows of ≥ 8) and the im2col one.
+  // Where x = +0 the result must still not depend on the threads or on what the scratch held.
   const shapes = [
     conv2dShape([2, 16, 8, 8], [16, 16, 3, 3], { padding: 1 }),
     conv2dShape([2, 6, 14, 14], [16, 6, 5, 5]),
+    // image 1's last channel is all zeros: the last strip's lanes past P read past the x planes
+    conv2dShape([2, 5, 14, 14], [8, 5, 5, 5]),
     conv2dShape([1, 5, 16, 16], [7, 5, 3, 3], { padding: 1 }),
     conv2dShape([1, 8, 16, 16], [8, 8, 3, 3], { padding: 1, stride: 2 }),
     conv2dShape([2, 4, 6, 6], [4, 4, 3, 3], { padding: 1 }),
     conv2dShape([2, 6, 12, 12], [6, 1, 3, 3], { padding: 1, groups: 6 }),
   ];
-  const rand = rng(11);
-  for (const threads of [1, 2]) {
-    const rt = initRuntime({ threads });
-    const buf = new WasmBuffers(rt);
-    try {
-      for (const s of shapes) {
-        const R = (s.C / s.groups) * s.kh * s.kw, HW = s.H * s.W;
-        const nx = s.N * s.C * s.H * s.W, ny = s.N * s.K * s.OH * s.OW;
-        // every third plane zero (whole zero rows), and scattered zeros elsewhere
-        const x = buf.f32(nx, (i) => (Math.floor(i / HW) % 3 === 0 || rand() < 0.5 ? 0 : rand() * 2));
-        const w = buf.f32(s.K * R, () => rand() * 3 - 1);
-        const dy = buf.f32(ny, () => rand() * 2 - 1);
-        for (const grad of ["paper", "sign"] as AdderGrad[]) {
-          const whole = buf.f32(nx, () => NaN), part = buf.f32(nx, () => NaN);
-          fast.adder2dBackwardInput(x, dy, w, whole, s, grad);
-          fast.adder2dBackwardInput(x, dy, w, part, s, grad, true);
-          let skipped = 0;
-          for (let i = 0; i < nx; i++) {
-            if (!Object.is(x[i], 0)) {
-              if (!Object.is(part[i], whole[i])) assert.fail(`${grad} ${JSON.stringify(s)}: dx[${i}] = ${part[i]} with zeros dropped, ${whole[i]} without (x = ${x[i]})`);
-            } else if (!Object.is(part[i], whole[i])) {
-              skipped++;
+  const firstRun = new Map<string, Float32Array>();
+  const savedGrain = tuning.minMacsPerThread;
+  tuning.minMacsPerThread = 0; // every call splits across the threads
+  try {
+    for (const threads of [1, 2]) {
+      const rand = rng(11); // the same data for both thread counts
+      const rt = initRuntime({ threads });
+      const buf = new WasmBuffers(rt);
+      /** Every thread's scratch (1 MiB slots and more) set to v: what earlier kernels left there. */
+      const fillScratch = (v: number) => rt.f32(threadScratch(rt, 1 << 20), (64 + threads * (1 << 20)) / 4).fill(v);
+      try {
+        for (const s of shapes) {
+          const R = (s.C / s.groups) * s.kh * s.kw, HW = s.H * s.W;
+          const nx = s.N * s.C * s.H * s.W, ny = s.N * s.K * s.OH * s.OW;
+          // every third plane zero (whole zero rows), and scattered zeros elsewhere
+          const x = buf.f32(nx, (i) => (Math.floor(i / HW) % 3 === 0 || rand() < 0.5 ? 0 : rand() * 2));
+          const w = buf.f32(s.K * R, () => rand() * 3 - 1);
+          const dy = buf.f32(ny, () => rand() * 2 - 1);
+          for (const grad of ["paper", "sign"] as AdderGrad[]) {
+            const what = `${grad} ${JSON.stringify(s)}`;
+            const whole = buf.f32(nx, () => NaN), part = buf.f32(nx, () => NaN), again = buf.f32(nx, () => NaN);
+            fast.adder2dBackwardInput(x, dy, w, whole, s, grad);
+            fillScratch(0);
+            fast.adder2dBackwardInput(x, dy, w, part, s, grad, true);
+            fillScratch(NaN);
+            fast.adder2dBackwardInput(x, dy, w, again, s, grad, true);
+            if (!part.every((v, i) => Object.is(v, again[i]))) assert.fail(`${what}: dx with zeros dropped depends on the scratch's past`);
+            let skipped = 0;
+            for (let i = 0; i < nx; i++) {
+              if (!Object.is(x[i], 0)) {
+                if (!Object.is(part[i], whole[i])) assert.fail(`${what}: dx[${i}] = ${part[i]} with zeros dropped, ${whole[i]} without (x = ${x[i]})`);
+              } else if (!Object.is(part[i], whole[i])) {
+                skipped++;
+              }
             }
+            assert.ok(skipped > 0, `${what}: no work was left out`);
+            const seen = firstRun.get(what);
+            if (!seen) firstRun.set(what, Float32Array.from(part));
+            else if (!seen.every((v, i) => Object.is(v, part[i]))) assert.fail(`${what}: dx with zeros dropped differs between 1 and 2 threads`);
           }
-          assert.ok(skipped > 0, `${grad} ${JSON.stringify(s)}: no work was left out`);
+          buf.freeAll();
         }
+      } finally {
         buf.freeAll();
       }
-    } finally {
-      buf.freeAll();
     }
+  } finally {
+    tuning.minMacsPerThread = savedGrain;
+    initRuntime({ threads: 1 });
   }
-  initRuntime({ threads: 1 });
 });

@@ -25,7 +25,8 @@ export type { AdderForm, AdderGrad };
 /**
  * skipRectifiedZeros: for an input that is a ReLU's output, leave out of its gradient the tile
  * rows of all-zero inputs (their terms reach only gradient elements the ReLU drops). About a
- * quarter of ResNet-20's input-gradient work; off makes x.grad the whole sum everywhere.
+ * quarter of ResNet-20's input-gradient work; off makes x.grad the whole sum everywhere. Read
+ * when a layer runs forward.
  */
 export const adderOptions = { skipRectifiedZeros: true };
 
