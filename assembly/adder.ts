@@ -689,7 +689,8 @@ export function adder2dBackwardInputF32(x: usize, dy: usize, w: usize, dx: usize
     padPlanes(x + (<usize>((n * s.C + g * Cg) * HW) << 2), s, 0, Cg, xp);
     fillZero(dxp, s.padFloats);
     const wg = w + (<usize>(g * Kg * R) << 2);
-    if (item == start || g != (item - 1) % s.G) surrogateOfWeights(wg, Kg * R, fw, sign);
+    // f(W) serves the zero rows' loops, which `masked` leaves out
+    if (!masked && (item == start || g != (item - 1) % s.G)) surrogateOfWeights(wg, Kg * R, fw, sign);
     for (let p0 = 0; p0 < P; p0 += s.blockP) {
       const np = min(s.blockP, P - p0), ld = (np + 7) & ~7;
       // dy rows padded with zeros to ld floats: the extra lanes then add nothing. A block, not dy

@@ -78,7 +78,7 @@ test("the adder input gradient gives the bits of its arithmetic replayed in orde
       const rt = initRuntime({ threads });
       const buf = new WasmBuffers(rt);
       tuning.minMacsPerThread = 0;
-      for (const s of shapes) {
+      buf.each(shapes, (s) => {
         const R = (s.C / s.groups) * s.kh * s.kw;
         const nx = s.N * s.C * s.H * s.W, nw = s.K * R, ny = s.N * s.K * s.OH * s.OW;
         // a ReLU's output (zero tiles) and weights near x, so the clamp cuts some terms and not others
@@ -99,8 +99,7 @@ test("the adder input gradient gives the bits of its arithmetic replayed in orde
             }
           }
         }
-        buf.freeAll();
-      }
+      });
     }
   } finally {
     [tuning.minMacsPerThread, convTuning.blockFloats] = saved;
@@ -132,41 +131,36 @@ test("with zero inputs dropped, the input gradient keeps every bit where x ≠ +
       const buf = new WasmBuffers(rt);
       /** Every thread's scratch (1 MiB slots and more) set to v: what earlier kernels left there. */
       const fillScratch = (v: number) => rt.f32(threadScratch(rt, 1 << 20), (64 + threads * (1 << 20)) / 4).fill(v);
-      try {
-        for (const s of shapes) {
-          const R = (s.C / s.groups) * s.kh * s.kw, HW = s.H * s.W;
-          const nx = s.N * s.C * s.H * s.W, ny = s.N * s.K * s.OH * s.OW;
-          // every third plane zero (whole zero rows), and scattered zeros elsewhere
-          const x = buf.f32(nx, (i) => (Math.floor(i / HW) % 3 === 0 || rand() < 0.5 ? 0 : rand() * 2));
-          const w = buf.f32(s.K * R, () => rand() * 3 - 1);
-          const dy = buf.f32(ny, () => rand() * 2 - 1);
-          for (const grad of ["paper", "sign"] as AdderGrad[]) {
-            const what = `${grad} ${JSON.stringify(s)}`;
-            const whole = buf.f32(nx, () => NaN), part = buf.f32(nx, () => NaN), again = buf.f32(nx, () => NaN);
-            fast.adder2dBackwardInput(x, dy, w, whole, s, grad);
-            fillScratch(0);
-            fast.adder2dBackwardInput(x, dy, w, part, s, grad, true);
-            fillScratch(NaN);
-            fast.adder2dBackwardInput(x, dy, w, again, s, grad, true);
-            if (!part.every((v, i) => Object.is(v, again[i]))) assert.fail(`${what}: dx with zeros dropped depends on the scratch's past`);
-            let skipped = 0;
-            for (let i = 0; i < nx; i++) {
-              if (!Object.is(x[i], 0)) {
-                if (!Object.is(part[i], whole[i])) assert.fail(`${what}: dx[${i}] = ${part[i]} with zeros dropped, ${whole[i]} without (x = ${x[i]})`);
-              } else if (!Object.is(part[i], whole[i])) {
-                skipped++;
-              }
+      buf.each(shapes, (s) => {
+        const R = (s.C / s.groups) * s.kh * s.kw, HW = s.H * s.W;
+        const nx = s.N * s.C * s.H * s.W, ny = s.N * s.K * s.OH * s.OW;
+        // every third plane zero (whole zero rows), and scattered zeros elsewhere
+        const x = buf.f32(nx, (i) => (Math.floor(i / HW) % 3 === 0 || rand() < 0.5 ? 0 : rand() * 2));
+        const w = buf.f32(s.K * R, () => rand() * 3 - 1);
+        const dy = buf.f32(ny, () => rand() * 2 - 1);
+        for (const grad of ["paper", "sign"] as AdderGrad[]) {
+          const what = `${grad} ${JSON.stringify(s)}`;
+          const whole = buf.f32(nx, () => NaN), part = buf.f32(nx, () => NaN), again = buf.f32(nx, () => NaN);
+          fast.adder2dBackwardInput(x, dy, w, whole, s, grad);
+          fillScratch(0);
+          fast.adder2dBackwardInput(x, dy, w, part, s, grad, true);
+          fillScratch(NaN);
+          fast.adder2dBackwardInput(x, dy, w, again, s, grad, true);
+          if (!part.every((v, i) => Object.is(v, again[i]))) assert.fail(`${what}: dx with zeros dropped depends on the scratch's past`);
+          let skipped = 0;
+          for (let i = 0; i < nx; i++) {
+            if (!Object.is(x[i], 0)) {
+              if (!Object.is(part[i], whole[i])) assert.fail(`${what}: dx[${i}] = ${part[i]} with zeros dropped, ${whole[i]} without (x = ${x[i]})`);
+            } else if (!Object.is(part[i], whole[i])) {
+              skipped++;
             }
-            assert.ok(skipped > 0, `${what}: no work was left out`);
-            const seen = firstRun.get(what);
-            if (!seen) firstRun.set(what, Float32Array.from(part));
-            else if (!seen.every((v, i) => Object.is(v, part[i]))) assert.fail(`${what}: dx with zeros dropped differs between 1 and 2 threads`);
           }
-          buf.freeAll();
+          assert.ok(skipped > 0, `${what}: no work was left out`);
+          const seen = firstRun.get(what);
+          if (!seen) firstRun.set(what, Float32Array.from(part));
+          else if (!seen.every((v, i) => Object.is(v, part[i]))) assert.fail(`${what}: dx with zeros dropped differs between 1 and 2 threads`);
         }
-      } finally {
-        buf.freeAll();
-      }
+      });
     }
   } finally {
     tuning.minMacsPerThread = savedGrain;

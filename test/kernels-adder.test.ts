@@ -132,18 +132,13 @@ test("adder2d kernels (forward, input and weight gradients, paper and sign) matc
   const rand = rng(1912);
   const kinds: ConvKind[] = ["dense", "dense", "grouped", "depthwise"];
   const buf = new WasmBuffers(rt);
-  try {
-    for (let i = 0; i < 240; i++) {
-      // a tiny block budget forces several im2col blocks per image; sometimes dW in passes of 4 columns
-      const blockFloats = rand() < 0.5 ? 64 : convTuning.blockFloats;
-      const weightColumns = rand() < 0.3 ? 4 : convTuning.weightColumns;
-      const c = convCase(randomConvShape(rand, kinds[i % kinds.length]), rand, `shape ${i}`);
-      withTuning(blockFloats, weightColumns, () => c.run(buf));
-      buf.freeAll();
-    }
-  } finally {
-    buf.freeAll();
-  }
+  buf.each(Array.from({ length: 240 }, (_, i) => i), (i) => {
+    // a tiny block budget forces several im2col blocks per image; sometimes dW in passes of 4 columns
+    const blockFloats = rand() < 0.5 ? 64 : convTuning.blockFloats;
+    const weightColumns = rand() < 0.3 ? 4 : convTuning.weightColumns;
+    const c = convCase(randomConvShape(rand, kinds[i % kinds.length]), rand, `shape ${i}`);
+    withTuning(blockFloats, weightColumns, () => c.run(buf));
+  });
 });
 
 test("adder linear kernels match the reference on 220 random shapes", () => {
@@ -151,17 +146,12 @@ test("adder linear kernels match the reference on 220 random shapes", () => {
   const rand = rng(1913);
   const int = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
   const buf = new WasmBuffers(rt);
-  try {
-    for (let i = 0; i < 220; i++) {
-      // odd sizes around the 8/16-wide panels, batch 1 a quarter of the time
-      const shape = { N: rand() < 0.25 ? 1 : int(2, 40), I: int(1, 70), O: int(1, 40) };
-      const c = linearCase(shape, rand, `shape ${i}`);
-      withTuning(convTuning.blockFloats, convTuning.weightColumns, () => c.run(buf));
-      buf.freeAll();
-    }
-  } finally {
-    buf.freeAll();
-  }
+  buf.each(Array.from({ length: 220 }, (_, i) => i), (i) => {
+    // odd sizes around the 8/16-wide panels, batch 1 a quarter of the time
+    const shape = { N: rand() < 0.25 ? 1 : int(2, 40), I: int(1, 70), O: int(1, 40) };
+    const c = linearCase(shape, rand, `shape ${i}`);
+    withTuning(convTuning.blockFloats, convTuning.weightColumns, () => c.run(buf));
+  });
 });
 
 test("adder kernels match the reference on LeNet and ResNet-20 layer shapes", () => {
@@ -177,14 +167,7 @@ test("adder kernels match the reference on LeNet and ResNet-20 layer shapes", ()
     linearCase({ N: 5, I: 256, O: 120 }, rand, "LeNet fc1"),
     linearCase({ N: 33, I: 84, O: 10 }, rand, "LeNet fc3"),
   ];
-  try {
-    for (const c of cases) {
-      c.run(buf);
-      buf.freeAll();
-    }
-  } finally {
-    buf.freeAll();
-  }
+  buf.each(cases, (c) => c.run(buf));
 });
 
 test("the input gradient's clamp on integer bits gives clamp(w − x, −1, 1) exactly on edge values (6 and 2 output channels)", () => {
@@ -195,27 +178,22 @@ test("the input gradient's clamp on integer bits gives clamp(w − x, −1, 1) e
   const edges = [0, -0, 1, -1, 0.5, -0.5, 1 + 2 ** -23, -1 - 2 ** -23, 1 - 2 ** -24, -1 + 2 ** -24, 2, -2, 3e38, -3e38,
     Infinity, -Infinity, 2 ** -140, -(2 ** -140), 1.5, -1.5, 0.75, -0.75, 1e-7, -1e-7];
   const pick = (i: number) => edges[(i * 7 + 3) % edges.length];
-  try {
-    for (const K of [6, 2]) {
-      const s = conv2dShape([1, 3, 4, 4], [K, 3, 3, 3]);
-      const x = buf.f32(48, (i) => pick(i)), w = buf.f32(K * 27, (i) => pick(i * 5 + 1));
-      for (let k = 0; k < K; k++) {
-        for (const p of [0, 3]) {
-          const dy = buf.f32(K * 4, (i) => (i === k * 4 + p ? 1 : 0));
-          const dx = buf.f32(48, () => NaN), dxRef = new Float32Array(48);
-          fast.adder2dBackwardInput(x, dy, w, dx, s);
-          ref.adder2dBackwardInput(x, dy, w, dxRef, s);
-          for (let i = 0; i < 48; i++) {
-            if (dx[i] !== dxRef[i]) assert.fail(`K = ${K}, dy at channel ${k} position ${p}: dx[${i}] = ${dx[i]}, want ${dxRef[i]}`);
-          }
-          assert.ok(dxRef.some((v) => v === 1) && dxRef.some((v) => v === -1) && dxRef.some((v) => v !== 0 && Math.abs(v) < 1));
+  buf.each([6, 2], (K) => {
+    const s = conv2dShape([1, 3, 4, 4], [K, 3, 3, 3]);
+    const x = buf.f32(48, (i) => pick(i)), w = buf.f32(K * 27, (i) => pick(i * 5 + 1));
+    for (let k = 0; k < K; k++) {
+      for (const p of [0, 3]) {
+        const dy = buf.f32(K * 4, (i) => (i === k * 4 + p ? 1 : 0));
+        const dx = buf.f32(48, () => NaN), dxRef = new Float32Array(48);
+        fast.adder2dBackwardInput(x, dy, w, dx, s);
+        ref.adder2dBackwardInput(x, dy, w, dxRef, s);
+        for (let i = 0; i < 48; i++) {
+          if (dx[i] !== dxRef[i]) assert.fail(`K = ${K}, dy at channel ${k} position ${p}: dx[${i}] = ${dx[i]}, want ${dxRef[i]}`);
         }
+        assert.ok(dxRef.some((v) => v === 1) && dxRef.some((v) => v === -1) && dxRef.some((v) => v !== 0 && Math.abs(v) < 1));
       }
-      buf.freeAll();
     }
-  } finally {
-    buf.freeAll();
-  }
+  });
 });
 
 test("the input gradient's zero tiles (a ReLU's zeros, padding) give the general loop's bits", () => {
@@ -232,32 +210,27 @@ test("the input gradient's zero tiles (a ReLU's zeros, padding) give the general
     conv2dShape([3, 12, 9, 11], [9, 4, 3, 2], { groups: 3, stride: [2, 1], padding: 1 }),
     ...Array.from({ length: 30 }, (_, i) => randomConvShape(rand, (["dense", "grouped", "depthwise"] as ConvKind[])[i % 3])),
   ];
-  try {
-    for (const s of shapes) {
-      const what = JSON.stringify(s);
-      const nx = s.N * s.C * s.H * s.W, nw = s.K * (s.C / s.groups) * s.kh * s.kw, ny = s.N * s.K * s.OH * s.OW, HW = s.H * s.W;
-      // plane 0 always zero: the first shape's 3×3 taps then give 4 all-zero row pairs per strip
-      const zeroPlane = Array.from({ length: s.N * s.C }, (_, i) => i === 0 || rand() < 0.5);
-      const x = buf.f32(nx, (i) => (zeroPlane[Math.floor(i / HW)] || Math.sin(i * 0.9) < 0 ? 0 : rand() * 2));
-      const xNeg = buf.f32(nx, (i) => (x[i] === 0 ? -0 : x[i]));
-      const w = buf.f32(nw, () => (rand() < 0.5 ? -1 : 1) * (0.05 + rand() * 1.5)); // never ±0
-      const dy = buf.f32(ny, () => rand() * 2 - 1);
-      for (const grad of ["paper", "sign"] as AdderGrad[]) {
-        const dx = buf.f32(nx, () => NaN), dxNeg = buf.f32(nx, () => NaN), dxRef = new Float32Array(nx), bound = new Float32Array(nx);
-        fast.adder2dBackwardInput(x, dy, w, dx, s, grad);
-        fast.adder2dBackwardInput(xNeg, dy, w, dxNeg, s, grad);
-        for (let i = 0; i < nx; i++) {
-          if (!Object.is(dx[i], dxNeg[i])) assert.fail(`${grad} ${what}: dx[${i}] = ${dx[i]} with +0 inputs, ${dxNeg[i]} with −0`);
-        }
-        ref.adder2dBackwardInput(x, dy, w, dxRef, s, grad);
-        ref.adder2dBackwardInput(filled(nx, 0), abs(dy), filled(nw, 2), bound, s);
-        assertClose(dx, dxRef, bound, `${grad} ${what}`);
+  buf.each(shapes, (s) => {
+    const what = JSON.stringify(s);
+    const nx = s.N * s.C * s.H * s.W, nw = s.K * (s.C / s.groups) * s.kh * s.kw, ny = s.N * s.K * s.OH * s.OW, HW = s.H * s.W;
+    // plane 0 always zero: the first shape's 3×3 taps then give 4 all-zero row pairs per strip
+    const zeroPlane = Array.from({ length: s.N * s.C }, (_, i) => i === 0 || rand() < 0.5);
+    const x = buf.f32(nx, (i) => (zeroPlane[Math.floor(i / HW)] || Math.sin(i * 0.9) < 0 ? 0 : rand() * 2));
+    const xNeg = buf.f32(nx, (i) => (x[i] === 0 ? -0 : x[i]));
+    const w = buf.f32(nw, () => (rand() < 0.5 ? -1 : 1) * (0.05 + rand() * 1.5)); // never ±0
+    const dy = buf.f32(ny, () => rand() * 2 - 1);
+    for (const grad of ["paper", "sign"] as AdderGrad[]) {
+      const dx = buf.f32(nx, () => NaN), dxNeg = buf.f32(nx, () => NaN), dxRef = new Float32Array(nx), bound = new Float32Array(nx);
+      fast.adder2dBackwardInput(x, dy, w, dx, s, grad);
+      fast.adder2dBackwardInput(xNeg, dy, w, dxNeg, s, grad);
+      for (let i = 0; i < nx; i++) {
+        if (!Object.is(dx[i], dxNeg[i])) assert.fail(`${grad} ${what}: dx[${i}] = ${dx[i]} with +0 inputs, ${dxNeg[i]} with −0`);
       }
-      buf.freeAll();
+      ref.adder2dBackwardInput(x, dy, w, dxRef, s, grad);
+      ref.adder2dBackwardInput(filled(nx, 0), abs(dy), filled(nw, 2), bound, s);
+      assertClose(dx, dxRef, bound, `${grad} ${what}`);
     }
-  } finally {
-    buf.freeAll();
-  }
+  });
 });
 
 test("adder kernels reject bad sizes and grad rules with a message naming them", () => {

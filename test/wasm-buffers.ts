@@ -25,4 +25,15 @@ export class WasmBuffers {
   freeAll(): void {
     while (this.live.length) this.rt.heap.free(this.live.pop()!);
   }
+  /** fn(item) for each item, freeing every buffer after each one, and on a throw. */
+  each<T>(items: Iterable<T>, fn: (item: T) => void): void {
+    try {
+      for (const item of items) {
+        fn(item);
+        this.freeAll();
+      }
+    } finally {
+      this.freeAll();
+    }
+  }
 }

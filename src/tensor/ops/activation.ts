@@ -2,7 +2,7 @@ import { reluBackward, reluForward } from "../../kernels/elementwise.js";
 import { accumulateGrad, record } from "../autograd.js";
 import { Tensor } from "../tensor.js";
 
-/** Outputs of an op that already applied a ReLU (a training-mode BatchNorm told that one follows). */
+/** Outputs of a ReLU: relu()'s own, and a training-mode BatchNorm's told that one follows. */
 const rectified = new WeakSet<Tensor>();
 
 /** Marks `t` as already rectified: relu(t) is then t itself. */
@@ -16,7 +16,7 @@ export function markRectified(t: Tensor): Tensor {
  * backward multiplies t's gradient by [t > 0], so that gradient is never used where t is 0.
  */
 export function isRectified(t: Tensor): boolean {
-  return rectified.has(t) || t.node?.name === "relu";
+  return rectified.has(t);
 }
 
 export function relu(x: Tensor): Tensor {
@@ -24,5 +24,5 @@ export function relu(x: Tensor): Tensor {
   if (rectified.has(x)) return x;
   const y = Tensor.empty(x.shape);
   reluForward(x.data, y.data);
-  return record(y, "relu", [x], (dy) => accumulateGrad(x, (dx) => reluBackward(dy, x.data, dx)));
+  return markRectified(record(y, "relu", [x], (dy) => accumulateGrad(x, (dx) => reluBackward(dy, x.data, dx))));
 }
