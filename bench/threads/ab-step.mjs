@@ -9,8 +9,9 @@
 //                                  [--no-save]
 //
 // --data: the batch's pixels, sin(0.37·i) (default), the library's synthetic CIFAR-10 images
-// (3×32×32 models only) or the first images of the bundled MNIST training set (1×28×28 models). Kernels whose speed depends on the values (the adder input gradient's
-// zero tiles) see different amounts of work on the two.
+// (3×32×32 models only) or the first images of the bundled MNIST training set (1×28×28 models).
+// Kernels whose speed depends on the values (the adder input gradient's zero tiles) see
+// different amounts of work on each.
 //
 // DIST_A / DIST_B: built copies of dist/ (for example `cp -r dist /tmp/dist-before` before a change).
 import path from 'node:path';
