@@ -10,6 +10,7 @@
 // probe found both cores quiet (≥ 10 GMAC/s each).
 import path from "node:path";
 import { pathToFileURL } from "node:url";
+import { median } from "../lib/stats.mjs";
 
 const dist = path.resolve(process.argv[2] ?? "dist");
 const batches = (process.argv[3] ?? "64,256").split(",").map(Number);
@@ -29,7 +30,6 @@ const { probeCores } = await import("../lib/core-probe.mjs");
 const rt = initRuntime({ threads });
 const train = model === "lenet5" ? loadMnist("train") : cifarFromBytes([{ bytes: syntheticCifar(2048, 1), name: "synthetic" }]);
 const sample = train.images.length / train.n, shape = train.shape;
-const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
 const QUIET_PROBE = 10; // GMAC/s on both cores
 
 for (const batch of batches) {

@@ -4,6 +4,7 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { median } from "../lib/stats.mjs";
 
 const args = process.argv.slice(2);
 const flag = (name, dflt) => {
@@ -22,7 +23,6 @@ const { load } = await import(pathToFileURL(`${dist}/src/deploy/index.js`).href)
 
 const model = load(new Uint8Array(readFileSync(file)), { threads, name: file });
 const [C, H, W] = model.inputShape;
-const median = (xs) => xs.slice().sort((a, b) => a - b)[xs.length >> 1];
 // on a busy machine the fastest run is the one least disturbed: --stat min reports it instead
 const stat = flag("stat", "median") === "min" ? (xs) => Math.min(...xs) : median;
 
