@@ -8,7 +8,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { initRuntime } from "../src/kernels/runtime.js";
 import { threadScratch, tuning } from "../src/kernels/gemm.js";
-import { conv2dShape, convTuning, type Conv2dShape } from "../src/kernels/conv2d.js";
+import { conv2dShape, convTuning, plan, type Conv2dShape } from "../src/kernels/conv2d.js";
 import * as fast from "../src/kernels/adder.js";
 import type { AdderGrad } from "../src/kernels/adder.js";
 import { rng } from "./random.js";
@@ -88,7 +88,8 @@ test("the adder input gradient gives the bits of its arithmetic replayed in orde
         // one block per image, and blocks of 16 positions (several per image, col2im's order across them)
         for (const blockFloats of [32768, 16 * R]) {
           convTuning.blockFloats = blockFloats;
-          const blockP = Math.min(Math.ceil((s.OH * s.OW) / 16) * 16, Math.max(16, Math.floor(blockFloats / R / 16) * 16));
+          const blockP = plan(s).blockP; // the kernels' own block size under this budget
+          if (blockFloats !== 32768) assert.ok(blockP < s.OH * s.OW, `one block only: ${JSON.stringify(s)}`);
           for (const grad of ["paper", "sign"] as AdderGrad[]) {
             const dx = buf.f32(nx, () => NaN);
             fast.adder2dBackwardInput(x, dy, w, dx, s, grad);
