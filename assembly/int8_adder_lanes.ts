@@ -11,8 +11,12 @@
 // its u16 lane, with no horizontal sums after. A tile is 4 positions × 16 channels (8 u16
 // accumulators); R ≤ 256 keeps every u16 sum below 2^16 (128 pairs · 510).
 //
+// With a prepared requantization whose channels take one shift (lanesForm, requant_u16.ts), a
+// position's 16 channels are requantized in u16/u32 integer steps straight from the u16 lanes;
+// otherwise each 4 go through the f64 path (emit8).
+//
 // Threads split output positions; each output is one chain in a fixed order, whatever the split.
-import { emit4, extraWeights, Int8Conv } from "./int8_common";
+import { emit4, extraWeights, Int8Conv, lanesForm, requantLanes16, storeBytes } from "./int8_common";
 
 /** Most taps per output the lanes tiles take: every u16 sum stays below 2^16 in one run. */
 export const LANES_MAX_R: i32 = 256;
@@ -37,6 +41,18 @@ export const LANES_MAX_R: i32 = 256;
 }
 
 /**
+ * Σx + Σw − 2·Σmin of 16 channels of one position (u16 lanes of a0, a1; Σx at xs, Σw in w0, w1),
+ * requantized in the lanes form at `lanes` (lanesForm) and stored as n u8. Taken mod 2^16, which is exact: the true
+ * Σ|x − w| ≤ 256·255 < 2^16.
+ */
+// @ts-ignore: decorator
+@inline function emit16(a0: v128, a1: v128, xs: usize, w0: v128, w1: v128, dst: usize, n: i32, lanes: usize, k: i32): void {
+  const sx = v128.load16_splat(xs);
+  const r0 = i16x8.sub(i16x8.add(sx, w0), i16x8.shl(a0, 1)), r1 = i16x8.sub(i16x8.add(sx, w1), i16x8.shl(a1, 1));
+  storeBytes(dst, requantLanes16(r0, r1, lanes, k), n);
+}
+
+/**
  * Group g's channels for `count` im2col rows at col (Rp bytes apart, zeros past R; Σ of each at
  * xs, 4 spare), as tileRows of int8_adder.ts: output row i at dst + i·ldo (i32 when rq == 0, else
  * requantized u8), channel g·Kg + c at element c.
@@ -51,6 +67,8 @@ export function adderLanesBlock(s: Int8Conv, g: i32, count: i32, col: usize, xs:
   const swg = extraWeights(s) + <usize>s.G * <usize>pairs * jStep + (<usize>(g * KV) << 5);
   const esz: usize = rq == 0 ? 4 : 1;
   const out = dst + <usize>(g * Kg) * esz;
+  // the lanes form holds channels in blocks of 8 from channel 0: a group must start on one
+  const lanes = s.G == 1 || (Kg & 7) == 0 ? lanesForm(rq) : 0;
   for (let i = 0; i < count; i += 4) {
     // rows past count (the block holds a multiple of 4) are stale: computed, not stored
     const np = min(4, count - i);
@@ -80,6 +98,17 @@ export function adderLanesBlock(s: Int8Conv, g: i32, count: i32, col: usize, xs:
       const n0 = min(8, Kg - (v << 3)), n1 = v + 1 < KV ? min(8, Kg - ((v + 1) << 3)) : 0;
       const sw = swg + (<usize>v << 5);
       const d = out + <usize>i * ldo + (<usize>(v << 3)) * esz;
+      if (lanes != 0) {
+        // u16 sums of the 16 channels' Σw (≤ 256·255, so the narrows are exact)
+        const w0 = i16x8.narrow_i32x4_u(v128.load(sw), v128.load(sw, 16));
+        const w1 = n1 > 0 ? i16x8.narrow_i32x4_u(v128.load(sw, 32), v128.load(sw, 48)) : w0;
+        const n = n0 + n1;
+        emit16(a00, a01, xs + (<usize>i << 2), w0, w1, d, n, lanes, k);
+        if (np > 1) emit16(a10, a11, xs + (<usize>(i + 1) << 2), w0, w1, d + ldo, n, lanes, k);
+        if (np > 2) emit16(a20, a21, xs + (<usize>(i + 2) << 2), w0, w1, d + 2 * ldo, n, lanes, k);
+        if (np > 3) emit16(a30, a31, xs + (<usize>(i + 3) << 2), w0, w1, d + 3 * ldo, n, lanes, k);
+        continue;
+      }
       emit8(a00, sx0, sw, d, esz, n0, rq, k);
       if (n1 > 0) emit8(a01, sx0, sw + 32, d + 8 * esz, esz, n1, rq, k + 8);
       if (np > 1) {

@@ -349,6 +349,49 @@ export const RQ_BIAS: usize = 32;
   return rqU16(rq) + 16 + (<usize>load<i32>(rq, RQ_KPAD) << 5);
 }
 
+/**
+ * The lanes form after the rising masks (requant_u16.ts lanesRequant, written by src/kernels/int8.ts):
+ * i32 [ready, shift, 0, lo, hi, 0, 0, 0], then per 8 channels one block of LANES_BLOCK bytes:
+ * u16 flip [8], ref [8], span [8], u32 m [8], u32 b [8], i32 q [8].
+ */
+const LANES_BLOCK: usize = 144;
+
+/** Address of the block's lanes form when every channel takes it (requantLanes16 applies), else 0. */
+// @ts-ignore: decorator
+@inline export function lanesForm(rq: usize): usize {
+  if (rq == 0) return 0;
+  const L = rqRising(rq) + (<usize>load<i32>(rq, RQ_KPAD) << 2);
+  return load<i32>(L) != 0 ? L : 0;
+}
+
+/** u32 → i32 of four channels (lanes of d) whose parameters start at p: q + (b + d·m) >> shift. */
+// @ts-ignore: decorator
+@inline function lanesStep(d: v128, p: usize, shift: i32): v128 {
+  const u = i32x4.add(i32x4.mul(d, v128.load(p, 48)), v128.load(p, 80));
+  return i32x4.add(i32x4.shr_u(u, shift), v128.load(p, 112));
+}
+
+/** requantizeU8 of 8 channels' u16 accumulators r, parameters at p, into i16 (saturated). */
+// @ts-ignore: decorator
+@inline function lanes8(r: v128, p: usize, shift: i32): v128 {
+  // d = min(sat_sub_u(r xor flip, ref), span)
+  const d = i16x8.min_u(i16x8.sub_sat_u(v128.xor(r, v128.load(p)), v128.load(p, 16)), v128.load(p, 32));
+  return i16x8.narrow_i32x4_s(lanesStep(i32x4.extend_low_i16x8_u(d), p, shift), lanesStep(i32x4.extend_high_i16x8_u(d), p + 16, shift));
+}
+
+/**
+ * requantizeU8 of one position's u16 accumulators of channels c..c+7 (r0) and c+8..c+15 (r1)
+ * (c a multiple of 8) into 16 u8, with the lanes form at L (lanesForm): per lane
+ * q + (b + d·m) >> shift, then saturating narrows and the clamp to [lo, hi], as requantU16x16
+ * does for one channel.
+ */
+// @ts-ignore: decorator
+@inline export function requantLanes16(r0: v128, r1: v128, L: usize, c: i32): v128 {
+  const shift = load<i32>(L, 4), p = L + 32 + (<usize>(c >> 3)) * LANES_BLOCK;
+  const v = i8x16.narrow_i16x8_u(lanes8(r0, p, shift), lanes8(r1, p + LANES_BLOCK, shift));
+  return i8x16.min_u(i8x16.max_u(v, i8x16.splat(<i8>load<i32>(L, 12))), i8x16.splat(<i8>load<i32>(L, 16)));
+}
+
 /** u32 → i32 of four lanes of d: q + (b + d·m) >> k (no lane exceeds u32 or i32: requant_u16.ts). */
 // @ts-ignore: decorator
 @inline function stepU32(d: v128, m: v128, b: v128, k: i32, q: v128): v128 {

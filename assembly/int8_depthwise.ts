@@ -9,8 +9,11 @@
 // 16-byte row and its own tile. Weights are a tap-major copy [kh·kw][Cp] that src/kernels/int8.ts
 // prepares after the rows and their sums (Cp = C rounded up to 16, zeros past C).
 //
+// The u16 sums are requantized in integer steps when the prepared requantization has the one-shift
+// lanes form (requant_u16.ts), else in f64.
+//
 // Threads split output positions; each output is one chain in tap order, whatever the split.
-import { buildPlane, extraWeights, Int8Conv, memoryEnd, PLANE_OFFSET, requant4, rqMult, RQ_BIAS, storeBytes } from "./int8_common";
+import { buildPlane, extraWeights, Int8Conv, lanesForm, memoryEnd, PLANE_OFFSET, requant4, requantLanes16, rqMult, RQ_BIAS, storeBytes } from "./int8_common";
 
 /** The depthwise path applies: one channel per group in and out, u16-safe sums, a padded plane. */
 // @ts-ignore: decorator
@@ -35,6 +38,7 @@ export function adderDepthwiseU8(s: Int8Conv, slot: usize, start: i32, end: i32)
   const rowStep = <usize>s.dh * pitch, colStep = <usize>(s.dw * C);
   const esz: usize = rq == 0 ? 4 : 1;
   const m: usize = rq == 0 ? 0 : rqMult(rq);
+  const lanes = lanesForm(rq);
   const pixelsPerImage = s.OH * OW;
   let held = load<i32>(slot);
   for (let p = start; p < end; p++) {
@@ -61,13 +65,13 @@ export function adderDepthwiseU8(s: Int8Conv, slot: usize, start: i32, end: i32)
         }
         r += rowStep;
       }
-      emit16(lo, hi, dst + <usize>c * esz, min(16, C - c), rq, m, c);
+      emit16(lo, hi, dst + <usize>c * esz, min(16, C - c), rq, m, lanes, c);
     }
   }
 }
 
-/** Channels c..c+n−1 (n ≤ 16) of one position from u16 sums: i32 (rq == 0) or requantized u8. */
-function emit16(lo: v128, hi: v128, dst: usize, n: i32, rq: usize, m: usize, c: i32): void {
+/** Channels c..c+n−1 (n ≤ 16) of one position from u16 sums: i32 (rq == 0) or requantized u8 (lanes: lanesForm(rq)). */
+function emit16(lo: v128, hi: v128, dst: usize, n: i32, rq: usize, m: usize, lanes: usize, c: i32): void {
   const q0 = i32x4.extend_low_i16x8_u(lo), q1 = i32x4.extend_high_i16x8_u(lo);
   const q2 = i32x4.extend_low_i16x8_u(hi), q3 = i32x4.extend_high_i16x8_u(hi);
   if (rq == 0) {
@@ -79,6 +83,10 @@ function emit16(lo: v128, hi: v128, dst: usize, n: i32, rq: usize, m: usize, c: 
     if (n > 4) storeBytes(dst + 16, q1, min(4, n - 4) << 2);
     if (n > 8) storeBytes(dst + 32, q2, min(4, n - 8) << 2);
     if (n > 12) storeBytes(dst + 48, q3, (n - 12) << 2);
+    return;
+  }
+  if (lanes != 0) {
+    storeBytes(dst, requantLanes16(lo, hi, lanes, c), n);
     return;
   }
   // per-lane channel parameters: bias i32 and m f64 of channels c..c+15 (the block pads K to 4 + 4)

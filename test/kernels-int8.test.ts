@@ -8,6 +8,7 @@ import { tuning } from "../src/kernels/gemm.js";
 import { conv2dShape, type Conv2dShape } from "../src/kernels/conv2d.js";
 import * as fast from "../src/kernels/int8.js";
 import * as ref from "../src/kernels/reference/int8.js";
+import { lanesRequant, u16Requant } from "../src/kernels/requant_u16.js";
 import { rng } from "./random.js";
 import { WasmBuffers } from "./wasm-buffers.js";
 
@@ -53,12 +54,13 @@ function randomShape(rand: () => number): Conv2dShape {
  * [1, 52]. reach: the largest |accumulator| the parameters must take (biasBits leaves room for it in
  * int32). Half the channels are drawn across the whole contract, half as export writes them: a
  * 15-bit multiplier that maps about the accumulator's reach onto the u8 range, either sign.
+ * allExport: every channel as export writes them (so whole layers can take the integer forms).
  */
-function randomRequant(rand: () => number, K: number, reach = 2 ** 30): fast.RequantParams {
+function randomRequant(rand: () => number, K: number, reach = 2 ** 30, allExport = false): fast.RequantParams {
   const biasBits = Math.max(0, Math.min(pickOf(rand, [0, 0, 1, 8, 16]), Math.floor(Math.log2((2 ** 31 - 1 - 2 ** 20) / reach))));
   const shift = new Uint8Array(K), mult = new Int32Array(K), bias = new Int32Array(K);
   for (let k = 0; k < K; k++) {
-    if (rand() < 0.5) {
+    if (!allExport && rand() < 0.5) {
       shift[k] = rand() < 0.3 ? int(rand, 1, 52) : int(rand, 8, 24);
       mult[k] = int(rand, -(2 ** 21 - 1), 2 ** 21 - 1);
       bias[k] = int(rand, -(2 ** 20), 2 ** 20);
@@ -86,16 +88,17 @@ function fill(a: Uint8Array | Int8Array, rand: () => number, lo: number, hi: num
 interface Outputs {
   acc: Int32Array;
   q: Uint8Array;
+  rq: fast.RequantParams;
 }
 
 /** One random shape of one kind: wasm unfused and fused against the reference, returned for the thread comparison. */
-function checkConv(rt: Runtime, buf: WasmBuffers, kind: "adder" | "mul", s: Conv2dShape, rand: () => number, label: string): Outputs {
+function checkConv(rt: Runtime, buf: WasmBuffers, kind: "adder" | "mul", s: Conv2dShape, rand: () => number, label: string, allExport = false): Outputs {
   const nx = s.N * s.H * s.W * s.C, ny = s.N * s.OH * s.OW * s.K;
   const nw = s.K * s.kh * s.kw * (s.C / s.groups);
   const x = buf.u8(nx);
   fill(x, rand, 0, 255);
   const padValue = int(rand, 0, 255);
-  const rq = randomRequant(rand, s.K, 255 * s.kh * s.kw * (s.C / s.groups) * (kind === "adder" ? 1 : 128));
+  const rq = randomRequant(rand, s.K, 255 * s.kh * s.kw * (s.C / s.groups) * (kind === "adder" ? 1 : 128), allExport);
   // outputs with a guard zone after them: no kernel may write past its output
   const GUARD = 64;
   const accAll = buf.i32(ny + GUARD).fill(0x5a5a5a5a), qAll = buf.u8(ny + GUARD).fill(0xa5), q2All = buf.u8(ny + GUARD).fill(0xa5);
@@ -130,7 +133,7 @@ function checkConv(rt: Runtime, buf: WasmBuffers, kind: "adder" | "mul", s: Conv
   assert.deepEqual(q, wantQ, `${what}: fused requantization`);
   assert.deepEqual(q2, wantQ, `${what}: fused requantization, prepared`);
   assert.ok(accAll.subarray(ny).every((v) => v === 0x5a5a5a5a) && qAll.subarray(ny).every((v) => v === 0xa5) && q2All.subarray(ny).every((v) => v === 0xa5), `${what}: wrote past the output`);
-  return { acc: acc.slice(), q: q.slice() };
+  return { acc: acc.slice(), q: q.slice(), rq };
 }
 
 function runShapes(rt: Runtime, kind: "adder" | "mul", seed: number): Outputs[] {
@@ -204,13 +207,13 @@ function randomC1Shape(rand: () => number): Conv2dShape {
 }
 
 /** `count` shapes from `shape` (one seed), each equal to the reference, on 1 and on 2 threads alike. */
-function checkOnOneAndTwoThreads(kind: "adder" | "mul", what: string, seed: number, count: number, shape: (rand: () => number) => Conv2dShape): void {
+function checkOnOneAndTwoThreads(kind: "adder" | "mul", what: string, seed: number, count: number, shape: (rand: () => number) => Conv2dShape, allExport = false): Outputs[] {
   const run = (rt: Runtime) => {
     const buf = new WasmBuffers(rt);
     const rand = rng(seed);
     const outs: Outputs[] = [];
     try {
-      for (let i = 0; i < count; i++) outs.push(checkConv(rt, buf, kind, shape(rand), rand, `${what} #${i} (${rt.threads} thread(s))`));
+      for (let i = 0; i < count; i++) outs.push(checkConv(rt, buf, kind, shape(rand), rand, `${what} #${i} (${rt.threads} thread(s))`, allExport));
     } finally {
       buf.freeAll();
     }
@@ -222,6 +225,7 @@ function checkOnOneAndTwoThreads(kind: "adder" | "mul", what: string, seed: numb
     assert.deepEqual(two[i].acc, one[i].acc, `${what} shape #${i}: 2 threads differ from 1`);
     assert.deepEqual(two[i].q, one[i].q, `${what} shape #${i}: 2 threads differ from 1 (fused)`);
   }
+  return one;
 }
 
 test(`int8 adder, one input channel (direct path): ${SHAPES} random shapes equal the reference, 1 and 2 threads alike`, () => {
@@ -244,6 +248,31 @@ function randomDepthwiseShape(rand: () => number): Conv2dShape {
 
 test("int8 adder, depthwise (channels in lanes): 120 random shapes equal the reference, 1 and 2 threads alike", () => {
   checkOnOneAndTwoThreads("adder", "depthwise", 911, 120, randomDepthwiseShape);
+});
+
+/**
+ * A layer of the kernels whose lanes hold channels (lanes tiles: ≥ 8 channels per group and ≤ 256
+ * taps; depthwise), groups whose channels start on a block of 8 or not, linear layers among them.
+ */
+function randomLanesShape(rand: () => number): Conv2dShape {
+  const r = rand();
+  if (r < 0.3) return randomDepthwiseShape(rand);
+  const G = r < 0.45 ? 2 : 1;
+  const Kg = G === 2 ? pickOf(rand, [8, 16, 10, 12]) : int(rand, 8, 70);
+  const linear = r < 0.55;
+  const k = linear ? 1 : pickOf(rand, [1, 1, 3]), Cg = int(rand, 1, k === 1 ? 256 : 28);
+  const side = linear ? 1 : int(rand, k, 7);
+  return conv2dShape([int(rand, 1, 3), G * Cg, side, side], [G * Kg, Cg, k, k], { padding: k === 3 && rand() < 0.5 ? 1 : 0, groups: G });
+}
+
+test("int8 adder, requantization with one shift per layer (lanes tiles, depthwise): 100 random layers as export writes them equal the reference, 1 and 2 threads alike", () => {
+  const outs = checkOnOneAndTwoThreads("adder", "lanes requant", 3131, 100, randomLanesShape, true);
+  // the one-shift form must really be taken, by most layers (the kernels fall back to f64 without it)
+  const taken = outs.filter(({ rq }) => {
+    const forms = Array.from(rq.bias, (b, c) => u16Requant(b, rq.mult[c]!, rq.shift[c]!, rq.biasBits ?? 0, rq.outZp, rq.lo, rq.hi));
+    return lanesRequant(forms) !== null;
+  }).length;
+  assert.ok(taken >= 70, `${taken} of 100 layers take the one-shift form`);
 });
 
 test("int8 bound calls (bind*) equal the plain entry points on random shapes, and refuse disposed weights", () => {

@@ -1,5 +1,5 @@
 // A/B of two builds' int8 adder conv kernels in one process, one thread: layer shapes of LeNet-5,
-// ResNet-20 and `mobile`, requantization fused (one raw-i32 row too). Rounds alternate A and B per
+// ResNet-20 and `mobile` (its depthwise convs too), requantization fused (one raw-i32 row too). Rounds alternate A and B per
 // layer; B ÷ A is the median of same-round ratios. Checks that both builds give the same bytes.
 //
 //   node bench/int8/ab-layers.mjs DIST_A DIST_B [--rounds 7] [--ms 150]
@@ -45,6 +45,8 @@ async function side(dist) {
     layer('mobile 1×1 32 → 64 32², b8', conv2dShape([8, 32, 32, 32], [64, 32, 1, 1])),
     layer('mobile 1×1 128 → 128 16², b8', conv2dShape([8, 128, 16, 16], [128, 128, 1, 1])),
     layer('mobile 1×1 256 → 256 8², b8', conv2dShape([8, 256, 8, 8], [256, 256, 1, 1])),
+    layer('mobile dw 3×3 32 32², b8', conv2dShape([8, 32, 32, 32], [32, 1, 3, 3], { padding: 1, groups: 32 })),
+    layer('mobile dw 3×3 128 16², b8', conv2dShape([8, 128, 16, 16], [128, 1, 3, 3], { padding: 1, groups: 128 })),
   ];
 }
 

@@ -14,7 +14,7 @@ import { checkConv2dShape, type Conv2dShape } from "./conv2d.js";
 import { alignUp, grainFor, threadScratch } from "./gemm.js";
 import { checkAddRequant, checkRequant, type AddRequant } from "./reference/int8.js";
 import { PROGRAM_BLOCK, type ProgramOp } from "./int8_program.js";
-import { u16Requant } from "./requant_u16.js";
+import { lanesRequant, u16Requant, type LanesRequant, type U16Requant } from "./requant_u16.js";
 import { runtime, type Runtime } from "./runtime.js";
 
 /** The requantization of requantizeU8 in reference/int8.ts, for all K output channels. */
@@ -41,6 +41,8 @@ const ADD_PARAMS_SLOT = 29;
 /** maxPool2dU8 packs kh, kw and stride into 10 bits each. */
 const MAX_WINDOW = 1023;
 
+/** Most taps per output whose Σ|x − w| stays u16 (257·255 < 2^16): the one-channel, depthwise and lanes kernels. */
+const U16_MAX_TAPS = 257;
 /** Most taps per output for the lanes tiles (LANES_MAX_R in assembly/int8_adder_lanes.ts). */
 const LANES_MAX_R = 256;
 
@@ -178,7 +180,11 @@ export function prepareMulWeights(w: Int8Array, s: Conv2dShape): Int8Weights {
   return prepare("prepareMulWeights", "mul", w, s);
 }
 
-/** Validate and copy the requantization of K channels into wasm memory once. */
+/**
+ * Validate and copy the requantization of K channels into wasm memory once, with its integer forms:
+ * the adder kernels whose sums stay u16 (one input channel, depthwise, the lanes tiles) then
+ * requantize in integers, where a plain RequantParams takes the f64 path. Same bytes either way.
+ */
 export function prepareRequant(p: RequantParams, K: number): PreparedRequant {
   if (!Number.isInteger(K) || K < 1) throw new Error(`prepareRequant: K must be a positive integer, got ${K}`);
   checkRequant(K, p.bias, p.mult, p.shift, p.outZp, p.lo, p.hi, p.biasBits);
@@ -350,7 +356,7 @@ function conv(
 
 /** An adder layer that assembly/int8_depthwise.ts runs: one channel per group in and out. */
 function isDepthwise(kind: "adder" | "mul", g: Pick<Conv2dShape, "C" | "K" | "kh" | "kw" | "groups">): boolean {
-  return kind === "adder" && g.groups > 1 && g.C === g.groups && g.K === g.groups && g.kh * g.kw <= 257;
+  return kind === "adder" && g.groups > 1 && g.C === g.groups && g.K === g.groups && g.kh * g.kw <= U16_MAX_TAPS;
 }
 
 /** A validated conv call: its geometry block (see Int8Conv) and how it splits. */
@@ -432,7 +438,9 @@ function bindConv(
   const st = state(rt);
   const p = c.block, args = [st.paramsPtr];
   const { prepared, plain, slotBytes, kernel, positions, grain } = c;
-  // the u16-lane form only for the one-channel adder kernel, which reads it
+  // a plain block is built on every call: the integer forms (BigInt searches, about 10 µs per
+  // channel) only for the one-channel adder kernel, which needs them for its speed; the lanes and
+  // depthwise kernels take them from a PreparedRequant and the f64 path from a plain one
   const plainBlock = plain ? requantBlock(s.K, plain, kind === "adder" && s.C === 1) : null;
   return () => {
     // the only state that can change after binding: disposal, and the scratch blocks
@@ -489,7 +497,7 @@ export function bindAdderConvRequantMaxPool2U8(x: Uint8Array, w: Int8Weights, pa
  */
 export function canFuseMaxPool2(kind: "adder" | "mul", s: Conv2dShape): boolean {
   if (kind !== "adder" || s.OH < 2 || s.OW < 2 || isDepthwise(kind, s)) return false;
-  const direct = s.C === 1 && s.groups === 1 && s.strideW === 1 && s.dilationW === 1 && s.kh * s.kw <= 257 && (s.H + 2 * s.padH) * (s.W + 2 * s.padW) <= MAX_PLANE_BYTES;
+  const direct = s.C === 1 && s.groups === 1 && s.strideW === 1 && s.dilationW === 1 && s.kh * s.kw <= U16_MAX_TAPS && (s.H + 2 * s.padH) * (s.W + 2 * s.padW) <= MAX_PLANE_BYTES;
   return direct || s.C !== 1;
 }
 
@@ -556,20 +564,29 @@ function requantChannels(K: number): number {
 }
 
 function requantBytes(K: number): number {
-  return 32 + requantChannels(K) * 12 + U16_HEAD + requantChannels(K) * (U16_CHANNEL + 4);
+  return 32 + requantChannels(K) * 12 + U16_HEAD + requantChannels(K) * (U16_CHANNEL + 4) + LANES_HEAD + lanesChannels(K) * LANES_CHANNEL;
 }
 
+/** Channels of the lanes form: whole blocks of 8, and one spare block for the 16-lane reads of a last 8. */
+function lanesChannels(K: number): number {
+  return alignUp(K, 8) + 8;
+}
 /** The u16-lane integer form (requant_u16.ts) after the f64 multipliers: i32 [lo, hi, 0, 0], then per channel. */
 const U16_HEAD = 16;
 /** i32 [mode, rA, rB, m, b, k, q, 0] per channel. */
 const U16_CHANNEL = 32;
+/** The lanes form (requant_u16.ts lanesRequant) after the rising masks: i32 [ready, shift, 0, lo, hi, 0, 0, 0]. */
+const LANES_HEAD = 32;
+/** Per channel, in blocks of 8 channels (144 bytes): u16 flip [8], ref [8], span [8], u32 m [8], u32 b [8], i32 q [8]. */
+const LANES_CHANNEL = 18;
 
 /**
  * Header f64 [lo − zp, hi − zp, zp + 2^52], i32 Kpad at 24, i32 biasBits at 28; bias i32 [Kpad];
  * mult·2^−shift f64 [Kpad]; then the u16-lane form (U16_HEAD, U16_CHANNEL; rqU16 in int8_common.ts);
- * then i32 [Kpad] masks, all ones where mult ≥ 0 (rqRising: the pooled kernels' max or min).
- * Built in JS once and copied into wasm memory. withU16: compute the u16-lane form (only the
- * one-channel adder kernel reads it); without it every channel takes the f64 path.
+ * then i32 [Kpad] masks, all ones where mult ≥ 0 (rqRising: the pooled kernels' max or min); then
+ * the lanes form (LANES_HEAD, LANES_CHANNEL; rqLanes in int8_common.ts). Built in JS once and
+ * copied into wasm memory. withU16: compute the u16-lane and lanes forms (only the adder kernels
+ * with u16 accumulators read them); without them every channel takes the f64 path.
  */
 function requantBlock(K: number, p: RequantParams, withU16: boolean): Uint8Array {
   const Kpad = requantChannels(K);
@@ -590,13 +607,33 @@ function requantBlock(K: number, p: RequantParams, withU16: boolean): Uint8Array
   u16[0] = p.lo;
   u16[1] = p.hi;
   // it costs tens of µs per channel (BigInt searches): only where a kernel reads it
+  const forms: U16Requant[] = [];
   for (let k = 0; withU16 && k < K; k++) {
     const c = u16Requant(p.bias[k]!, p.mult[k]!, p.shift[k]!, p.biasBits ?? 0, p.outZp, p.lo, p.hi);
     u16.set([c.mode, c.rA, c.rB, c.m | 0, c.b | 0, c.k, c.q], (U16_HEAD + k * U16_CHANNEL) / 4);
+    forms.push(c);
   }
-  const rising = new Int32Array(block, 32 + Kpad * 12 + U16_HEAD + Kpad * U16_CHANNEL, Kpad);
+  const risingAt = 32 + Kpad * 12 + U16_HEAD + Kpad * U16_CHANNEL;
+  const rising = new Int32Array(block, risingAt, Kpad);
   for (let k = 0; k < K; k++) rising[k] = p.mult[k]! >= 0 ? -1 : 0;
+  const lanes = withU16 ? lanesRequant(forms) : null;
+  if (lanes) writeLanes(block, risingAt + Kpad * 4, lanes, p);
   return new Uint8Array(block);
+}
+
+/** The lanes form at byte `at` of the block (its header's `ready` stays 0 when a layer has none). */
+function writeLanes(block: ArrayBuffer, at: number, f: LanesRequant, p: RequantParams): void {
+  new Int32Array(block, at, 5).set([1, f.shift, 0, p.lo, p.hi]);
+  const u16 = new Uint16Array(block, at + LANES_HEAD), u32 = new Uint32Array(block, at + LANES_HEAD), i32 = new Int32Array(block, at + LANES_HEAD);
+  for (let c = 0; c < f.m.length; c++) {
+    const o = (c >> 3) * 8 * LANES_CHANNEL, lane = c & 7;
+    u16[o / 2 + lane] = f.flip[c]!;
+    u16[o / 2 + 8 + lane] = f.ref[c]!;
+    u16[o / 2 + 16 + lane] = f.span[c]!;
+    u32[o / 4 + 12 + lane] = f.m[c]!;
+    u32[o / 4 + 20 + lane] = f.b[c]!;
+    i32[o / 4 + 28 + lane] = f.q[c]!;
+  }
 }
 
 function positive(op: string, sizes: Record<string, number>): void {

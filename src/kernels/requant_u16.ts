@@ -92,3 +92,47 @@ function firstWhere(a: number, b: number, pred: (r: number) => boolean): number 
   }
   return b;
 }
+
+// ---- one shift for a whole layer: kernels whose lanes hold different channels ----
+//
+// The lanes tiles and the depthwise kernel (assembly/int8_adder_lanes.ts, int8_depthwise.ts) hold
+// 8 or 16 channels of one position in their vector lanes, and WebAssembly SIMD shifts every lane
+// by the same count. Scaling numerator and denominator by 2^(S − k) leaves a floor unchanged:
+//
+//   floor((b + d·m) / 2^k) = floor((b' + d·m') / 2^S),   b' = b·2^(S − k), m' = m·2^(S − k),
+//
+// so with S = the largest k of the layer every channel takes one shift, as long as
+// b' + (rB − rA)·m' < 2^32 for each (between its two saturations a channel spans at most about 257
+// output steps, so this holds whenever S ≤ 23). The clamp and the direction fold into two u16 steps:
+// with flip = 0 (rising) or 0xFFFF (falling) and ref = rA or 65535 − rB,
+//
+//   d = min(sat_sub_u(r xor flip, ref), rB − rA)
+//
+// is clamp(r, rA, rB) − rA when rising and rB − clamp(r, rA, rB) when falling (r xor 0xFFFF =
+// 65535 − r reverses the order). A channel in mode 0 keeps the whole layer on the f64 path.
+
+/** A layer's channels in the u16 integer form with one shift (the arrays are per channel). */
+export interface LanesRequant {
+  shift: number;
+  flip: number[]; ref: number[]; span: number[];
+  m: number[]; b: number[]; q: number[];
+}
+
+/** The one-shift form of a layer whose channels have the integer forms `forms`, or null when one cannot take it. */
+export function lanesRequant(forms: readonly U16Requant[]): LanesRequant | null {
+  if (forms.some((c) => c.mode === 0)) return null;
+  const shift = Math.max(0, ...forms.map((c) => c.k));
+  const out: LanesRequant = { shift, flip: [], ref: [], span: [], m: [], b: [], q: [] };
+  for (const c of forms) {
+    const scale = 2n ** BigInt(shift - c.k);
+    const m = BigInt(c.m) * scale, b = BigInt(c.b) * scale;
+    if (b + BigInt(c.rB - c.rA) * m >= U32) return null;
+    out.flip.push(c.mode === 1 ? 0 : 0xffff);
+    out.ref.push(c.mode === 1 ? c.rA : R_MAX - c.rB);
+    out.span.push(c.rB - c.rA);
+    out.m.push(Number(m));
+    out.b.push(Number(b));
+    out.q.push(c.q);
+  }
+  return out;
+}
