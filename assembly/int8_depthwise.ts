@@ -26,6 +26,18 @@ import { buildPlane, extraWeights, Int8Conv, lanesForm, memoryEnd, PLANE_OFFSET,
   return v128.or(i8x16.sub_sat_u(a, b), i8x16.sub_sat_u(b, a));
 }
 
+/** acc + the low 8 bytes of d widened to u16. */
+// @ts-ignore: decorator
+@inline function addLow(acc: v128, d: v128): v128 {
+  return i16x8.add(acc, i16x8.extend_low_i8x16_u(d));
+}
+
+/** acc + the high 8 bytes of d widened to u16. */
+// @ts-ignore: decorator
+@inline function addHigh(acc: v128, d: v128): v128 {
+  return i16x8.add(acc, i16x8.extend_high_i8x16_u(d));
+}
+
 /** Output positions [start, end) of a depthwise adder conv (s: Int8Conv), in the thread's slot. */
 export function adderDepthwiseU8(s: Int8Conv, slot: usize, start: i32, end: i32): void {
   const x = <usize>s.x, out = <usize>s.out, rq = <usize>s.rq;
@@ -51,6 +63,25 @@ export function adderDepthwiseU8(s: Int8Conv, slot: usize, start: i32, end: i32)
     }
     const window = plane + <usize>(oh * s.sh) * pitch + <usize>(ow * s.sw * C);
     const dst = out + <usize>p * C * esz;
+    if (kh == 3 && kw == 3) {
+      // the common 3×3 case unrolled: no loop counters or pointer steps between the taps
+      for (let c = 0; c < C; c += 16) {
+        const r = window + <usize>c, r1 = r + rowStep, r2 = r1 + rowStep, w = wt + <usize>c;
+        let lo = i16x8.splat(0), hi = i16x8.splat(0), d: v128;
+        d = absDiff(v128.load(r), v128.load(w)); lo = addLow(lo, d); hi = addHigh(hi, d);
+        d = absDiff(v128.load(r + colStep), v128.load(w + cp)); lo = addLow(lo, d); hi = addHigh(hi, d);
+        d = absDiff(v128.load(r + 2 * colStep), v128.load(w + 2 * cp)); lo = addLow(lo, d); hi = addHigh(hi, d);
+        d = absDiff(v128.load(r1), v128.load(w + 3 * cp)); lo = addLow(lo, d); hi = addHigh(hi, d);
+        d = absDiff(v128.load(r1 + colStep), v128.load(w + 4 * cp)); lo = addLow(lo, d); hi = addHigh(hi, d);
+        d = absDiff(v128.load(r1 + 2 * colStep), v128.load(w + 5 * cp)); lo = addLow(lo, d); hi = addHigh(hi, d);
+        d = absDiff(v128.load(r2), v128.load(w + 6 * cp)); lo = addLow(lo, d); hi = addHigh(hi, d);
+        d = absDiff(v128.load(r2 + colStep), v128.load(w + 7 * cp)); lo = addLow(lo, d); hi = addHigh(hi, d);
+        d = absDiff(v128.load(r2 + 2 * colStep), v128.load(w + 8 * cp)); lo = addLow(lo, d); hi = addHigh(hi, d);
+        if (lanes != 0) storeBytes(dst + <usize>c, requantLanes16(lo, hi, lanes, c), min(16, C - c));
+        else emit16(lo, hi, dst + <usize>c * esz, min(16, C - c), rq, m, lanes, c);
+      }
+      continue;
+    }
     for (let c = 0; c < C; c += 16) {
       let lo = i16x8.splat(0), hi = i16x8.splat(0);
       let r = window + <usize>c, w = wt + <usize>c;
@@ -58,8 +89,8 @@ export function adderDepthwiseU8(s: Int8Conv, slot: usize, start: i32, end: i32)
         let a = r;
         for (let kj = 0; kj < kw; kj++) {
           const d = absDiff(v128.load(a), v128.load(w));
-          lo = i16x8.add(lo, i16x8.extend_low_i8x16_u(d));
-          hi = i16x8.add(hi, i16x8.extend_high_i8x16_u(d));
+          lo = addLow(lo, d);
+          hi = addHigh(hi, d);
           a += colStep;
           w += cp;
         }
