@@ -34,8 +34,10 @@ async function exportWith(dist) {
   const { scope } = await load('src/tensor/storage.js');
   const { exportBundle } = await load('src/deploy/export/export_bundle.js');
   manualSeed(1);
-  const model = createModel(resolveSpec({ model: name, op: 'adder' }));
-  const shape = [3, 32, 32], size = 3 * 32 * 32, n = 32;
+  const spec = resolveSpec({ model: name, op: 'adder' });
+  const model = createModel(spec);
+  const shape = [spec.inChannels, spec.inputSize, spec.inputSize], size = shape[0] * shape[1] * shape[2], n = 32;
+  const mean = Array(shape[0]).fill(0.5), std = Array(shape[0]).fill(0.25);
   const x = Tensor.empty([n, ...shape], true);
   model.train();
   noGrad(() => {
@@ -47,11 +49,11 @@ async function exportWith(dist) {
   x.dispose();
   model.eval();
   const calib = randomImages(128, size, 7).map((v) => (v - 0.5) / 0.25);
-  return exportBundle(model, calib, 128, shape, { mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] }, { model: name, op: 'adder', note: 'random weights' }, name).bytes;
+  return { bundle: exportBundle(model, calib, 128, shape, { mean, std }, { model: name, op: 'adder', note: 'random weights' }, name).bytes, size };
 }
 
-const bundle = await exportWith(distA);
-const pixels = randomImages(batch, 3 * 32 * 32, 11);
+const { bundle, size } = await exportWith(distA);
+const pixels = randomImages(batch, size, 11);
 const sides = [];
 for (const dist of [distA, distB]) {
   const deploy = await loader(dist)('src/deploy/index.js');
