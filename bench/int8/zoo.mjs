@@ -22,6 +22,7 @@
 // Below 1.0, no change outside the tile's inner loop can reach onnxruntime-node.
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { normalize, randomImages, zooModels } from './zoo-models.mjs';
 import { markdownTable, median, parseArgs, saveResult, machineInfo, commandLine, startClock } from '../lib/stats.mjs';
 
 const opts = parseArgs(process.argv.slice(2));
@@ -34,14 +35,9 @@ const minMs = Number(opts.ms ?? 400);
 const warmupMs = Number(opts['warmup-ms'] ?? 800);
 const webThreads = Number(opts['ort-web-threads'] ?? 2);
 const load = (p) => import(pathToFileURL(path.join(dist, p)).href);
+const { liveModel, adderBundle } = await zooModels(dist);
 
-const { createModel, resolveSpec } = await load('src/models/zoo.js');
-const { manualSeed } = await load('src/tensor/random.js');
-const { Tensor } = await load('src/tensor/tensor.js');
-const { noGrad } = await load('src/tensor/autograd.js');
-const { scope } = await load('src/tensor/storage.js');
 const { initRuntime } = await load('src/kernels/runtime.js');
-const { exportBundle } = await load('src/deploy/export/export_bundle.js');
 const deploy = await load('src/deploy/index.js');
 const { modelToOnnx, encodeOnnxModel } = await load('src/onnx/index.js');
 const { readBundle } = await load('src/deploy/run/decode.js');
@@ -56,31 +52,6 @@ if (webThreads > 0) {
 
 const log = (s) => process.stderr.write(`${s}\n`);
 
-function randomImages(n, size, seed) {
-  const x = new Float32Array(n * size);
-  let s = seed >>> 0;
-  for (let i = 0; i < x.length; i++) x[i] = (s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32;
-  return x;
-}
-
-/** A random zoo model with BatchNorm statistics of live values (train-mode passes). */
-function liveModel(name, op, shape, seed) {
-  manualSeed(seed);
-  const model = createModel(resolveSpec({ model: name, op }));
-  const n = 32, size = shape[0] * shape[1] * shape[2];
-  const x = Tensor.empty([n, ...shape], true);
-  model.train();
-  noGrad(() => {
-    for (let step = 0; step < 20; step++) {
-      x.data.set(randomImages(n, size, seed * 100 + step).map((v) => (v - 0.5) / 0.25));
-      scope(() => model.forward(x));
-    }
-  });
-  x.dispose();
-  model.eval();
-  return model;
-}
-
 /** |x − w| pairs per image in the int8 adder layers (the op counter's "x − w" rows). */
 function adderPairs(bundle, name) {
   const report = countIntOps(readBundle(bundle, name));
@@ -94,14 +65,11 @@ const tileRows = rt.heap.alloc(2 * TILE_ROW + 64);
 for (const name of modelNames) {
   const shape = [3, 32, 32];
   const size = shape[0] * shape[1] * shape[2];
-  const mean = [0.5, 0.5, 0.5], std = [0.25, 0.25, 0.25];
-  const adder = liveModel(name, 'adder', shape, 1);
-  const calib = randomImages(128, size, 7).map((v) => (v - 0.5) / 0.25);
-  const bundle = exportBundle(adder, calib, 128, shape, { mean, std }, { model: name, op: 'adder', note: 'random weights' }, `${name}-adder`).bytes;
+  const bundle = adderBundle(name, shape);
   const conv = liveModel(name, 'conv', shape, 2);
   const onnx = encodeOnnxModel(modelToOnnx(conv, shape));
   const pixels = randomImages(batch, size, 11);
-  const normalized = Float32Array.from(pixels, (v) => (v - 0.5) / 0.25);
+  const normalized = Float32Array.from(pixels, normalize);
   const pairs = adderPairs(bundle, name);
   cases.push({ name, bundle, onnx, pixels, normalized, shape, pairs });
   log(`${name}: int8 adder bundle ${bundle.length} bytes, fp32 ONNX ${onnx.length} bytes, ${(pairs / 1e6).toFixed(2)} M |x − w| per image`);

@@ -1,0 +1,62 @@
+// Zoo models for the int8 benchmarks (zoo.mjs, ab-zoo.mjs): random weights with BatchNorm statistics
+// of live values (train-mode passes over random images, so every activation range is calibrated on
+// live values), and the int8 adder bundle that `mulfree export` would write for them.
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+/** n images of `size` values in [0, 1) from a fixed LCG. */
+export function randomImages(n, size, seed) {
+  const x = new Float32Array(n * size);
+  let s = seed >>> 0;
+  for (let i = 0; i < x.length; i++) x[i] = (s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32;
+  return x;
+}
+
+/** The normalization the benchmarks use: (v − 0.5) / 0.25 on every channel. */
+export const normalize = (v) => (v - 0.5) / 0.25;
+
+/** liveModel and adderBundle over the build in `dist`. */
+export async function zooModels(dist) {
+  const load = (p) => import(pathToFileURL(path.join(path.resolve(dist), p)).href);
+  const { createModel, resolveSpec } = await load('src/models/zoo.js');
+  const { manualSeed } = await load('src/tensor/random.js');
+  const { Tensor } = await load('src/tensor/tensor.js');
+  const { noGrad } = await load('src/tensor/autograd.js');
+  const { scope } = await load('src/tensor/storage.js');
+  const { exportBundle } = await load('src/deploy/export/export_bundle.js');
+
+  /** A random zoo model (seed) with BatchNorm statistics of live values, in eval mode. */
+  function liveModel(name, op, shape, seed) {
+    manualSeed(seed);
+    const model = createModel(resolveSpec({ model: name, op }));
+    const n = 32, size = shape[0] * shape[1] * shape[2];
+    const x = Tensor.empty([n, ...shape], true);
+    model.train();
+    noGrad(() => {
+      for (let step = 0; step < 20; step++) {
+        x.data.set(randomImages(n, size, seed * 100 + step).map(normalize));
+        scope(() => model.forward(x));
+      }
+    });
+    x.dispose();
+    model.eval();
+    return model;
+  }
+
+  /** The int8 bundle of a live adder model (seed 1), calibrated on 128 random images. */
+  function adderBundle(name, shape) {
+    const adder = liveModel(name, 'adder', shape, 1);
+    const size = shape[0] * shape[1] * shape[2];
+    const calib = randomImages(128, size, 7).map(normalize);
+    const norm = { mean: Array(shape[0]).fill(0.5), std: Array(shape[0]).fill(0.25) };
+    return exportBundle(adder, calib, 128, shape, norm, { model: name, op: 'adder', note: 'random weights' }, `${name}-adder`).bytes;
+  }
+
+  /** The [C, H, W] input of a zoo model. */
+  function inputShape(name) {
+    const spec = resolveSpec({ model: name, op: 'adder' });
+    return [spec.inChannels, spec.inputSize, spec.inputSize];
+  }
+
+  return { liveModel, adderBundle, inputShape };
+}
