@@ -571,6 +571,7 @@ function requantBytes(K: number): number {
 function lanesChannels(K: number): number {
   return alignUp(K, 8) + 8;
 }
+
 /** The u16-lane integer form (requant_u16.ts) after the f64 multipliers: i32 [lo, hi, 0, 0], then per channel. */
 const U16_HEAD = 16;
 /** i32 [mode, rA, rB, m, b, k, q, 0] per channel. */
@@ -584,7 +585,7 @@ const LANES_CHANNEL = 18;
  * Header f64 [lo − zp, hi − zp, zp + 2^52], i32 Kpad at 24, i32 biasBits at 28; bias i32 [Kpad];
  * mult·2^−shift f64 [Kpad]; then the u16-lane form (U16_HEAD, U16_CHANNEL; rqU16 in int8_common.ts);
  * then i32 [Kpad] masks, all ones where mult ≥ 0 (rqRising: the pooled kernels' max or min); then
- * the lanes form (LANES_HEAD, LANES_CHANNEL; rqLanes in int8_common.ts). Built in JS once and
+ * the lanes form (LANES_HEAD, LANES_CHANNEL; lanesForm in int8_common.ts). Built in JS once and
  * copied into wasm memory. withU16: compute the u16-lane and lanes forms (only the adder kernels
  * with u16 accumulators read them); without them every channel takes the f64 path.
  */

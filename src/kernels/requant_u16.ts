@@ -1,6 +1,7 @@
-// The requantization of one channel as u32 integer steps, for kernels whose vector lanes hold
-// many positions of the same channel and whose accumulators are u16 (the one-channel adder conv,
-// assembly/int8_adder.ts). The contract is requantizeU8 of reference/int8.ts:
+// The requantization of one channel as u32 integer steps, for kernels whose accumulators are u16:
+// the one-channel adder conv (assembly/int8_adder.ts), whose vector lanes hold many positions of
+// the same channel, and with one shift for a whole layer (below) the lanes tiles and the depthwise
+// kernel, whose lanes hold channels. The contract is requantizeU8 of reference/int8.ts:
 //
 //   out(r) = clamp(raw(r), lo, hi),   raw(r) = floor((r·M + C) / 2^s) + zp,
 //   M = mult·2^F,  C = bias·mult + 2^(s−1),  r ∈ [0, 65535].
@@ -102,9 +103,10 @@ function firstWhere(a: number, b: number, pred: (r: number) => boolean): number 
 //   floor((b + d·m) / 2^k) = floor((b' + d·m') / 2^S),   b' = b·2^(S − k), m' = m·2^(S − k),
 //
 // so with S = the largest k of the layer every channel takes one shift, as long as
-// b' + (rB − rA)·m' < 2^32 for each (between its two saturations a channel spans at most about 257
-// output steps, so this holds whenever S ≤ 23). The clamp and the direction fold into two u16 steps:
-// with flip = 0 (rising) or 0xFFFF (falling) and ref = rA or 65535 − rB,
+// b' + (rB − rA)·m' < 2^32 for each, which is checked (a channel that moves at most one output
+// step per accumulator unit spans about 257 values between its saturations, so for such layers it
+// holds whenever S ≤ 23). The clamp and the direction fold into three u16 steps: with flip = 0
+// (rising) or 0xFFFF (falling) and ref = rA or 65535 − rB,
 //
 //   d = min(sat_sub_u(r xor flip, ref), rB − rA)
 //
