@@ -24,20 +24,29 @@ export async function zooModels(dist) {
   const { noGrad } = await load('src/tensor/autograd.js');
   const { scope } = await load('src/tensor/storage.js');
   const { exportBundle } = await load('src/deploy/export/export_bundle.js');
+  const { BatchNormBase } = await load('src/nn/batchnorm.js');
 
-  /** A random zoo model (seed) with BatchNorm statistics of live values, in eval mode. */
+  /**
+   * A random zoo model (seed) with BatchNorm statistics of live values, in eval mode: the plain
+   * average of 20 batches' statistics (momentum 1/i, as PreciseBN). With the default momentum
+   * (0.1) the running means of the adder layers' large negative outputs stay short of their batch
+   * means, and every image then gives the same logits.
+   */
   function liveModel(name, op, shape, seed) {
     manualSeed(seed);
     const model = createModel(resolveSpec({ model: name, op }));
     const n = 32, size = shape[0] * shape[1] * shape[2];
     const x = Tensor.empty([n, ...shape], true);
+    const norms = model.namedModules().map(([, m]) => m).filter((m) => m instanceof BatchNormBase);
     model.train();
     noGrad(() => {
       for (let step = 0; step < 20; step++) {
+        for (const bn of norms) bn.momentum = 1 / (step + 1);
         x.data.set(randomImages(n, size, seed * 100 + step).map(normalize));
         scope(() => model.forward(x));
       }
     });
+    for (const bn of norms) bn.momentum = 0.1;
     x.dispose();
     model.eval();
     return model;
