@@ -39,42 +39,32 @@ static double now_ns(void) {
   return t.tv_sec * 1e9 + t.tv_nsec;
 }
 
-static int64_t hsum64(__m256i v) {
+static int64_t hsum64x4(__m256i v) {
   __m128i s = _mm_add_epi64(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
   return _mm_cvtsi128_si64(s) + _mm_extract_epi64(s, 1);
 }
+static int64_t hsum64x2(__m128i v) { return _mm_cvtsi128_si64(v) + _mm_extract_epi64(v, 1); }
 
-static void sad256(void) {
-  __m256i acc[8];
-  for (int i = 0; i < 8; i++) acc[i] = _mm256_setzero_si256();
-  for (int o = 0; o < ROW; o += 32) {
-    __m256i x0 = _mm256_load_si256((const __m256i *)(xr[0] + o)), x1 = _mm256_load_si256((const __m256i *)(xr[1] + o));
-    for (int c = 0; c < 4; c++) {
-      __m256i w = _mm256_load_si256((const __m256i *)(wr[c] + o));
-      acc[c] = _mm256_add_epi64(acc[c], _mm256_sad_epu8(x0, w));
-      acc[4 + c] = _mm256_add_epi64(acc[4 + c], _mm256_sad_epu8(x1, w));
-    }
+// One 2 × 4 tile of psadbw of vector type VEC (BYTES wide): each call of SAD sums |x − w| of
+// BYTES pairs into BYTES / 8 u64 lanes.
+#define SAD_TILE(NAME, VEC, BYTES, LOAD, SAD, ADD64, ZERO, HSUM)                   \
+  static void NAME(void) {                                                        \
+    VEC acc[8];                                                                   \
+    for (int i = 0; i < 8; i++) acc[i] = ZERO();                                  \
+    for (int o = 0; o < ROW; o += BYTES) {                                        \
+      VEC x0 = LOAD((const VEC *)(xr[0] + o)), x1 = LOAD((const VEC *)(xr[1] + o)); \
+      for (int c = 0; c < 4; c++) {                                               \
+        VEC w = LOAD((const VEC *)(wr[c] + o));                                   \
+        acc[c] = ADD64(acc[c], SAD(x0, w));                                       \
+        acc[4 + c] = ADD64(acc[4 + c], SAD(x1, w));                               \
+      }                                                                           \
+    }                                                                             \
+    int64_t s = 0;                                                                \
+    for (int i = 0; i < 8; i++) s += HSUM(acc[i]);                                \
+    sink += s;                                                                    \
   }
-  int64_t s = 0;
-  for (int i = 0; i < 8; i++) s += hsum64(acc[i]);
-  sink += s;
-}
-
-static void sad128(void) {
-  __m128i acc[8];
-  for (int i = 0; i < 8; i++) acc[i] = _mm_setzero_si128();
-  for (int o = 0; o < ROW; o += 16) {
-    __m128i x0 = _mm_load_si128((const __m128i *)(xr[0] + o)), x1 = _mm_load_si128((const __m128i *)(xr[1] + o));
-    for (int c = 0; c < 4; c++) {
-      __m128i w = _mm_load_si128((const __m128i *)(wr[c] + o));
-      acc[c] = _mm_add_epi64(acc[c], _mm_sad_epu8(x0, w));
-      acc[4 + c] = _mm_add_epi64(acc[4 + c], _mm_sad_epu8(x1, w));
-    }
-  }
-  int64_t s = 0;
-  for (int i = 0; i < 8; i++) s += _mm_cvtsi128_si64(acc[i]) + _mm_extract_epi64(acc[i], 1);
-  sink += s;
-}
+SAD_TILE(sad256, __m256i, 32, _mm256_load_si256, _mm256_sad_epu8, _mm256_add_epi64, _mm256_setzero_si256, hsum64x4)
+SAD_TILE(sad128, __m128i, 16, _mm_load_si128, _mm_sad_epu8, _mm_add_epi64, _mm_setzero_si128, hsum64x2)
 
 static __m128i ones_in_memory;
 static const __m128i *volatile ones_address = &ones_in_memory;
