@@ -1,0 +1,183 @@
+// int8 adder inference in a real browser: mulfree against onnxruntime-web, both in headless
+// Chromium (Debian's, through playwright-core), on the zoo models at one batch size, in
+// interleaved rounds; mulfree and onnxruntime-node (native fp32) in this Node process too, for the
+// engines' difference (Node 20 has V8 11.3; Chromium brings its own, newer V8) and issue 12's anchor.
+//
+//   node bench/browser/infer.mjs [--dist DIR] [--models lenet5,resnet20,mobile] [--batch 64]
+//                                [--threads 1,2] [--rounds 5] [--ms 400] [--warmup-ms 800]
+//
+// The page is cross-origin isolated (COOP/COEP, as the browser tests serve it), so both runtimes
+// use Web Workers on shared memory. onnxruntime-web fixes its thread count when its wasm starts,
+// so each thread count has its own page. Models: random weights with live BatchNorm statistics
+// (bench/int8/zoo-models.mjs); mulfree runs the int8 adder bundle that `mulfree export` writes,
+// onnxruntime-web the fp32 conv model of the same architecture as the ONNX that `mulfree export
+// --format onnx` writes. Ratios are medians over rounds of same-round ratios. Writes
+// bench/results/browser-infer-<date>.json.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { chromium } from 'playwright-core';
+import { normalize, randomImages, zooModels } from '../int8/zoo-models.mjs';
+import { markdownTable, median, parseArgs, saveResult } from '../lib/stats.mjs';
+
+const opts = parseArgs(process.argv.slice(2));
+const root = fileURLToPath(new URL('../../', import.meta.url)).replace(/\/$/, '');
+const dist = path.resolve(opts.dist ?? process.env.MULFREE_DIST ?? path.join(root, 'dist'));
+const modelNames = (opts.models ?? 'lenet5,resnet20,mobile').split(',');
+const batch = Number(opts.batch ?? 64);
+const threadList = (opts.threads ?? '1,2').split(',').map(Number);
+const rounds = Number(opts.rounds ?? 5);
+const minMs = Number(opts.ms ?? 400);
+const warmupMs = Number(opts['warmup-ms'] ?? 800);
+const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const log = (s) => process.stderr.write(`${s}\n`);
+
+const load = (p) => import(pathToFileURL(path.join(dist, p)).href);
+const { liveModel, adderBundle, inputShape } = await zooModels(dist);
+const { modelToOnnx, encodeOnnxModel } = await load('src/onnx/index.js');
+const deploy = await load('src/deploy/index.js');
+const { initRuntime } = await load('src/kernels/runtime.js');
+const { serveStatic } = await load('test/browser/serve.js');
+const ort = await import('onnxruntime-node');
+
+// the models, written where the page can fetch them (bench/out/ is not committed)
+const outDir = path.join(root, 'bench', 'out', 'browser');
+fs.mkdirSync(outDir, { recursive: true });
+const models = modelNames.map((name) => {
+  const shape = inputShape(name);
+  const bundle = adderBundle(name, shape);
+  const onnx = encodeOnnxModel(modelToOnnx(liveModel(name, 'conv', shape, 2), shape));
+  fs.writeFileSync(path.join(outDir, `${name}.mulfree.safetensors`), bundle);
+  fs.writeFileSync(path.join(outDir, `${name}.onnx`), onnx);
+  const pixels = randomImages(batch, shape[0] * shape[1] * shape[2], 11);
+  log(`${name}: int8 adder bundle ${bundle.length} bytes, fp32 ONNX ${onnx.length} bytes`);
+  return { name, shape, bundle, onnx, pixels };
+});
+const relDist = path.relative(root, dist);
+if (relDist.startsWith('..')) throw new Error(`--dist must be inside the repository (${root}) so that the page can load it: ${dist}`);
+
+/** In the page: load both runtimes once (onnxruntime-web with `ortThreads`). */
+async function pageSetup({ relDist, ortThreads }) {
+  const wasm = new Uint8Array(await (await fetch(`/${relDist}/mulfree.wasm`)).arrayBuffer());
+  const deploy = await import(`/${relDist}/src/deploy/index.js`);
+  const { initRuntime } = await import(`/${relDist}/src/kernels/runtime.js`);
+  const ort = await import('/bench/node_modules/onnxruntime-web/dist/ort.wasm.min.mjs');
+  ort.env.wasm.wasmPaths = '/bench/node_modules/onnxruntime-web/dist/';
+  ort.env.wasm.numThreads = ortThreads;
+  ort.env.wasm.proxy = false;
+  globalThis.bench = { wasm, deploy, initRuntime, ort, sessions: {} };
+  return { isolated: globalThis.crossOriginIsolated, userAgent: navigator.userAgent };
+}
+
+/** In the page: one timed loop of ≥ ms after warm-up, of mulfree (threads) or onnxruntime-web: img/s. */
+async function pageMeasure({ engine, name, shape, threads, batch, ms, warmupMs, pixels }) {
+  const { wasm, deploy, initRuntime, ort, sessions } = globalThis.bench;
+  const x = new Float32Array(pixels);
+  let call, done = () => {};
+  if (engine === 'mulfree') {
+    await initRuntime({ threads, wasm }).whenReady();
+    const bytes = new Uint8Array(await (await fetch(`/bench/out/browser/${name}.mulfree.safetensors`)).arrayBuffer());
+    const model = deploy.load(bytes, { threads, wasm, name });
+    call = async () => model.predict(x, batch);
+    done = () => { model.dispose(); initRuntime({ threads: 1, wasm }); };
+  } else {
+    sessions[name] ??= await ort.InferenceSession.create(`/bench/out/browser/${name}.onnx`, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+    const input = new ort.Tensor('float32', x.map((v) => (v - 0.5) / 0.25), [batch, ...shape]);
+    call = () => sessions[name].run({ input });
+  }
+  let end = performance.now() + warmupMs;
+  do await call(); while (performance.now() < end);
+  let iters = 0;
+  const t0 = performance.now();
+  end = t0 + ms;
+  do { await call(); iters++; } while (iters < 3 || performance.now() < end);
+  const imgPerSec = (iters * batch) / ((performance.now() - t0) / 1e3);
+  done();
+  return imgPerSec;
+}
+
+/** A timed loop of ≥ minMs after warm-up, in this process: img/s. */
+async function timeLoop(call) {
+  let end = performance.now() + warmupMs;
+  do await call(); while (performance.now() < end);
+  let iters = 0;
+  const t0 = performance.now();
+  end = t0 + minMs;
+  do { await call(); iters++; } while (iters < 3 || performance.now() < end);
+  return (iters * batch) / ((performance.now() - t0) / 1e3);
+}
+
+/** mulfree in this Node process. */
+async function mulfreeNode(m, threads) {
+  const model = deploy.load(m.bundle, { threads, name: m.name });
+  const imgPerSec = await timeLoop(() => model.predict(m.pixels, batch));
+  model.dispose();
+  initRuntime({ threads: 1 }); // stop the workers while the others run
+  return imgPerSec;
+}
+
+/** onnxruntime-node on the fp32 ONNX, intra-op threads = threads. */
+async function ortNode(m, threads) {
+  const session = await ort.InferenceSession.create(m.onnx, { executionProviders: ['cpu'], intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' });
+  const input = new ort.Tensor('float32', Float32Array.from(m.pixels, normalize), [batch, ...m.shape]);
+  const imgPerSec = await timeLoop(() => session.run({ input }));
+  await session.release?.();
+  return imgPerSec;
+}
+
+if (!fs.existsSync(chromiumPath)) throw new Error(`needs Chromium at ${chromiumPath}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
+const browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+const server = await serveStatic(root, { isolated: true, pages: { '/bench.html': '<!doctype html><meta charset=utf-8><title>mulfree bench</title><body></body>' } });
+const pages = {};
+let about;
+try {
+  for (const t of threadList) {
+    const page = await browser.newPage();
+    page.on('pageerror', (e) => log(`page error: ${e.message}`));
+    await page.goto(`${server.url}/bench.html`);
+    about = await page.evaluate(pageSetup, { relDist, ortThreads: t });
+    if (!about.isolated) throw new Error('the bench page is not cross-origin isolated: no threads');
+    pages[t] = page;
+  }
+  log(`Chromium: ${about.userAgent}`);
+
+  const samples = {};
+  const add = (key, v) => (samples[key] ??= []).push(v);
+  for (let r = 0; r < rounds; r++) {
+    log(`round ${r + 1} of ${rounds}`);
+    for (const m of models) {
+      for (const t of threadList) {
+        const args = { name: m.name, shape: m.shape, threads: t, batch, ms: minMs, warmupMs, pixels: Array.from(m.pixels) };
+        add(`${m.name}|mulfree-chromium|${t}`, await pages[t].evaluate(pageMeasure, { ...args, engine: 'mulfree' }));
+        add(`${m.name}|ort-web-chromium|${t}`, await pages[t].evaluate(pageMeasure, { ...args, engine: 'ort' }));
+        add(`${m.name}|mulfree-node|${t}`, await mulfreeNode(m, t));
+        add(`${m.name}|ort-node|${t}`, await ortNode(m, t));
+      }
+    }
+  }
+
+  const ratio = (a, b) => median(samples[a].map((v, i) => v / samples[b][i]));
+  const rows = [];
+  const result = {};
+  for (const m of models) {
+    for (const t of threadList) {
+      const k = (e) => `${m.name}|${e}|${t}`;
+      const row = {
+        mulfreeChromium: median(samples[k('mulfree-chromium')]), ortWebChromium: median(samples[k('ort-web-chromium')]), mulfreeNode: median(samples[k('mulfree-node')]),
+        ortNode: median(samples[k('ort-node')]),
+        vsOrtWeb: ratio(k('mulfree-chromium'), k('ort-web-chromium')), chromiumVsNode: ratio(k('mulfree-chromium'), k('mulfree-node')),
+        chromiumVsOrtNode: ratio(k('mulfree-chromium'), k('ort-node')), nodeVsOrtNode: ratio(k('mulfree-node'), k('ort-node')),
+      };
+      result[`${m.name}|${t}`] = row;
+      rows.push([m.name, t, row.mulfreeChromium.toFixed(0), row.ortWebChromium.toFixed(0), `**${row.vsOrtWeb.toFixed(2)}×**`, row.mulfreeNode.toFixed(0), `${row.chromiumVsNode.toFixed(2)}×`,
+        row.ortNode.toFixed(0), `${row.chromiumVsOrtNode.toFixed(2)}×`, `${row.nodeVsOrtNode.toFixed(2)}×`]);
+    }
+  }
+  console.log(`batch ${batch}, ${rounds} rounds; img/s medians; ratios are medians of same-round ratios`);
+  console.log(markdownTable(['model', 'threads', 'mulfree int8 adder, Chromium', 'onnxruntime-web fp32, Chromium', 'mulfree ÷ ort-web', 'mulfree int8 adder, Node', 'Chromium ÷ Node', 'onnxruntime-node fp32', 'mulfree Chromium ÷ ort-node', 'mulfree Node ÷ ort-node'], rows));
+  const file = saveResult('browser-infer', { chromium: about.userAgent, batch, rounds, minMs, warmupMs, threads: threadList, result, samples });
+  console.log(`saved ${path.relative(process.cwd(), file)}`);
+} finally {
+  await browser.close();
+  await server.close();
+}
