@@ -17,18 +17,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
-import { normalize, randomImages, zooModels } from '../int8/zoo-models.mjs';
-import { markdownTable, median, parseArgs, saveResult } from '../lib/stats.mjs';
+import { normalize, randomImages, zooBenchOptions, zooModels } from '../int8/zoo-models.mjs';
+import { markdownTable, median, saveResult } from '../lib/stats.mjs';
 
-const opts = parseArgs(process.argv.slice(2));
+const { dist, modelNames, batch, threadList, rounds, minMs, warmupMs } = zooBenchOptions(process.argv.slice(2), 'lenet5,resnet20,mobile');
 const root = fileURLToPath(new URL('../../', import.meta.url)).replace(/\/$/, '');
-const dist = path.resolve(opts.dist ?? process.env.MULFREE_DIST ?? path.join(root, 'dist'));
-const modelNames = (opts.models ?? 'lenet5,resnet20,mobile').split(',');
-const batch = Number(opts.batch ?? 64);
-const threadList = (opts.threads ?? '1,2').split(',').map(Number);
-const rounds = Number(opts.rounds ?? 5);
-const minMs = Number(opts.ms ?? 400);
-const warmupMs = Number(opts['warmup-ms'] ?? 800);
 const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const log = (s) => process.stderr.write(`${s}\n`);
 
@@ -56,8 +49,22 @@ const models = modelNames.map((name) => {
 const relDist = path.relative(root, dist);
 if (relDist.startsWith('..')) throw new Error(`--dist must be inside the repository (${root}) so that the page can load it: ${dist}`);
 
-/** In the page: load both runtimes once (onnxruntime-web with `ortThreads`). */
-async function pageSetup({ relDist, ortThreads }) {
+/**
+ * A timed loop of ≥ ms after warm-up (≥ 3 calls): img/s. Used in this process and, from its
+ * source, in the page (page.evaluate can only carry functions that close over nothing).
+ */
+async function timedLoop(call, batch, ms, warmupMs) {
+  let end = performance.now() + warmupMs;
+  do await call(); while (performance.now() < end);
+  let iters = 0;
+  const t0 = performance.now();
+  end = t0 + ms;
+  do { await call(); iters++; } while (iters < 3 || performance.now() < end);
+  return (iters * batch) / ((performance.now() - t0) / 1e3);
+}
+
+/** In the page: load both runtimes once (onnxruntime-web with `ortThreads`), and the timer. */
+async function pageSetup({ relDist, ortThreads, timerSource }) {
   const wasm = new Uint8Array(await (await fetch(`/${relDist}/mulfree.wasm`)).arrayBuffer());
   const deploy = await import(`/${relDist}/src/deploy/index.js`);
   const { initRuntime } = await import(`/${relDist}/src/kernels/runtime.js`);
@@ -65,13 +72,13 @@ async function pageSetup({ relDist, ortThreads }) {
   ort.env.wasm.wasmPaths = '/bench/node_modules/onnxruntime-web/dist/';
   ort.env.wasm.numThreads = ortThreads;
   ort.env.wasm.proxy = false;
-  globalThis.bench = { wasm, deploy, initRuntime, ort, sessions: {} };
+  globalThis.bench = { wasm, deploy, initRuntime, ort, sessions: {}, timedLoop: (0, eval)(`(${timerSource})`) };
   return { isolated: globalThis.crossOriginIsolated, userAgent: navigator.userAgent };
 }
 
 /** In the page: one timed loop of ≥ ms after warm-up, of mulfree (threads) or onnxruntime-web: img/s. */
 async function pageMeasure({ engine, name, shape, threads, batch, ms, warmupMs, pixels }) {
-  const { wasm, deploy, initRuntime, ort, sessions } = globalThis.bench;
+  const { wasm, deploy, initRuntime, ort, sessions, timedLoop } = globalThis.bench;
   const x = new Float32Array(pixels);
   let call, done = () => {};
   if (engine === 'mulfree') {
@@ -85,32 +92,15 @@ async function pageMeasure({ engine, name, shape, threads, batch, ms, warmupMs, 
     const input = new ort.Tensor('float32', x.map((v) => (v - 0.5) / 0.25), [batch, ...shape]);
     call = () => sessions[name].run({ input });
   }
-  let end = performance.now() + warmupMs;
-  do await call(); while (performance.now() < end);
-  let iters = 0;
-  const t0 = performance.now();
-  end = t0 + ms;
-  do { await call(); iters++; } while (iters < 3 || performance.now() < end);
-  const imgPerSec = (iters * batch) / ((performance.now() - t0) / 1e3);
+  const imgPerSec = await timedLoop(call, batch, ms, warmupMs);
   done();
   return imgPerSec;
-}
-
-/** A timed loop of ≥ minMs after warm-up, in this process: img/s. */
-async function timeLoop(call) {
-  let end = performance.now() + warmupMs;
-  do await call(); while (performance.now() < end);
-  let iters = 0;
-  const t0 = performance.now();
-  end = t0 + minMs;
-  do { await call(); iters++; } while (iters < 3 || performance.now() < end);
-  return (iters * batch) / ((performance.now() - t0) / 1e3);
 }
 
 /** mulfree in this Node process. */
 async function mulfreeNode(m, threads) {
   const model = deploy.load(m.bundle, { threads, name: m.name });
-  const imgPerSec = await timeLoop(() => model.predict(m.pixels, batch));
+  const imgPerSec = await timedLoop(() => model.predict(m.pixels, batch), batch, minMs, warmupMs);
   model.dispose();
   initRuntime({ threads: 1 }); // stop the workers while the others run
   return imgPerSec;
@@ -120,7 +110,7 @@ async function mulfreeNode(m, threads) {
 async function ortNode(m, threads) {
   const session = await ort.InferenceSession.create(m.onnx, { executionProviders: ['cpu'], intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' });
   const input = new ort.Tensor('float32', Float32Array.from(m.pixels, normalize), [batch, ...m.shape]);
-  const imgPerSec = await timeLoop(() => session.run({ input }));
+  const imgPerSec = await timedLoop(() => session.run({ input }), batch, minMs, warmupMs);
   await session.release?.();
   return imgPerSec;
 }
@@ -135,7 +125,7 @@ try {
     const page = await browser.newPage();
     page.on('pageerror', (e) => log(`page error: ${e.message}`));
     await page.goto(`${server.url}/bench.html`);
-    about = await page.evaluate(pageSetup, { relDist, ortThreads: t });
+    about = await page.evaluate(pageSetup, { relDist, ortThreads: t, timerSource: timedLoop.toString() });
     if (!about.isolated) throw new Error('the bench page is not cross-origin isolated: no threads');
     pages[t] = page;
   }

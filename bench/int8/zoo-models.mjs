@@ -2,7 +2,26 @@
 // of live values (train-mode passes over random images, so every activation range is calibrated on
 // live values), and the int8 adder bundle that `mulfree export` would write for them.
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from '../lib/stats.mjs';
+
+/**
+ * The options the zoo benchmarks share: --dist (or $MULFREE_DIST, default the repository's dist/),
+ * --models, --batch 64, --threads 1,2, --rounds 5, --ms 400, --warmup-ms 800; `opts` has the rest.
+ */
+export function zooBenchOptions(argv, defaultModels) {
+  const opts = parseArgs(argv);
+  return {
+    opts,
+    dist: path.resolve(opts.dist ?? process.env.MULFREE_DIST ?? fileURLToPath(new URL('../../dist/', import.meta.url))),
+    modelNames: (opts.models ?? defaultModels).split(','),
+    batch: Number(opts.batch ?? 64),
+    threadList: (opts.threads ?? '1,2').split(',').map(Number),
+    rounds: Number(opts.rounds ?? 5),
+    minMs: Number(opts.ms ?? 400),
+    warmupMs: Number(opts['warmup-ms'] ?? 800),
+  };
+}
 
 /** n images of `size` values in [0, 1) from a fixed LCG. */
 export function randomImages(n, size, seed) {

@@ -21,18 +21,11 @@
 // other layers free: threads × tile pairs/s ÷ (ort-node img/s × the model's |x − w| per image).
 // Below 1.0, no change outside the tile's inner loop can reach onnxruntime-node.
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { normalize, randomImages, zooModels } from './zoo-models.mjs';
-import { markdownTable, median, parseArgs, saveResult, machineInfo, commandLine, startClock } from '../lib/stats.mjs';
+import { pathToFileURL } from 'node:url';
+import { normalize, randomImages, zooBenchOptions, zooModels } from './zoo-models.mjs';
+import { markdownTable, median, saveResult, machineInfo, commandLine, startClock } from '../lib/stats.mjs';
 
-const opts = parseArgs(process.argv.slice(2));
-const dist = path.resolve(opts.dist ?? process.env.MULFREE_DIST ?? fileURLToPath(new URL('../../dist/', import.meta.url)));
-const modelNames = (opts.models ?? 'resnet20,mobile').split(',');
-const batch = Number(opts.batch ?? 64);
-const threadList = (opts.threads ?? '1,2').split(',').map(Number);
-const rounds = Number(opts.rounds ?? 5);
-const minMs = Number(opts.ms ?? 400);
-const warmupMs = Number(opts['warmup-ms'] ?? 800);
+const { opts, dist, modelNames, batch, threadList, rounds, minMs, warmupMs } = zooBenchOptions(process.argv.slice(2), 'resnet20,mobile');
 const webThreads = Number(opts['ort-web-threads'] ?? 2);
 const load = (p) => import(pathToFileURL(path.join(dist, p)).href);
 const { liveModel, adderBundle } = await zooModels(dist);
