@@ -129,7 +129,7 @@ try {
     if (!about.isolated) throw new Error('the bench page is not cross-origin isolated: no threads');
     pages[t] = page;
   }
-  log(`Chromium: ${about.userAgent}`);
+  log(`Chromium ${browser.version()}: ${about.userAgent}`);
 
   const samples = {};
   const add = (key, v) => (samples[key] ??= []).push(v);
@@ -165,7 +165,7 @@ try {
   }
   console.log(`batch ${batch}, ${rounds} rounds; img/s medians; ratios are medians of same-round ratios`);
   console.log(markdownTable(['model', 'threads', 'mulfree int8 adder, Chromium', 'onnxruntime-web fp32, Chromium', 'mulfree ÷ ort-web', 'mulfree int8 adder, Node', 'Chromium ÷ Node', 'onnxruntime-node fp32', 'mulfree Chromium ÷ ort-node', 'mulfree Node ÷ ort-node'], rows));
-  const file = saveResult('browser-infer', { chromium: about.userAgent, batch, rounds, minMs, warmupMs, threads: threadList, result, samples });
+  const file = saveResult('browser-infer', { chromium: about.userAgent, chromiumVersion: browser.version(), batch, rounds, minMs, warmupMs, threads: threadList, result, samples });
   console.log(`saved ${path.relative(process.cwd(), file)}`);
 } finally {
   await browser.close();
