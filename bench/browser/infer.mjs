@@ -16,13 +16,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { chromium } from 'playwright-core';
 import { normalize, randomImages, zooBenchOptions, zooModels } from '../int8/zoo-models.mjs';
 import { markdownTable, median, saveResult } from '../lib/stats.mjs';
 
 const { dist, modelNames, batch, threadList, rounds, minMs, warmupMs } = zooBenchOptions(process.argv.slice(2), 'lenet5,resnet20,mobile');
 const root = fileURLToPath(new URL('../../', import.meta.url)).replace(/\/$/, '');
-const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const log = (s) => process.stderr.write(`${s}\n`);
 
 const load = (p) => import(pathToFileURL(path.join(dist, p)).href);
@@ -30,6 +28,8 @@ const { liveModel, adderBundle, inputShape } = await zooModels(dist);
 const { modelToOnnx, encodeOnnxModel } = await load('src/onnx/index.js');
 const deploy = await load('src/deploy/index.js');
 const { initRuntime } = await load('src/kernels/runtime.js');
+// the browser tests' launcher (Debian's Chromium, CHROMIUM_PATH) and isolated static server
+const { launchChromium } = await load('test/browser/chromium.js');
 const { serveStatic } = await load('test/browser/serve.js');
 const ort = await import('onnxruntime-node');
 
@@ -44,7 +44,10 @@ const models = modelNames.map((name) => {
   fs.writeFileSync(path.join(outDir, `${name}.onnx`), onnx);
   const pixels = randomImages(batch, shape[0] * shape[1] * shape[2], 11);
   log(`${name}: int8 adder bundle ${bundle.length} bytes, fp32 ONNX ${onnx.length} bytes`);
-  return { name, shape, bundle, onnx, pixels };
+  // mulfree takes pixels in [0, 1]; the fp32 models take them normalized
+  const normalized = Float32Array.from(pixels, normalize);
+  // plain arrays for page.evaluate, made once
+  return { name, shape, bundle, onnx, pixels, normalized, pixelList: Array.from(pixels), normalizedList: Array.from(normalized) };
 });
 const relDist = path.relative(root, dist);
 if (relDist.startsWith('..')) throw new Error(`--dist must be inside the repository (${root}) so that the page can load it: ${dist}`);
@@ -72,25 +75,25 @@ async function pageSetup({ relDist, ortThreads, timerSource }) {
   ort.env.wasm.wasmPaths = '/bench/node_modules/onnxruntime-web/dist/';
   ort.env.wasm.numThreads = ortThreads;
   ort.env.wasm.proxy = false;
-  globalThis.bench = { wasm, deploy, initRuntime, ort, sessions: {}, timedLoop: (0, eval)(`(${timerSource})`) };
+  globalThis.bench = { wasm, deploy, initRuntime, ort, bundles: {}, sessions: {}, timedLoop: (0, eval)(`(${timerSource})`) };
   return { isolated: globalThis.crossOriginIsolated, userAgent: navigator.userAgent };
 }
 
 /** In the page: one timed loop of ≥ ms after warm-up, of mulfree (threads) or onnxruntime-web: img/s. */
-async function pageMeasure({ engine, name, shape, threads, batch, ms, warmupMs, pixels }) {
-  const { wasm, deploy, initRuntime, ort, sessions, timedLoop } = globalThis.bench;
-  const x = new Float32Array(pixels);
+async function pageMeasure({ engine, name, shape, threads, batch, ms, warmupMs, input }) {
+  const { wasm, deploy, initRuntime, ort, bundles, sessions, timedLoop } = globalThis.bench;
+  const x = new Float32Array(input);
   let call, done = () => {};
   if (engine === 'mulfree') {
     await initRuntime({ threads, wasm }).whenReady();
-    const bytes = new Uint8Array(await (await fetch(`/bench/out/browser/${name}.mulfree.safetensors`)).arrayBuffer());
-    const model = deploy.load(bytes, { threads, wasm, name });
+    bundles[name] ??= new Uint8Array(await (await fetch(`/bench/out/browser/${name}.mulfree.safetensors`)).arrayBuffer());
+    const model = deploy.load(bundles[name], { threads, wasm, name });
     call = async () => model.predict(x, batch);
     done = () => { model.dispose(); initRuntime({ threads: 1, wasm }); };
   } else {
     sessions[name] ??= await ort.InferenceSession.create(`/bench/out/browser/${name}.onnx`, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
-    const input = new ort.Tensor('float32', x.map((v) => (v - 0.5) / 0.25), [batch, ...shape]);
-    call = () => sessions[name].run({ input });
+    const tensor = new ort.Tensor('float32', x, [batch, ...shape]);
+    call = () => sessions[name].run({ input: tensor });
   }
   const imgPerSec = await timedLoop(call, batch, ms, warmupMs);
   done();
@@ -109,14 +112,13 @@ async function mulfreeNode(m, threads) {
 /** onnxruntime-node on the fp32 ONNX, intra-op threads = threads. */
 async function ortNode(m, threads) {
   const session = await ort.InferenceSession.create(m.onnx, { executionProviders: ['cpu'], intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' });
-  const input = new ort.Tensor('float32', Float32Array.from(m.pixels, normalize), [batch, ...m.shape]);
+  const input = new ort.Tensor('float32', m.normalized, [batch, ...m.shape]);
   const imgPerSec = await timedLoop(() => session.run({ input }), batch, minMs, warmupMs);
   await session.release?.();
   return imgPerSec;
 }
 
-if (!fs.existsSync(chromiumPath)) throw new Error(`needs Chromium at ${chromiumPath}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
-const browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+const browser = await launchChromium();
 const server = await serveStatic(root, { isolated: true, pages: { '/bench.html': '<!doctype html><meta charset=utf-8><title>mulfree bench</title><body></body>' } });
 const pages = {};
 let about;
@@ -137,9 +139,9 @@ try {
     log(`round ${r + 1} of ${rounds}`);
     for (const m of models) {
       for (const t of threadList) {
-        const args = { name: m.name, shape: m.shape, threads: t, batch, ms: minMs, warmupMs, pixels: Array.from(m.pixels) };
-        add(`${m.name}|mulfree-chromium|${t}`, await pages[t].evaluate(pageMeasure, { ...args, engine: 'mulfree' }));
-        add(`${m.name}|ort-web-chromium|${t}`, await pages[t].evaluate(pageMeasure, { ...args, engine: 'ort' }));
+        const args = { name: m.name, shape: m.shape, threads: t, batch, ms: minMs, warmupMs };
+        add(`${m.name}|mulfree-chromium|${t}`, await pages[t].evaluate(pageMeasure, { ...args, engine: 'mulfree', input: m.pixelList }));
+        add(`${m.name}|ort-web-chromium|${t}`, await pages[t].evaluate(pageMeasure, { ...args, engine: 'ort', input: m.normalizedList }));
         add(`${m.name}|mulfree-node|${t}`, await mulfreeNode(m, t));
         add(`${m.name}|ort-node|${t}`, await ortNode(m, t));
       }
